@@ -1,0 +1,2 @@
+//! Criterion benchmarks: rill beside peer SSE crates.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! WHATWG text/event-stream conformance vectors, reference model and harness.
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! The `rill` binary.
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! An EventSource client for Rust on hyper.
+#![forbid(unsafe_code)]

@@ -1,0 +1,106 @@
+//! A zero-copy, incremental decoder and an encoder for `text/event-stream`,
+//! the Server-Sent Events format of the WHATWG HTML standard. No I/O: feed it
+//! bytes in any chunks and get the frames the spec defines; build events and
+//! get their bytes.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rill_codec::{Decoder, Event, Frame};
+//!
+//! // Encode: an event with a type, an id and two lines of data.
+//! let event = Event::builder().event("price").id("42").data("YHOO\n+2").build()?;
+//! let mut wire = BytesMut::new();
+//! event.encode(&mut wire);
+//! assert_eq!(wire, "event: price\nid: 42\ndata: YHOO\ndata: +2\n\n");
+//!
+//! // Decode, here one byte at a time: the result does not depend on chunking.
+//! let mut decoder = Decoder::new();
+//! let (mut buf, mut frames) = (BytesMut::new(), Vec::new());
+//! for byte in wire.iter() {
+//!     buf.extend_from_slice(&[*byte]);
+//!     while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+//!         frames.push(frame);
+//!     }
+//! }
+//! let Frame::Event(decoded) = &frames[0] else { panic!("an event") };
+//! assert_eq!(decoded.event_type(), "price");
+//! assert_eq!(decoded.data(), "YHOO\n+2");
+//! assert_eq!(decoder.last_event_id(), "42");
+//! # Ok::<(), rill_codec::EncodeError>(())
+//! ```
+//!
+//! The decoder yields [`Frame`]s in stream order: [`Frame::Event`] for each
+//! dispatched event, [`Frame::Retry`] for a valid `retry` field and
+//! [`Frame::Comment`] for comment lines (keep-alives), so stream state is never
+//! lost by hanging it on an event. The last event ID, which an `id`-only block
+//! moves too, is [`Decoder::last_event_id`].
+//!
+//! A single-line `data`, `event` or `id` value is a slice of the input
+//! ([`bytes::Bytes`] under a [`ByteString`]): decoding it copies and allocates
+//! nothing. Multi-line `data` is joined into one new buffer, the only copy.
+//!
+//! # Features
+//!
+//! - `stream` (default): [`EventStream`], turning any
+//!   `Stream<Item = Result<impl Buf, E>>` (hyper, reqwest, ...) into frames.
+//! - `tokio-util`: [`SseCodec`], a `tokio_util::codec` `Decoder` and `Encoder`.
+//!
+//! The crate is `#![no_std]` (it needs `alloc`) with or without `stream`;
+//! `tokio-util` brings in `std`.
+//!
+//! # Limits
+//!
+//! Every buffer is bounded ([`Limits`]):
+//! - the longest line: Default: 16 MiB ([`DEFAULT_MAX_LINE_LEN`]);
+//! - the largest event `data`: Default: 16 MiB ([`DEFAULT_MAX_EVENT_LEN`]).
+//!
+//! Exceeding one gives a [`DecodeError`] naming the limit and where; the event
+//! is discarded, decoding resumes after the next blank line, and the frames
+//! are the same under any chunking. The decoder holds at most about two lines
+//! beyond the pending event's data.
+//!
+//! # Conformance
+//!
+//! Behaviour follows "9.2.6 Interpreting an event stream" exactly: CRLF, LF and
+//! CR line endings (a CR at the end of the input ends its line at once), one
+//! leading BOM, UTF-8 decoding with replacement, `data` joined with LF, no
+//! dispatch without data (the event type is still reset), the last event ID
+//! committed at every blank line, `id` containing NUL ignored, `retry` of ASCII
+//! digits only, and an unfinished event at end of stream discarded. Two choices
+//! the text leaves open: an empty `retry` value is ignored, and a decoder
+//! created with [`Decoder::with_last_event_id`] starts from that ID, as
+//! browsers do on reconnection. The `rill-conformance` crate runs the shared
+//! vectors at every split point and checks the decoder against a spec-literal
+//! model with proptest.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "tokio-util")]
+extern crate std;
+
+#[cfg(feature = "tokio-util")]
+mod codec;
+mod decoder;
+mod encoder;
+mod error;
+mod event;
+mod frame;
+mod limits;
+mod line;
+#[cfg(feature = "stream")]
+mod stream;
+
+pub use bytestring::ByteString;
+
+#[cfg(feature = "tokio-util")]
+pub use crate::codec::SseCodec;
+pub use crate::decoder::Decoder;
+pub use crate::error::{DecodeError, EncodeError, Field};
+pub use crate::event::{DEFAULT_EVENT_TYPE, Event, EventBuilder};
+pub use crate::frame::Frame;
+pub use crate::limits::{DEFAULT_MAX_EVENT_LEN, DEFAULT_MAX_LINE_LEN, Limits};
+#[cfg(feature = "stream")]
+pub use crate::stream::{EventStream, StreamError};

@@ -1,0 +1,116 @@
+//! The grammar of one complete line (without its line ending), parsed with nom.
+//!
+//! Line framing is not here: the decoder finds line endings with memchr, so
+//! that nom's `Incomplete` never decides when an event dispatches.
+
+use nom::IResult;
+use nom::Parser;
+use nom::bytes::complete::{tag, take_till};
+use nom::combinator::{opt, rest};
+use nom::sequence::preceded;
+
+/// A line, classified as the WHATWG "interpreting an event stream" steps do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Line<'a> {
+    /// "If the line is empty (a blank line)": dispatch the event.
+    Blank,
+    /// "If the line starts with a U+003A COLON character (:)": ignore the
+    /// line. The text after the colon, one leading space removed.
+    Comment(&'a [u8]),
+    /// A field. "If the line contains a U+003A COLON character (:)" the name
+    /// is what precedes the first colon and the value follows it, one leading
+    /// space removed; "otherwise" the whole line is the name and the value is
+    /// empty.
+    Field { name: &'a [u8], value: &'a [u8] },
+}
+
+pub(crate) fn parse(line: &[u8]) -> Line<'_> {
+    if line.is_empty() {
+        return Line::Blank;
+    }
+    match field(line) {
+        Ok((_, (name, value))) if name.is_empty() => Line::Comment(value),
+        Ok((_, (name, value))) => Line::Field { name, value },
+        // Every parser below is `complete` and infallible on any input.
+        Err(_) => Line::Field {
+            name: line,
+            value: &[],
+        },
+    }
+}
+
+/// `name [ ":" [ " " ] value ]`: the name runs to the first colon; the value
+/// is the rest after the colon and at most one space.
+fn field(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
+    let (input, name) = take_till(|b| b == b':')(input)?;
+    let (input, value) = opt(preceded(tag(&b":"[..]), preceded(opt(tag(&b" "[..])), rest)))
+        .parse(input)?;
+    Ok((input, (name, value.unwrap_or(&[]))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_lines() {
+        let cases: &[(&[u8], Line<'_>)] = &[
+            (b"", Line::Blank),
+            (b":", Line::Comment(b"")),
+            (b": keep-alive", Line::Comment(b"keep-alive")),
+            (b":  two", Line::Comment(b" two")),
+            (
+                b"data: x",
+                Line::Field {
+                    name: b"data",
+                    value: b"x",
+                },
+            ),
+            (
+                b"data:x",
+                Line::Field {
+                    name: b"data",
+                    value: b"x",
+                },
+            ),
+            (
+                b"data:  x",
+                Line::Field {
+                    name: b"data",
+                    value: b" x",
+                },
+            ),
+            (
+                b"data",
+                Line::Field {
+                    name: b"data",
+                    value: b"",
+                },
+            ),
+            (
+                b"data:",
+                Line::Field {
+                    name: b"data",
+                    value: b"",
+                },
+            ),
+            (
+                b"a:b:c",
+                Line::Field {
+                    name: b"a",
+                    value: b"b:c",
+                },
+            ),
+            (
+                b"comment: not a comment",
+                Line::Field {
+                    name: b"comment",
+                    value: b"not a comment",
+                },
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(parse(input), *expected, "{:?}", input.escape_ascii().to_string());
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Server-Sent Events responses and fan-out channels for hyper and axum.
+#![forbid(unsafe_code)]

@@ -78,7 +78,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 extern crate alloc;
-#[cfg(feature = "tokio-util")]
+#[cfg(any(test, feature = "tokio-util"))]
 extern crate std;
 
 #[cfg(feature = "tokio-util")]

@@ -110,7 +110,7 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            assert_eq!(parse(input), *expected, "{:?}", input.escape_ascii().to_string());
+            assert_eq!(parse(input), *expected, "{}", input.escape_ascii());
         }
     }
 }

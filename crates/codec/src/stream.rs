@@ -28,7 +28,7 @@ pin_project_lite::pin_project! {
     ///     Ok::<_, std::io::Error>(Bytes::from("data: a\n")),
     ///     Ok(Bytes::from("\ndata: unfinished")),
     /// ]);
-    /// let frames: Vec<_> = futures_util::executor::block_on(EventStream::new(chunks).collect());
+    /// let frames: Vec<_> = futures_executor::block_on(EventStream::new(chunks).collect());
     /// assert_eq!(frames.len(), 1);
     /// assert_eq!(frames[0].as_ref().unwrap().as_event().unwrap().data(), "a");
     /// ```

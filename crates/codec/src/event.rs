@@ -52,6 +52,19 @@ impl Event {
         EventBuilder::default()
     }
 
+    /// A builder holding this event's fields, to change some of them (a
+    /// server assigning ids, say). The last event ID is dropped: it is
+    /// decoder state, never written.
+    pub fn into_builder(self) -> EventBuilder {
+        EventBuilder {
+            event: Event {
+                last_event_id: ByteString::new(),
+                ..self
+            },
+            error: None,
+        }
+    }
+
     /// The event type: the `event` field, or `"message"` when it was absent or empty.
     pub fn event_type(&self) -> &str {
         match &self.event_type {

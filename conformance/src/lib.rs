@@ -1,2 +1,64 @@
-//! WHATWG text/event-stream conformance vectors, reference model and harness.
+//! Conformance assets for `text/event-stream`: JSON vectors covering every
+//! step of the WHATWG "Parsing an event stream" and "Interpreting an event
+//! stream" text (plus the WPT `format-*` cases and bugs found in peer
+//! libraries), a harness that runs them against any decoder at every
+//! chunking, a spec-literal reference model, and the adapter for rill-codec.
+//!
+//! ```
+//! use rill_conformance::codec::RillDecoder;
+//! use rill_conformance::{harness, vectors};
+//!
+//! let files = vectors::load_all()?;
+//! // Every decoder case, whole and one byte at a time (the test suite runs the full matrix).
+//! let report = harness::run_suite(&mut RillDecoder::new(), &files, |_| {
+//!     vec![rill_conformance::chunking::Chunking::Whole, rill_conformance::chunking::Chunking::Every(1)]
+//! });
+//! assert_eq!(report.failed, 0, "{:#?}", report.groups);
+//! assert!(report.passed >= 2 * 80);
+//! # Ok::<(), vectors::LoadError>(())
+//! ```
+//!
+//! # Using the suite for another decoder
+//!
+//! Implement [`harness::DecoderUnderTest`] for it (start, feed a chunk,
+//! finish, last event ID) and declare what it can report in
+//! [`harness::Capabilities`]; [`harness::run_suite`] then gives per-group
+//! pass/fail counts over [`harness::full_matrix`] or any other plan. The
+//! expected frames are projected onto the capabilities, so a parser without
+//! comments or `retry` is judged on the rest.
+//!
+//! # Vectors
+//!
+//! `conformance/vectors/*.json`, one file per area, found through this
+//! crate's manifest directory ([`vectors::dir`]). See [`vectors`] for the
+//! format. The expected frames follow rill-codec's documented choices where
+//! the text leaves room: an empty or out-of-range `retry` is ignored, a
+//! comment is reported without one leading space, the unterminated last line
+//! is discarded at end of stream (even `retry`), and after a limit error the
+//! event is discarded, lines are skipped to the next blank line, and one
+//! error is reported per discarded event.
+//!
+//! # Reference model
+//!
+//! [`reference`] is a slow, literal transcription of the spec over
+//! `String`s, sharing no code with rill-codec. The property tests check the
+//! codec against it on arbitrary bytes and chunkings. It has no limits.
+//!
+//! # Limits
+//!
+//! The harness adds none: cases run with the codec's defaults (16 MiB lines
+//! and events) unless they set `limits`.
+//!
+//! # Conformance
+//!
+//! `cargo run -p rill-conformance --bin conformance-report` prints a table of
+//! vector groups × pass/fail (cases × chunkings) and exits non-zero on any
+//! failure; `--json PATH` also writes the report as JSON.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod chunking;
+pub mod codec;
+pub mod harness;
+pub mod reference;
+pub mod vectors;

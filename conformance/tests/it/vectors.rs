@@ -1,0 +1,140 @@
+//! Every vector at every chunking against rill-codec; every vector (but the
+//! limit ones) against the reference model; every encoder case.
+
+use std::collections::BTreeSet;
+
+use rill_conformance::chunking::Chunking;
+use rill_conformance::codec::{self, RillDecoder};
+use rill_conformance::harness::{self, SuiteReport};
+use rill_conformance::reference::Reference;
+use rill_conformance::vectors;
+
+fn describe(report: &SuiteReport) -> String {
+    let mut text = String::new();
+    for group in &report.groups {
+        for failure in &group.failures {
+            text.push_str(&format!(
+                "\n[{}] {} at {}:\n  expected {:?} (last event id {:?})\n  actual   {:?} (last event id {:?})\n  withheld {:?}{}",
+                group.group,
+                failure.case_id,
+                failure.chunking,
+                failure.expected,
+                failure.expected_last_event_id,
+                failure.actual,
+                failure.actual_last_event_id,
+                failure.withheld,
+                failure.panic.as_ref().map(|p| format!("\n  panic {p}")).unwrap_or_default(),
+            ));
+        }
+    }
+    text
+}
+
+#[test]
+fn files_cover_every_area_with_enough_cases() {
+    let files = vectors::load_all().unwrap();
+    let groups: BTreeSet<&str> = files.iter().map(|f| f.group.as_str()).collect();
+    for area in [
+        "line-endings",
+        "bom",
+        "fields",
+        "data",
+        "event-type",
+        "id",
+        "retry",
+        "comments",
+        "utf8",
+        "eof",
+        "limits",
+        "spec-examples",
+        "wpt",
+        "peer-bugs",
+        "encoder",
+    ] {
+        assert!(groups.contains(area), "no vectors/{area}.json");
+    }
+    let decoder_cases: usize = files.iter().map(|f| f.cases.len()).sum();
+    let encoder_cases: usize = files.iter().map(|f| f.encoder_cases.len()).sum();
+    assert!(decoder_cases >= 80, "{decoder_cases} decoder cases");
+    assert!(encoder_cases >= 20, "{encoder_cases} encoder cases");
+    for file in &files {
+        assert!(
+            !file.cases.is_empty() || !file.encoder_cases.is_empty(),
+            "{} is empty",
+            file.group
+        );
+        for case in &file.cases {
+            assert!(
+                case.skip.is_none(),
+                "{} is skipped: {:?}",
+                case.id,
+                case.skip
+            );
+        }
+    }
+}
+
+#[test]
+fn codec_passes_every_vector_at_every_chunking() {
+    let files = vectors::load_all().unwrap();
+    let report = harness::run_suite(&mut RillDecoder::new(), &files, harness::full_matrix);
+    assert_eq!(report.failed, 0, "{}", describe(&report));
+    // Whole, three fixed sizes and at least one split per case were run.
+    let cases: usize = files.iter().map(|f| f.cases.len()).sum();
+    assert!(report.passed > cases * 5, "only {} runs", report.passed);
+}
+
+#[test]
+fn reference_model_agrees_with_every_vector() {
+    let files = vectors::load_all().unwrap();
+    let report = harness::run_suite(&mut Reference::default(), &files, |_| {
+        vec![Chunking::Whole]
+    });
+    assert_eq!(report.failed, 0, "{}", describe(&report));
+    let limits = files.iter().find(|f| f.group == "limits").unwrap();
+    let unsupported: usize = report.groups.iter().map(|g| g.unsupported).sum();
+    assert_eq!(unsupported, limits.cases.len(), "only limit cases are unsupported");
+}
+
+#[test]
+fn encoder_cases() {
+    let files = vectors::load_all().unwrap();
+    let failures: Vec<_> = files
+        .iter()
+        .flat_map(|file| &file.encoder_cases)
+        .filter_map(|case| codec::run_encoder_case(case).err())
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn encoder_vectors_decode_the_same_in_the_reference_model() {
+    let files = vectors::load_all().unwrap();
+    for case in files.iter().flat_map(|file| &file.encoder_cases) {
+        if let vectors::EncoderExpect::Bytes {
+            bytes,
+            decoded,
+            final_last_event_id,
+        } = &case.expect
+        {
+            let out = rill_conformance::reference::interpret(bytes, "");
+            assert_eq!(&out.frames, decoded, "{}", case.id);
+            assert_eq!(&out.last_event_id, final_last_event_id, "{}", case.id);
+        }
+    }
+}
+
+#[test]
+fn a_wrong_expectation_fails() {
+    // The harness must be able to fail: flip one expected frame.
+    let files = vectors::load_all().unwrap();
+    let mut case = files
+        .iter()
+        .flat_map(|f| &f.cases)
+        .find(|c| c.id == "data-join")
+        .unwrap()
+        .clone();
+    case.expect.clear();
+    let outcome = harness::run_case(&mut RillDecoder::new(), &case, &Chunking::Every(1));
+    assert!(matches!(outcome, harness::Outcome::Fail(_)), "{outcome:?}");
+}

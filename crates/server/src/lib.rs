@@ -1,2 +1,124 @@
-//! Server-Sent Events responses and fan-out channels for hyper and axum.
+//! Server-Sent Events for hyper and axum: an [`Sse`] response body over any
+//! `Stream` of events, with keep-alive, `retry:` and graceful shutdown, and a
+//! [`Channel`] that publishes each event once to every subscriber of a topic,
+//! replays what a reconnecting client missed from its `Last-Event-ID`, and
+//! never lets a slow client slow the others. Every byte is encoded by
+//! `rill-codec`.
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use rill_codec::Event;
+//! use rill_server::{Channel, LastEventId};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), rill_server::Error> {
+//! let channel = Channel::new();
+//! let mut alice = channel.subscribe("prices", None)?;
+//! // Alice's stream opens with her position (an id-only block)...
+//! let start = channel.position("prices");
+//! assert_eq!(alice.next().await.unwrap().as_bytes(), &format!("id: {start}\n\n"));
+//!
+//! // ...then gets each event, with the id the channel gave it.
+//! let first = channel.publish("prices", Event::builder().event("tick").data("YHOO +2").build()?)?;
+//! let wire = format!("event: tick\nid: {first}\ndata: YHOO +2\n\n");
+//! assert_eq!(alice.next().await.unwrap().as_bytes(), &wire);
+//!
+//! // A client that comes back with `Last-Event-ID: <first>` gets exactly
+//! // what it missed, then live events.
+//! let second = channel.publish("prices", Event::message("YHOO +3"))?;
+//! let last = LastEventId::new(first.to_string()).unwrap();
+//! let mut bob = channel.subscribe("prices", Some(&last))?;
+//! assert_eq!(bob.next().await.unwrap().as_bytes(), &format!("id: {second}\ndata: YHOO +3\n\n"));
+//!
+//! // Over HTTP: a ready response (hyper or axum), here for a plain GET.
+//! let response = channel.respond("prices", None, &http::HeaderMap::new());
+//! assert_eq!(response.headers()["content-type"], "text/event-stream");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A response from your own stream is `Sse::new(stream).into_response()`;
+//! see `examples/hyper.rs` (hyper 1, HTTP/1.1 and HTTP/2, graceful shutdown)
+//! and `examples/axum.rs`.
+//!
+//! Proxies and compression: a compressing layer buffers an event stream
+//! until its window fills. Responses here are never compressed and carry
+//! `X-Accel-Buffering: no` (nginx) and `Cache-Control: no-cache`. With
+//! tower-http's `CompressionLayer`, keep its default predicate, which skips
+//! `text/event-stream`, or add `NotForContentType::const_new("text/event-stream")`
+//! to a custom one.
+//!
+//! # Features
+//!
+//! - `axum`: `IntoResponse` for [`Sse`] and `Option<LastEventId>` as an
+//!   extractor (with [`LastEventIdParam`] to choose the query parameter).
+//!
+//! # Limits
+//!
+//! Every queue and buffer is bounded:
+//! - keep-alive interval: Default: 15 s ([`KeepAlive::DEFAULT_INTERVAL`]);
+//! - events waiting for one subscriber: Default: 1,024
+//!   ([`ChannelBuilder::DEFAULT_QUEUE_LEN`]); a full queue disconnects that
+//!   subscriber, which then resumes from the log;
+//! - subscribers per channel: Default: 65,536
+//!   ([`ChannelBuilder::DEFAULT_MAX_SUBSCRIBERS`]); per topic: Default: 16,384
+//!   ([`ChannelBuilder::DEFAULT_MAX_TOPIC_SUBSCRIBERS`]); beyond them the
+//!   answer is [`Sse::busy`], a short stream with a `retry:` of Default: 5 s
+//!   ([`ChannelBuilder::DEFAULT_BUSY_RETRY`]) plus up to 50 % jitter, or a 503
+//!   with `Retry-After` for clients that send `Prefer: retry-after`;
+//! - topics per channel: Default: 65,536 ([`ChannelBuilder::DEFAULT_MAX_TOPICS`]);
+//! - replay log ([`MemoryLog`]), per topic: Default: 1,024 events
+//!   ([`MemoryLog::DEFAULT_MAX_EVENTS`]) and 1 MiB
+//!   ([`MemoryLog::DEFAULT_MAX_BYTES`]);
+//! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]).
+//!
+//! # Conformance
+//!
+//! Event ids are `<epoch>.<seq>` ([`EventId`]). A `Last-Event-ID` the log
+//! cannot resume from (trimmed, another epoch, unknown, ahead) gets a
+//! [`RESET_EVENT`] carrying the current position: never a silent gap, and
+//! never a 5xx, since "a client can be told to stop reconnecting using the
+//! HTTP 204 No Content response code" and any other error status fails the
+//! connection for good. Responses carry no `Connection` header (illegal in
+//! HTTP/2). Graceful shutdown ([`Shutdown`]) ends open streams, so hyper's
+//! and axum's own graceful shutdown completes.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        reason = "a failing test panics"
+    )
+)]
+
+#[cfg(feature = "axum")]
+mod axum;
+mod channel;
+mod encoded;
+mod error;
+mod event_id;
+mod keep_alive;
+mod last_event_id;
+mod log;
+mod memory_log;
+mod shutdown;
+mod sse;
+mod subscription;
+mod sync;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::LastEventIdParam;
+pub use crate::channel::{Channel, ChannelBuilder, RESET_EVENT};
+pub use crate::encoded::{Encoded, IntoEncoded};
+pub use crate::error::Error;
+pub use crate::event_id::{EventId, ParseEventIdError};
+pub use crate::keep_alive::KeepAlive;
+pub use crate::last_event_id::LastEventId;
+pub use crate::log::ReplayLog;
+pub use crate::memory_log::MemoryLog;
+pub use crate::shutdown::Shutdown;
+pub use crate::sse::{CONTENT_TYPE_EVENT_STREAM, Sse};
+pub use crate::subscription::Subscription;

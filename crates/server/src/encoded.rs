@@ -1,0 +1,150 @@
+//! `Encoded`: bytes produced by `rill-codec`, shared by reference count.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use rill_codec::{Event, Frame};
+
+use crate::error::{BoxError, Error, Kind};
+
+/// An event (or a `retry`/comment frame) already encoded by `rill-codec`.
+///
+/// Cloning is a reference-count bump: a [`Channel`](crate::Channel) encodes a
+/// published event once and every subscriber writes a clone of the same
+/// [`Bytes`]. The only way to build one is from the codec's [`Event`] or
+/// [`Frame`], so the bytes are always a valid `text/event-stream` fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded(Bytes);
+
+impl Encoded {
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The encoded bytes, by value.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The encoded length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing is encoded (never true for an event or a frame).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&Event> for Encoded {
+    fn from(event: &Event) -> Self {
+        Encoded(event.to_bytes())
+    }
+}
+
+impl From<Event> for Encoded {
+    fn from(event: Event) -> Self {
+        Encoded(event.to_bytes())
+    }
+}
+
+impl From<&Frame> for Encoded {
+    fn from(frame: &Frame) -> Self {
+        Encoded(frame.to_bytes())
+    }
+}
+
+impl From<Frame> for Encoded {
+    fn from(frame: Frame) -> Self {
+        Encoded(frame.to_bytes())
+    }
+}
+
+/// An item an [`Sse`](crate::Sse) body can write: an [`Event`], a
+/// [`Frame`], an [`Encoded`], or a `Result` of one of those (an `Err` ends
+/// the response with an error, and hyper closes the connection).
+pub trait IntoEncoded {
+    /// Encodes the item with `rill-codec`.
+    fn into_encoded(self) -> Result<Encoded, Error>;
+}
+
+impl IntoEncoded for Encoded {
+    fn into_encoded(self) -> Result<Encoded, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoEncoded for Event {
+    fn into_encoded(self) -> Result<Encoded, Error> {
+        Ok(Encoded::from(&self))
+    }
+}
+
+impl IntoEncoded for Frame {
+    fn into_encoded(self) -> Result<Encoded, Error> {
+        Ok(Encoded::from(&self))
+    }
+}
+
+impl<T, E> IntoEncoded for Result<T, E>
+where
+    T: IntoEncoded,
+    E: Into<BoxError>,
+{
+    fn into_encoded(self) -> Result<Encoded, Error> {
+        match self {
+            Ok(item) => item.into_encoded(),
+            Err(error) => Err(Error::with_source(Kind::Stream, error)),
+        }
+    }
+}
+
+impl IntoEncoded for Infallible {
+    fn into_encoded(self) -> Result<Encoded, Error> {
+        match self {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rill_codec::ByteString;
+
+    use super::*;
+
+    #[test]
+    fn items_encode_through_the_codec() {
+        let event = Event::builder()
+            .event("e")
+            .id("1")
+            .data("a\nb")
+            .build()
+            .unwrap();
+        let cases: [(Result<Encoded, Error>, &str); 4] = [
+            (
+                event.clone().into_encoded(),
+                "event: e\nid: 1\ndata: a\ndata: b\n\n",
+            ),
+            (
+                Frame::Retry(Duration::from_secs(2)).into_encoded(),
+                "retry: 2000\n",
+            ),
+            (
+                Frame::Comment(ByteString::from_static("hi")).into_encoded(),
+                ": hi\n",
+            ),
+            (
+                Ok::<_, Infallible>(event).into_encoded(),
+                "event: e\nid: 1\ndata: a\ndata: b\n\n",
+            ),
+        ];
+        for (encoded, expected) in cases {
+            assert_eq!(encoded.unwrap().as_bytes(), expected);
+        }
+        let failed = Err::<Event, _>("boom").into_encoded().unwrap_err();
+        assert!(failed.is_stream());
+    }
+}

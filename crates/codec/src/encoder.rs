@@ -141,7 +141,9 @@ fn write_lines<B: BufMut>(dst: &mut B, name: &[u8], text: &[u8]) {
 
 fn lines_len(name_len: usize, text: &[u8]) -> usize {
     let name_len = if name_len == 1 { 0 } else { name_len };
-    Lines(Some(text)).map(|line| field_len(name_len, line.len())).sum()
+    Lines(Some(text))
+        .map(|line| field_len(name_len, line.len()))
+        .sum()
 }
 
 /// Splits at the three line endings. Yields one line for empty text, and an

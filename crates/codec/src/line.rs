@@ -29,12 +29,12 @@ pub(crate) fn parse(line: &[u8]) -> Line<'_> {
         return Line::Blank;
     }
     match field(line) {
-        Ok((_, (name, value))) if name.is_empty() => Line::Comment(value),
+        Ok((_, ([], value))) => Line::Comment(value),
         Ok((_, (name, value))) => Line::Field { name, value },
         // Every parser below is `complete` and infallible on any input.
         Err(_) => Line::Field {
             name: line,
-            value: &[],
+            value: &line[line.len()..],
         },
     }
 }
@@ -43,9 +43,14 @@ pub(crate) fn parse(line: &[u8]) -> Line<'_> {
 /// is the rest after the colon and at most one space.
 fn field(input: &[u8]) -> IResult<&[u8], (&[u8], &[u8])> {
     let (input, name) = take_till(|b| b == b':')(input)?;
-    let (input, value) = opt(preceded(tag(&b":"[..]), preceded(opt(tag(&b" "[..])), rest)))
-        .parse(input)?;
-    Ok((input, (name, value.unwrap_or(&[]))))
+    let (input, value) = opt(preceded(
+        tag(&b":"[..]),
+        preceded(opt(tag(&b" "[..])), rest),
+    ))
+    .parse(input)?;
+    // An absent value is the empty slice at the end of the line, so that
+    // every value is a subslice of the line (the decoder relies on it).
+    Ok((input, (name, value.unwrap_or(&input[input.len()..]))))
 }
 
 #[cfg(test)]

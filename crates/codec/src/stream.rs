@@ -84,9 +84,12 @@ where
         let mut this = self.project();
         loop {
             if *this.done {
-                return Poll::Ready(this.decoder.decode_eof(this.buf).transpose().map(
-                    |frame| frame.map_err(StreamError::Decode),
-                ));
+                return Poll::Ready(
+                    this.decoder
+                        .decode_eof(this.buf)
+                        .transpose()
+                        .map(|frame| frame.map_err(StreamError::Decode)),
+                );
             }
             match this.decoder.decode(this.buf) {
                 Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),

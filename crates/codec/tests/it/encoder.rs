@@ -1,0 +1,78 @@
+use std::time::Duration;
+
+use rill_codec::{Event, Field, Frame};
+
+#[test]
+fn fields_in_order_and_data_split_at_every_line_ending() {
+    let event = Event::builder()
+        .comment("two\nlines")
+        .event("e")
+        .id("1")
+        .retry(Duration::from_millis(2500))
+        .data("a\r\nb\rc\nd")
+        .build()
+        .unwrap();
+    let bytes = event.to_bytes();
+    assert_eq!(
+        bytes,
+        ": two\n: lines\nevent: e\nid: 1\nretry: 2500\ndata: a\ndata: b\ndata: c\ndata: d\n\n"
+    );
+    assert_eq!(event.encoded_len(), bytes.len());
+}
+
+#[test]
+fn edge_values_survive() {
+    let cases: &[(&str, &str)] = &[
+        ("", "data\n\n"),
+        (" lead", "data:  lead\n\n"),
+        ("trail\n", "data: trail\ndata\n\n"),
+        ("\n", "data\ndata\n\n"),
+    ];
+    for (data, wire) in cases {
+        let event = Event::message(*data);
+        let expected = wire.replace("data\n", "data:\n");
+        assert_eq!(event.to_bytes(), expected, "{data:?}");
+        assert_eq!(event.encoded_len(), expected.len());
+    }
+    let id_only = Event::builder().id("").build().unwrap();
+    assert_eq!(id_only.to_bytes(), "id:\n\n");
+}
+
+#[test]
+fn values_that_would_change_the_stream_are_refused() {
+    let cases = [
+        (Event::builder().event("a\nb"), Field::Event, 1, b'\n'),
+        (Event::builder().event("\rb"), Field::Event, 0, b'\r'),
+        (Event::builder().id("12\0"), Field::Id, 2, 0),
+        (Event::builder().id("x\r\n"), Field::Id, 1, b'\r'),
+    ];
+    for (builder, field, index, byte) in cases {
+        let error = builder.data("x").build().unwrap_err();
+        assert_eq!(
+            (error.field(), error.index(), error.byte()),
+            (field, index, byte)
+        );
+    }
+    let error = Event::builder().id("a\nb").build().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "`id` field contains a line feed at byte 1, which would change the event stream"
+    );
+}
+
+#[test]
+fn frames() {
+    assert_eq!(
+        Frame::Retry(Duration::from_secs(3)).to_bytes(),
+        "retry: 3000\n"
+    );
+    assert_eq!(Frame::Comment("".into()).to_bytes(), ":\n");
+    assert_eq!(Frame::Comment("ping".into()).to_bytes(), ": ping\n");
+}
+
+#[test]
+fn into_builder_keeps_fields_and_sets_new_ones() {
+    let event = Event::builder().event("e").data("d").build().unwrap();
+    let event = event.into_builder().id("9").build().unwrap();
+    assert_eq!(event.to_bytes(), "event: e\nid: 9\ndata: d\n\n");
+}

@@ -1,0 +1,454 @@
+//! rill-codec beside its peers, in one run.
+//!
+//! Decode: W1–W5 fed whole, in 4 KiB and in 61-byte chunks; W6 in 1,460-byte
+//! chunks. Rows: `rill-codec`, `sse-stream`, `sse-core`, `sse-parse`,
+//! `eventsource-stream`, and two bounds over the same chunks: `memchr2`
+//! (counting line endings with `memchr::memchr2_iter`) and `memcpy` (copying
+//! the bytes). Chunks are cut before measuring (slices of one buffer).
+//! Each decoder is driven through its public API, in its fastest documented
+//! form: rill appends each chunk to a reused `BytesMut` and drains frames (what
+//! a reader does); `sse-core` and `sse-parse` through their sans-IO
+//! decoders; `sse-stream` and `eventsource-stream`, which have no public
+//! sans-IO API, through their `Stream` adapters over an always-ready
+//! in-memory stream polled with a no-op waker.
+//!
+//! Every row runs once and its output is checked against the WHATWG result
+//! before it is measured; a row that disagrees is recorded, not measured
+//! (see `rill_benches::check`). Under `cargo test --benches` the workloads
+//! are small and rill disagreeing fails the test.
+//!
+//! Encode: events/s for W1 and W2 events, rill-codec against sse-stream's
+//! encoder (the fastest published Rust SSE encoder with a public API that
+//! returns the bytes: axum's `Event` keeps its buffer private).
+
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+// A benchmark panics on a broken invariant and reports rows on stderr.
+#![allow(clippy::expect_used, clippy::print_stderr)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use criterion::measurement::WallTime;
+use criterion::{
+    BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use futures_core::Stream;
+use rill_benches::check::{RowCheck, SLOW_PASS, Status};
+use rill_benches::workload::{self, EventSpec, FULL_SIZE};
+use rill_benches::{Feed, Tally, criterion_dir};
+
+/// The workload size under `cargo test --benches` (one pass per row, in a
+/// debug build).
+const SMOKE_SIZE: usize = 256 * 1024;
+/// Events per encoding measurement.
+const ENCODE_EVENTS: usize = 10_000;
+/// The limit given to peers that have one: rill's default line and event limit.
+const LIMIT: usize = rill_codec::DEFAULT_MAX_EVENT_LEN;
+
+/// Whether criterion measures (`cargo bench`) rather than runs each
+/// benchmark once (`cargo test --benches`, `--test`); criterion's own rule.
+fn measuring() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test")
+}
+
+/// One benchmark group with what its rows need to record their checks.
+struct Group<'a> {
+    inner: BenchmarkGroup<'a, WallTime>,
+    name: String,
+    bytes: u64,
+    dir: PathBuf,
+    measuring: bool,
+}
+
+impl<'a> Group<'a> {
+    fn new(c: &'a mut Criterion, name: String, throughput: Throughput, bytes: u64) -> Self {
+        let mut inner = c.benchmark_group(&name);
+        inner.throughput(throughput);
+        // A few ~10-1000 ms iterations per sample: flat sampling keeps the
+        // slow peers to ten iterations.
+        inner.sampling_mode(SamplingMode::Flat);
+        Group {
+            inner,
+            name,
+            bytes,
+            dir: criterion_dir(),
+            measuring: measuring(),
+        }
+    }
+
+    /// Runs `run` once, checks its tally, records the check, and measures it
+    /// if it agrees and is not too slow to sample.
+    fn row(&mut self, function: &str, expected: Tally, mut run: impl FnMut() -> Tally) {
+        if self.check(function, expected, &mut run) {
+            self.inner
+                .bench_function(function, |b| b.iter(|| black_box(run())));
+        }
+    }
+
+    /// Runs `pass` once, compares its tally with `expected` and records the
+    /// verdict. Returns whether the row is to be measured.
+    fn check(&mut self, function: &str, expected: Tally, pass: impl FnOnce() -> Tally) -> bool {
+        let start = Instant::now();
+        let outcome = catch_unwind(AssertUnwindSafe(pass));
+        let elapsed = start.elapsed();
+        let (status, got, note) = match outcome {
+            Ok(got) if got != expected => (Status::Disagrees, got, String::new()),
+            Ok(got) if elapsed > SLOW_PASS => (Status::TooSlow, got, String::new()),
+            Ok(got) => (Status::Agrees, got, String::new()),
+            Err(panic) => {
+                let note = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                (Status::Failed, Tally::default(), note)
+            }
+        };
+        let check = RowCheck {
+            group: self.name.clone(),
+            function: function.to_owned(),
+            status,
+            expected,
+            got,
+            bytes: self.bytes,
+            pass_seconds: elapsed.as_secs_f64(),
+            note,
+        };
+        if status != Status::Agrees {
+            eprintln!(
+                "{}/{}: {:?} (expected {:?}, got {:?}, one pass {:.3} s) {}",
+                self.name, function, status, expected, got, check.pass_seconds, check.note
+            );
+        }
+        if function.starts_with("rill-codec")
+            && matches!(status, Status::Disagrees | Status::Failed)
+        {
+            // A fast but wrong rill is a failure, never a row.
+            assert!(
+                self.measuring,
+                "{function} disagrees with the spec on {}",
+                self.name
+            );
+        }
+        if self.measuring {
+            check
+                .write(&self.dir)
+                .expect("write the row's check file beside criterion's results");
+        }
+        status == Status::Agrees
+    }
+}
+
+fn decode(c: &mut Criterion) {
+    let size = if measuring() { FULL_SIZE } else { SMOKE_SIZE };
+    for w in workload::all(size) {
+        for feed in &w.feeds {
+            decode_group(c, &w, *feed);
+        }
+    }
+}
+
+fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
+    let chunks = feed.split(&w.bytes);
+    let len = w.bytes.len() as u64;
+    let name = format!("decode-{}-{}", w.id, feed.name());
+    let mut g = Group::new(c, name, Throughput::Bytes(len), len);
+    let expected = w.expected;
+
+    let mut buf = BytesMut::new();
+    g.row("rill-codec", expected, || rill(&chunks, &mut buf));
+    g.row("sse-stream", expected, || sse_stream(&chunks));
+    g.row("sse-core", expected, || sse_core(&chunks));
+    g.row("sse-parse", expected, || sse_parse(&chunks));
+    g.row("eventsource-stream", expected, || {
+        eventsource_stream(&chunks)
+    });
+
+    let line_ends = Tally {
+        events: w.line_end_bytes,
+        data_bytes: 0,
+    };
+    g.row("memchr2", line_ends, || memchr2(&chunks));
+    let mut dst = vec![0u8; w.bytes.len()];
+    let copied = Tally {
+        events: 0,
+        data_bytes: len,
+    };
+    g.row("memcpy", copied, || memcpy(&chunks, &mut dst));
+    assert!(dst == w.bytes, "memcpy copied the workload");
+    g.inner.finish();
+}
+
+/// rill-codec as a reader uses it: append each chunk to a `BytesMut` (kept
+/// across streams, as a connection's read buffer is) and drain the frames.
+fn rill(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
+    use rill_codec::{Decoder, Frame};
+    buf.clear();
+    let mut decoder = Decoder::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while let Some(frame) = decoder.decode(buf).expect("rill-codec decodes") {
+            if let Frame::Event(event) = frame {
+                tally.add(event.data().len());
+            }
+        }
+    }
+    while let Some(frame) = decoder.decode_eof(buf).expect("rill-codec decodes") {
+        if let Frame::Event(event) = frame {
+            tally.add(event.data().len());
+        }
+    }
+    tally
+}
+
+/// sse-stream 0.3: `SseByteStream` (its parser is private). It returns raw
+/// blocks; the spec consumer dispatches only blocks with data.
+fn sse_stream(chunks: &[Bytes]) -> Tally {
+    let mut tally = Tally::default();
+    let stream = sse_stream::SseByteStream::new(futures_util::stream::iter(
+        chunks.iter().cloned().map(Ok::<_, Infallible>),
+    ));
+    drain(stream, |item| {
+        if let Some(data) = item.expect("sse-stream decodes").data {
+            tally.add(data.len());
+        }
+    });
+    tally
+}
+
+/// sse-core 0.2: the sans-IO `SseDecoder::next(&mut impl Buf)`, with rill's
+/// default limit (its own default, 512 KiB, drops W6's event).
+fn sse_core(chunks: &[Bytes]) -> Tally {
+    let limit = NonZeroUsize::new(LIMIT).expect("a non-zero limit");
+    let mut decoder = sse_core::SseDecoder::with_limit(limit);
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        let mut chunk = chunk.clone();
+        while let Some(event) = decoder.next(&mut chunk) {
+            if let sse_core::SseEvent::Message(message) = event.expect("sse-core decodes") {
+                tally.add(message.data.len());
+            }
+        }
+    }
+    tally
+}
+
+/// sse-parse 0.1: the sans-IO `SseParser` (`feed`, `next_event`, `finish`).
+fn sse_parse(chunks: &[Bytes]) -> Tally {
+    let mut parser = sse_parse::SseParser::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        parser.feed(chunk);
+        while let Some(event) = parser.next_event() {
+            tally.add(event.data.len());
+        }
+    }
+    parser.finish();
+    while let Some(event) = parser.next_event() {
+        tally.add(event.data.len());
+    }
+    tally
+}
+
+/// eventsource-stream 0.2.3: `EventStream` (Stream only).
+fn eventsource_stream(chunks: &[Bytes]) -> Tally {
+    let mut tally = Tally::default();
+    let stream = eventsource_stream::EventStream::new(futures_util::stream::iter(
+        chunks.iter().cloned().map(Ok::<_, Infallible>),
+    ));
+    drain(stream, |item| {
+        tally.add(item.expect("eventsource-stream decodes").data.len());
+    });
+    tally
+}
+
+/// The line-scan bound: count line-ending bytes in every chunk.
+fn memchr2(chunks: &[Bytes]) -> Tally {
+    let events = chunks
+        .iter()
+        .map(|chunk| memchr::memchr2_iter(b'\n', b'\r', chunk).count() as u64)
+        .sum();
+    Tally {
+        events,
+        data_bytes: 0,
+    }
+}
+
+/// The copy bound: copy every chunk into one buffer.
+fn memcpy(chunks: &[Bytes], dst: &mut [u8]) -> Tally {
+    let mut at = 0;
+    for chunk in chunks {
+        dst[at..at + chunk.len()].copy_from_slice(chunk);
+        at += chunk.len();
+    }
+    black_box(&dst);
+    Tally {
+        events: 0,
+        data_bytes: at as u64,
+    }
+}
+
+/// Polls an always-ready stream to its end.
+fn drain<S: Stream>(stream: S, mut each: impl FnMut(S::Item)) {
+    let mut stream = pin!(stream);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match stream.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => each(item),
+            Poll::Ready(None) => return,
+            Poll::Pending => panic!("an in-memory stream is never pending"),
+        }
+    }
+}
+
+fn encode(c: &mut Criterion) {
+    let n = if measuring() { ENCODE_EVENTS } else { 100 };
+    for (id, with_id_and_type) in [("W1", false), ("W2", true)] {
+        let specs = workload::encode_events(with_id_and_type, n);
+        let expected = Tally {
+            events: n as u64,
+            data_bytes: specs.iter().map(|s| s.data.len() as u64).sum(),
+        };
+        let rill_events: Vec<rill_codec::Event> = specs.iter().map(rill_event).collect();
+        let peer_events: Vec<sse_stream::Sse> = specs
+            .iter()
+            .map(|s| sse_stream::Sse {
+                event: s.event.clone(),
+                data: Some(s.data.clone()),
+                id: s.id.clone(),
+                retry: None,
+            })
+            .collect();
+        let wire_len = rill_events.iter().map(|e| e.encoded_len() as u64).sum();
+        let mut g = Group::new(
+            c,
+            format!("encode-{id}"),
+            Throughput::Elements(n as u64),
+            wire_len,
+        );
+
+        // Each check decodes what the row wrote and compares it with the
+        // events; the measurement only encodes.
+        let check = |wire: &[Bytes]| verify_encoding(&specs, wire);
+        let rill_wire = || -> Vec<Bytes> { rill_events.iter().map(|e| e.to_bytes()).collect() };
+        if g.check("rill-codec", expected, || check(&rill_wire())) {
+            g.inner.bench_function("rill-codec", |b| {
+                b.iter(|| {
+                    for event in &rill_events {
+                        black_box(event.to_bytes());
+                    }
+                })
+            });
+        }
+        // The same, appended to one reused buffer (a response body's writer).
+        let mut out = BytesMut::with_capacity(wire_len as usize);
+        let appended = || {
+            let mut out = BytesMut::new();
+            for event in &rill_events {
+                event.encode(&mut out);
+            }
+            vec![out.freeze()]
+        };
+        if g.check("rill-codec-append", expected, || check(&appended())) {
+            g.inner.bench_function("rill-codec-append", |b| {
+                b.iter(|| {
+                    out.clear();
+                    for event in &rill_events {
+                        event.encode(&mut out);
+                    }
+                    black_box(&out);
+                })
+            });
+        }
+        // sse-stream encodes by value (`Sse::encode(self)`): the clones are
+        // made outside the timed routine.
+        let peer_wire = || -> Vec<Bytes> {
+            peer_events
+                .iter()
+                .map(|e| e.clone().encode().expect("sse-stream encodes"))
+                .collect()
+        };
+        if g.check("sse-stream", expected, || check(&peer_wire())) {
+            g.inner.bench_function("sse-stream", |b| {
+                b.iter_batched(
+                    || peer_events.clone(),
+                    |events| {
+                        for event in events {
+                            black_box(event.encode().expect("sse-stream encodes"));
+                        }
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        g.inner.finish();
+    }
+}
+
+fn rill_event(spec: &EventSpec) -> rill_codec::Event {
+    let mut builder = rill_codec::Event::builder();
+    if let Some(event) = &spec.event {
+        builder = builder.event(event.clone());
+    }
+    if let Some(id) = &spec.id {
+        builder = builder.id(id.clone());
+    }
+    builder
+        .data(spec.data.clone())
+        .build()
+        .expect("benchmark events are valid")
+}
+
+/// Decodes `wire` with rill-codec and compares the events with `specs`.
+fn verify_encoding(specs: &[EventSpec], wire: &[Bytes]) -> Tally {
+    let mut buf = BytesMut::new();
+    let mut decoder = rill_codec::Decoder::new();
+    let mut tally = Tally::default();
+    let mut specs = specs.iter();
+    for chunk in wire {
+        buf.extend_from_slice(chunk);
+        while let Some(frame) = decoder.decode(&mut buf).expect("rill-codec decodes") {
+            let Some(event) = frame.into_event() else {
+                continue;
+            };
+            let same = specs.next().is_some_and(|spec| {
+                spec.data == event.data()
+                    && spec.event.as_deref().unwrap_or("message") == event.event_type()
+                    && spec.id.as_deref() == event.id()
+            });
+            if same {
+                tally.add(event.data().len());
+            }
+        }
+    }
+    tally
+}
+
+fn config() -> Criterion {
+    // The machine has 2 shared cores and the run must stay under ~10 minutes:
+    // ten flat samples over 2 s per row.
+    Criterion::default()
+        .output_directory(&criterion_dir())
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .nresamples(10_000)
+        .without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = decode, encode
+}
+criterion_main!(benches);

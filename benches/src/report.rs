@@ -1,0 +1,907 @@
+//! `REPORT.md` from criterion's results and the rows' checks.
+//!
+//! Criterion leaves, for each benchmark, `<group>/<function>/new/benchmark.json`
+//! (ids and throughput) and `new/estimates.json` (time per iteration); the
+//! benchmarks of this crate add `rill-check.json` (see [`crate::check`]).
+//!
+//! - Groups named `decode-<workload>-<feed>` form the decode matrix: rill
+//!   beside each peer and the `memchr2` / `memcpy` bounds, the ratios and the
+//!   targets.
+//! - Groups named `encode-<workload>` form the encoding table (events/s).
+//! - Every other group (server and client benchmarks, say) is listed as plain
+//!   throughput rows.
+//!
+//! Times are criterion's median per iteration.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use crate::check::{self, RowCheck, Status};
+
+/// The rill row of every codec group.
+pub const RILL: &str = "rill-codec";
+/// The line-scan bound row.
+pub const MEMCHR2: &str = "memchr2";
+/// The copy bound row.
+pub const MEMCPY: &str = "memcpy";
+/// Rill must beat the fastest agreeing peer by this factor on every decode
+/// workload and feed.
+pub const PEER_TARGET: f64 = 2.0;
+/// The geometric mean of rill/memchr2 over W1–W5 must reach this, per feed.
+pub const BOUND_TARGET: f64 = 0.5;
+
+/// The peers, in column order, with the version measured.
+pub const PEERS: &[(&str, &str)] = &[
+    ("sse-stream", "0.3.0"),
+    ("sse-core", "0.2.3"),
+    ("sse-parse", "0.1.0"),
+    ("eventsource-stream", "0.2.3"),
+];
+
+/// What criterion measured for one benchmark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Median time per iteration, in nanoseconds.
+    pub median_ns: f64,
+    /// Lower and upper bound of the median's confidence interval, in ns.
+    pub ci_ns: (f64, f64),
+    /// Bytes or elements per iteration.
+    pub throughput: Option<Amount>,
+    /// When the estimates were written.
+    pub when: Option<SystemTime>,
+}
+
+/// Criterion's throughput: how much one iteration processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// Bytes per iteration.
+    Bytes(u64),
+    /// Elements (events) per iteration.
+    Elements(u64),
+}
+
+/// One benchmark: what criterion measured and what its check found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// Criterion's group id.
+    pub group: String,
+    /// Criterion's function id.
+    pub function: String,
+    /// Criterion's results, when it measured the row.
+    pub measured: Option<Measurement>,
+    /// The row's check, when it has one.
+    pub check: Option<RowCheck>,
+}
+
+impl Row {
+    /// Whether the row's output was checked and found wrong (or it failed).
+    pub fn disagrees(&self) -> bool {
+        self.check
+            .as_ref()
+            .is_some_and(|c| matches!(c.status, Status::Disagrees | Status::Failed))
+    }
+
+    /// Whether the only timing is the single checking pass.
+    pub fn single_pass(&self) -> bool {
+        self.check
+            .as_ref()
+            .is_some_and(|c| c.status == Status::TooSlow)
+    }
+
+    /// Seconds per iteration: criterion's median, or the checking pass of a
+    /// row too slow to sample. `None` for a row that disagrees or has no data.
+    pub fn seconds(&self) -> Option<f64> {
+        if self.disagrees() {
+            return None;
+        }
+        if let Some(check) = self.check.as_ref().filter(|c| c.status == Status::TooSlow) {
+            return Some(check.pass_seconds);
+        }
+        self.measured.as_ref().map(|m| m.median_ns * 1e-9)
+    }
+
+    /// Bytes or elements per second.
+    pub fn rate(&self) -> Option<(f64, Amount)> {
+        let amount = self
+            .measured
+            .as_ref()
+            .and_then(|m| m.throughput)
+            .or_else(|| self.check.as_ref().map(|c| Amount::Bytes(c.bytes)))?;
+        let per = match amount {
+            Amount::Bytes(n) | Amount::Elements(n) => n as f64,
+        };
+        self.seconds()
+            .filter(|s| *s > 0.0)
+            .map(|s| (per / s, amount))
+    }
+}
+
+/// All rows found under a criterion directory.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Rows by (group, function).
+    pub rows: BTreeMap<(String, String), Row>,
+}
+
+#[derive(Deserialize)]
+struct BenchmarkJson {
+    group_id: String,
+    function_id: Option<String>,
+    value_str: Option<String>,
+    throughput: Option<ThroughputJson>,
+}
+
+#[derive(Deserialize)]
+enum ThroughputJson {
+    Bytes(u64),
+    BytesDecimal(u64),
+    Elements(u64),
+}
+
+#[derive(Deserialize)]
+struct EstimatesJson {
+    median: EstimateJson,
+}
+
+#[derive(Deserialize)]
+struct EstimateJson {
+    point_estimate: f64,
+    confidence_interval: IntervalJson,
+}
+
+#[derive(Deserialize)]
+struct IntervalJson {
+    lower_bound: f64,
+    upper_bound: f64,
+}
+
+impl Report {
+    /// Reads every benchmark and check under `criterion_dir`.
+    ///
+    /// # Errors
+    ///
+    /// When the directory cannot be read. Files that do not parse are skipped.
+    pub fn load(criterion_dir: &Path) -> io::Result<Report> {
+        let mut report = Report::default();
+        let mut dirs = vec![criterion_dir.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    // `base` and `change` hold older runs; `report` is HTML.
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    if name == "new" {
+                        report.add_measurement(&path);
+                    } else if !matches!(name, "base" | "change" | "report") {
+                        dirs.push(path);
+                    }
+                } else if path.file_name().is_some_and(|n| n == check::FILE_NAME) {
+                    if let Ok(check) = RowCheck::read(&path) {
+                        let key = (check.group.clone(), check.function.clone());
+                        report.row(key).check = Some(check);
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    fn row(&mut self, key: (String, String)) -> &mut Row {
+        self.rows.entry(key.clone()).or_insert_with(|| Row {
+            group: key.0,
+            function: key.1,
+            ..Row::default()
+        })
+    }
+
+    fn add_measurement(&mut self, new_dir: &Path) {
+        let read = |name: &str| std::fs::read(new_dir.join(name)).ok();
+        let Some(benchmark) =
+            read("benchmark.json").and_then(|b| serde_json::from_slice::<BenchmarkJson>(&b).ok())
+        else {
+            return;
+        };
+        let Some(estimates) =
+            read("estimates.json").and_then(|b| serde_json::from_slice::<EstimatesJson>(&b).ok())
+        else {
+            return;
+        };
+        let function = match (benchmark.function_id, benchmark.value_str) {
+            (Some(f), Some(v)) => format!("{f}/{v}"),
+            (Some(f), None) => f,
+            (None, Some(v)) => v,
+            (None, None) => String::new(),
+        };
+        let when = std::fs::metadata(new_dir.join("estimates.json"))
+            .and_then(|m| m.modified())
+            .ok();
+        let throughput = benchmark.throughput.map(|t| match t {
+            ThroughputJson::Bytes(n) | ThroughputJson::BytesDecimal(n) => Amount::Bytes(n),
+            ThroughputJson::Elements(n) => Amount::Elements(n),
+        });
+        self.row((benchmark.group_id, function)).measured = Some(Measurement {
+            median_ns: estimates.median.point_estimate,
+            ci_ns: (
+                estimates.median.confidence_interval.lower_bound,
+                estimates.median.confidence_interval.upper_bound,
+            ),
+            throughput,
+            when,
+        });
+    }
+
+    fn get(&self, group: &str, function: &str) -> Option<&Row> {
+        self.rows.get(&(group.to_owned(), function.to_owned()))
+    }
+
+    /// The decode groups, as (workload, feed) in order: W1…, then by feed
+    /// (whole, KiB chunks largest first, byte chunks largest first).
+    pub fn decode_cells(&self) -> Vec<(String, String)> {
+        let mut cells: Vec<(String, String)> = self
+            .rows
+            .keys()
+            .filter_map(|(group, _)| split_decode_group(group))
+            .collect();
+        cells.sort_by_key(|(w, f)| (w.clone(), feed_rank(f)));
+        cells.dedup();
+        cells
+    }
+
+    /// The peers seen in decode groups, in [`PEERS`] order, then any others.
+    pub fn peers(&self) -> Vec<String> {
+        let mut seen: Vec<String> = self
+            .rows
+            .values()
+            .filter(|r| r.group.starts_with("decode-"))
+            .map(|r| r.function.clone())
+            .filter(|f| ![RILL, MEMCHR2, MEMCPY].contains(&f.as_str()))
+            .collect();
+        seen.sort_by_key(|f| {
+            (
+                PEERS.iter().position(|(p, _)| p == f).unwrap_or(usize::MAX),
+                f.clone(),
+            )
+        });
+        seen.dedup();
+        seen
+    }
+
+    /// rill's time divided into `function`'s: how many times faster rill is.
+    pub fn ratio(&self, group: &str, function: &str) -> Option<f64> {
+        let rill = self.get(group, RILL)?.seconds()?;
+        let other = self.get(group, function)?.seconds()?;
+        Some(other / rill)
+    }
+
+    /// The fastest peer that agrees with the spec on `group`, and rill's
+    /// ratio to it.
+    pub fn fastest_peer(&self, group: &str) -> Option<(String, f64)> {
+        self.peers()
+            .into_iter()
+            .filter_map(|p| self.ratio(group, &p).map(|r| (p, r)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The markdown report.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = self.render_into(&mut out);
+        out
+    }
+
+    fn render_into(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(out, "# rill benchmark report")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Generated by `bench-report` (`cargo xtask bench-report`) from criterion's \
+             results in `target/criterion`; do not edit by hand. Times are criterion's \
+             median per iteration. {}",
+            machine()
+        )?;
+        if let Some(span) = self.span() {
+            writeln!(out)?;
+            writeln!(out, "Measured {span}.")?;
+        }
+        let cells = self.decode_cells();
+        if !cells.is_empty() {
+            self.render_targets(out, &cells)?;
+            self.render_decode(out, &cells)?;
+        }
+        self.render_encode(out)?;
+        self.render_others(out)?;
+        self.render_checks(out)?;
+        writeln!(out)?;
+        writeln!(out, "## Method")?;
+        writeln!(out)?;
+        writeln!(out, "{METHOD}")?;
+        Ok(())
+    }
+
+    fn span(&self) -> Option<String> {
+        let times: Vec<SystemTime> = self
+            .rows
+            .values()
+            .filter_map(|r| r.measured.as_ref()?.when)
+            .collect();
+        let first = times.iter().min()?;
+        let last = times.iter().max()?;
+        Some(format!("between {} and {} (UTC)", utc(*first), utc(*last)))
+    }
+
+    fn render_targets(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
+        writeln!(out)?;
+        writeln!(out, "## Targets")?;
+        writeln!(out)?;
+        // 1. rill >= 2x the fastest agreeing peer, every workload and feed.
+        let mut misses = Vec::new();
+        let mut worst: Option<(f64, String)> = None;
+        for (w, f) in cells {
+            let group = decode_group(w, f);
+            match self.fastest_peer(&group) {
+                Some((peer, ratio)) => {
+                    if ratio < PEER_TARGET {
+                        misses.push(format!("{w} {f}: {ratio:.2}× {peer}"));
+                    }
+                    if worst.as_ref().is_none_or(|(r, _)| ratio < *r) {
+                        worst = Some((ratio, format!("{w} {f}, vs {peer}")));
+                    }
+                }
+                None => misses.push(format!("{w} {f}: no rill or no agreeing peer measured")),
+            }
+        }
+        let verdict = if misses.is_empty() {
+            "**met**"
+        } else {
+            "**NOT met**"
+        };
+        writeln!(
+            out,
+            "- rill ≥ {PEER_TARGET}× the fastest spec-agreeing peer on every decode workload \
+             and feed: {verdict}."
+        )?;
+        if let Some((ratio, at)) = worst {
+            writeln!(out, "  Lowest: {ratio:.2}× ({at}).")?;
+        }
+        if !misses.is_empty() {
+            writeln!(out, "  Below target: {}.", misses.join("; "))?;
+        }
+        // 2. geomean rill/memchr2 over W1–W5 >= 0.5, per feed.
+        let mut feeds: Vec<String> = cells.iter().map(|(_, f)| f.clone()).collect();
+        feeds.sort_by_key(|f| feed_rank(f));
+        feeds.dedup();
+        let mut all = Vec::new();
+        let mut parts = Vec::new();
+        let mut met = true;
+        for feed in &feeds {
+            let ratios: Vec<f64> = cells
+                .iter()
+                .filter(|(w, f)| f == feed && is_w1_to_w5(w))
+                .filter_map(|(w, f)| self.ratio(&decode_group(w, f), MEMCHR2))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let mean = geomean(&ratios);
+            met &= mean >= BOUND_TARGET && ratios.len() == 5;
+            parts.push(format!("{feed} {mean:.3} (n={})", ratios.len()));
+            all.extend(ratios);
+        }
+        if !all.is_empty() {
+            let verdict = if met { "**met**" } else { "**NOT met**" };
+            writeln!(
+                out,
+                "- rill ≥ {BOUND_TARGET}× the memchr2 line-scan bound, geometric mean over \
+                 W1–W5: {verdict} — per feed: {}; all feeds: {:.3}.",
+                parts.join(", "),
+                geomean(&all)
+            )?;
+        }
+        let wrong: Vec<String> = cells
+            .iter()
+            .filter(|(w, f)| {
+                self.get(&decode_group(w, f), RILL)
+                    .is_some_and(Row::disagrees)
+            })
+            .map(|(w, f)| format!("{w} {f}"))
+            .collect();
+        if !wrong.is_empty() {
+            writeln!(
+                out,
+                "- **rill-codec disagrees with the spec on {}**: those cells are not results.",
+                wrong.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+
+    fn render_decode(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
+        let peers = self.peers();
+        writeln!(out)?;
+        writeln!(out, "## Decode throughput")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "GiB/s of input (MiB/s below 1 GiB/s). `—` not measured; `✗` output \
+             disagrees with the spec (see below); `†` a single pass (too slow to sample)."
+        )?;
+        writeln!(out)?;
+        let mut header = format!("| workload | feed | {RILL} | rill events/s |");
+        let mut rule = String::from("|---|---|---:|---:|");
+        for p in &peers {
+            let _ = write!(header, " {p} |");
+            rule.push_str("---:|");
+        }
+        header.push_str(" memchr2 | memcpy |");
+        rule.push_str("---:|---:|");
+        writeln!(out, "{header}")?;
+        writeln!(out, "{rule}")?;
+        for (w, f) in cells {
+            let group = decode_group(w, f);
+            let mut line = format!("| {w} | {f} | {} |", self.rate_cell(&group, RILL));
+            let events = self.get(&group, RILL).and_then(|r| {
+                let events = r.check.as_ref()?.expected.events;
+                Some(events as f64 / r.seconds()?)
+            });
+            let _ = write!(line, " {} |", events.map_or("—".to_owned(), per_second));
+            for p in &peers {
+                let _ = write!(line, " {} |", self.rate_cell(&group, p));
+            }
+            let _ = write!(
+                line,
+                " {} | {} |",
+                self.rate_cell(&group, MEMCHR2),
+                self.rate_cell(&group, MEMCPY)
+            );
+            writeln!(out, "{line}")?;
+        }
+
+        writeln!(out)?;
+        writeln!(out, "## Decode ratios")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "rill's speed divided by each row's (> 1: rill is faster). Target: ≥ \
+             {PEER_TARGET} against the fastest agreeing peer; ≥ {BOUND_TARGET} against \
+             memchr2 (geometric mean W1–W5)."
+        )?;
+        writeln!(out)?;
+        let mut header = String::from("| workload | feed |");
+        let mut rule = String::from("|---|---|");
+        for p in &peers {
+            let _ = write!(header, " rill/{p} |");
+            rule.push_str("---:|");
+        }
+        header.push_str(" rill/fastest peer | rill/memchr2 | rill/memcpy |");
+        rule.push_str("---:|---:|---:|");
+        writeln!(out, "{header}")?;
+        writeln!(out, "{rule}")?;
+        for (w, f) in cells {
+            let group = decode_group(w, f);
+            let mut line = format!("| {w} | {f} |");
+            for p in &peers {
+                let _ = write!(line, " {} |", self.ratio_cell(&group, p));
+            }
+            let fastest = match self.fastest_peer(&group) {
+                Some((peer, r)) => {
+                    let mark = if r >= PEER_TARGET { "" } else { " ⚠" };
+                    format!("{r:.2}× ({peer}){mark}")
+                }
+                None => "—".to_owned(),
+            };
+            let _ = write!(
+                line,
+                " {fastest} | {} | {} |",
+                self.ratio_cell(&group, MEMCHR2),
+                self.ratio_cell(&group, MEMCPY)
+            );
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    fn rate_cell(&self, group: &str, function: &str) -> String {
+        let Some(row) = self.get(group, function) else {
+            return "—".to_owned();
+        };
+        if row.disagrees() {
+            return "✗".to_owned();
+        }
+        match row.rate() {
+            Some((rate, Amount::Bytes(_))) => {
+                let dagger = if row.single_pass() { " †" } else { "" };
+                format!("{}{dagger}", bytes_per_second(rate))
+            }
+            Some((rate, Amount::Elements(_))) => per_second(rate),
+            None => "—".to_owned(),
+        }
+    }
+
+    fn ratio_cell(&self, group: &str, function: &str) -> String {
+        if self.get(group, function).is_some_and(Row::disagrees) {
+            return "✗".to_owned();
+        }
+        match self.ratio(group, function) {
+            Some(r) => {
+                let dagger = if self.get(group, function).is_some_and(Row::single_pass) {
+                    " †"
+                } else {
+                    ""
+                };
+                if r >= 100.0 {
+                    format!("{r:.0}×{dagger}")
+                } else {
+                    format!("{r:.2}×{dagger}")
+                }
+            }
+            None => "—".to_owned(),
+        }
+    }
+
+    fn render_encode(&self, out: &mut String) -> std::fmt::Result {
+        let mut groups: Vec<&str> = self
+            .rows
+            .keys()
+            .map(|(g, _)| g.as_str())
+            .filter(|g| g.starts_with("encode-"))
+            .collect();
+        groups.dedup();
+        if groups.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "## Encode")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Events per second encoding prebuilt events. `{RILL}`: `Event::to_bytes` (one \
+             exact-size `Bytes` per event); `{RILL}-append`: `Event::encode` into one reused \
+             `BytesMut`; `sse-stream`: `Sse::encode` (by value, one `Bytes` per event; the \
+             clones it needs are made outside the timed loop). sse-stream is the comparison: \
+             the fastest published Rust encoder we know whose output is reachable through its \
+             public API (axum's `Event` keeps its buffer private)."
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| workload | row | events/s | rill-codec / row |")?;
+        writeln!(out, "|---|---|---:|---:|")?;
+        for group in groups {
+            let workload = group.trim_start_matches("encode-");
+            for ((g, function), _) in self.rows.range((group.to_owned(), String::new())..) {
+                if g != group {
+                    break;
+                }
+                writeln!(
+                    out,
+                    "| {workload} | {function} | {} | {} |",
+                    self.rate_cell(group, function),
+                    self.ratio_cell(group, function)
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn render_others(&self, out: &mut String) -> std::fmt::Result {
+        let others: Vec<&Row> = self
+            .rows
+            .values()
+            .filter(|r| !r.group.starts_with("decode-") && !r.group.starts_with("encode-"))
+            .filter(|r| r.measured.is_some() || r.single_pass())
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "## Other benchmarks")?;
+        writeln!(out)?;
+        writeln!(out, "| group | benchmark | time | throughput |")?;
+        writeln!(out, "|---|---|---:|---:|")?;
+        for row in others {
+            let time = row.seconds().map_or("—".to_owned(), duration);
+            writeln!(
+                out,
+                "| {} | {} | {time} | {} |",
+                row.group,
+                row.function,
+                self.rate_cell(&row.group, &row.function)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn render_checks(&self, out: &mut String) -> std::fmt::Result {
+        let flagged: Vec<&RowCheck> = self
+            .rows
+            .values()
+            .filter_map(|r| r.check.as_ref())
+            .filter(|c| c.status != Status::Agrees)
+            .collect();
+        writeln!(out)?;
+        writeln!(out, "## Rows not compared")?;
+        writeln!(out)?;
+        if flagged.is_empty() {
+            writeln!(
+                out,
+                "Every row's output matched the WHATWG result for its workload."
+            )?;
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "Each row ran once before measuring and its dispatched events and total data \
+             bytes were compared with the WHATWG result (bounds: line-ending bytes, bytes \
+             copied). These rows were not sampled:"
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| group | row | verdict | expected (events, data B) | got | one pass |"
+        )?;
+        writeln!(out, "|---|---|---|---:|---:|---:|")?;
+        for c in flagged {
+            let verdict = match c.status {
+                Status::Disagrees => "disagrees with the spec".to_owned(),
+                Status::Failed => format!("failed: {}", c.note.replace('|', "\\|")),
+                Status::TooSlow => "too slow to sample (single pass is the time)".to_owned(),
+                Status::Agrees => String::new(),
+            };
+            writeln!(
+                out,
+                "| {} | {} | {verdict} | {}, {} | {}, {} | {} |",
+                c.group,
+                c.function,
+                c.expected.events,
+                c.expected.data_bytes,
+                c.got.events,
+                c.got.data_bytes,
+                duration(c.pass_seconds)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+const METHOD: &str = "\
+- Workloads (`rill_benches::workload`), ~16 MiB each, generated in memory: W1 small JSON \
+events (~100 B, `data:` only); W2 `id` + `event` + `data`; W3 64 KiB events of 1,000 \
+`data:` lines; W4 W1 with CRLF; W5 tiny LLM-token events (~25 B); W6 one 4 MiB `data:` \
+line. W1–W5 are fed whole, in 4 KiB and in 61-byte chunks; W6 in 1,460-byte chunks. \
+Chunks are cut before measuring (slices of one buffer).
+- rill appends each chunk to a `BytesMut` kept across iterations (a connection's read \
+buffer) and drains frames, `decode_eof` at the end; the copy into that buffer is timed. \
+sse-core (`SseDecoder::next`, limit set to rill's 16 MiB default because its 512 KiB \
+default drops W6's event) and sse-parse (`feed`/`next_event`) run sans-IO; sse-stream and \
+eventsource-stream, which have no public sans-IO API, run through their `Stream` adapters \
+over an always-ready in-memory stream polled with a no-op waker. sse-stream returns raw \
+blocks; blocks with data count as events.
+- Bounds: `memchr::memchr2_iter` counting `\\n`/`\\r` over the same chunks, and a \
+`memcpy` of the chunks into one buffer.
+- Every row runs once and its dispatched events and total data bytes are compared with \
+the WHATWG result before criterion measures it: a row that disagrees is listed under \
+\"Rows not compared\", never compared; a row whose single pass exceeds 3 s is not \
+sampled and its single pass is its time (†).
+- criterion: 10 flat samples, 0.5 s warm-up, 2 s measurement, `lto = true`, \
+`codegen-units = 1` for every crate alike. The machine is shared: compare within one run.";
+
+fn split_decode_group(group: &str) -> Option<(String, String)> {
+    let rest = group.strip_prefix("decode-")?;
+    let (workload, feed) = rest.split_once('-')?;
+    Some((workload.to_owned(), feed.to_owned()))
+}
+
+fn decode_group(workload: &str, feed: &str) -> String {
+    format!("decode-{workload}-{feed}")
+}
+
+fn is_w1_to_w5(workload: &str) -> bool {
+    matches!(workload, "W1" | "W2" | "W3" | "W4" | "W5")
+}
+
+/// whole first, then chunk sizes from largest to smallest.
+fn feed_rank(feed: &str) -> (u8, std::cmp::Reverse<u64>) {
+    if feed == "whole" {
+        return (0, std::cmp::Reverse(u64::MAX));
+    }
+    let bytes = if let Some(k) = feed.strip_suffix("KiB") {
+        k.parse::<u64>().map_or(0, |k| k * 1024)
+    } else {
+        feed.trim_end_matches('B').parse().unwrap_or(0)
+    };
+    (1, std::cmp::Reverse(bytes))
+}
+
+/// The geometric mean (1 for an empty slice).
+pub fn geomean(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 1.0;
+    }
+    (values.iter().map(|v| v.ln()).sum::<f64>() / values.len() as f64).exp()
+}
+
+fn bytes_per_second(rate: f64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    const MIB: f64 = 1024.0 * 1024.0;
+    if rate >= GIB {
+        format!("{:.2} GiB/s", rate / GIB)
+    } else if rate >= 10.0 * MIB {
+        format!("{:.0} MiB/s", rate / MIB)
+    } else {
+        format!("{:.2} MiB/s", rate / MIB)
+    }
+}
+
+fn per_second(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.2} M/s", rate / 1e6)
+    } else if rate >= 1e3 {
+        format!("{:.1} k/s", rate / 1e3)
+    } else {
+        format!("{rate:.1}/s")
+    }
+}
+
+fn duration(seconds: f64) -> String {
+    if seconds >= 1.0 {
+        format!("{seconds:.2} s")
+    } else if seconds >= 1e-3 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else {
+        format!("{:.2} µs", seconds * 1e6)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM` for a system time.
+fn utc(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// The CPU and core count, from `/proc/cpuinfo` where there is one.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        });
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    match cpu {
+        Some(cpu) => format!("Machine: {cpu}, {cores} cores available."),
+        None => format!("Machine: {cores} cores available."),
+    }
+}
+
+/// Where `REPORT.md` goes by default: beside this crate's `Cargo.toml`.
+pub fn default_output() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("REPORT.md")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tally;
+
+    fn row(group: &str, function: &str, ns: f64, status: Status) -> Row {
+        Row {
+            group: group.into(),
+            function: function.into(),
+            measured: Some(Measurement {
+                median_ns: ns,
+                ci_ns: (ns, ns),
+                throughput: Some(Amount::Bytes(1 << 30)),
+                when: None,
+            }),
+            check: Some(RowCheck {
+                group: group.into(),
+                function: function.into(),
+                status,
+                expected: Tally {
+                    events: 10,
+                    data_bytes: 100,
+                },
+                got: Tally::default(),
+                bytes: 1 << 30,
+                pass_seconds: 5.0,
+                note: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn ratios_skip_disagreeing_peers_and_flag_misses() {
+        let mut report = Report::default();
+        for (w, scale) in [
+            ("W1", 1.0),
+            ("W2", 1.0),
+            ("W3", 1.0),
+            ("W4", 1.0),
+            ("W5", 1.0),
+        ] {
+            let g = decode_group(w, "whole");
+            for r in [
+                row(&g, RILL, 1e9 * scale, Status::Agrees),
+                row(&g, "sse-core", 3e9, Status::Agrees),
+                row(&g, "sse-stream", 1e8, Status::Disagrees),
+                row(&g, MEMCHR2, 4e8, Status::Agrees),
+            ] {
+                report.rows.insert((r.group.clone(), r.function.clone()), r);
+            }
+        }
+        let slow = row(
+            "decode-W6-1460B",
+            "eventsource-stream",
+            1.0,
+            Status::TooSlow,
+        );
+        report
+            .rows
+            .insert((slow.group.clone(), slow.function.clone()), slow);
+        let r = row("decode-W6-1460B", RILL, 1e9, Status::Agrees);
+        report.rows.insert((r.group.clone(), r.function.clone()), r);
+        let other = row("server-fanout", "1000 subscribers", 2e6, Status::Agrees);
+        report
+            .rows
+            .insert((other.group.clone(), other.function.clone()), other);
+
+        assert_eq!(
+            report.fastest_peer("decode-W1-whole"),
+            Some(("sse-core".to_owned(), 3.0))
+        );
+        // The single pass of 5 s against rill's 1 s.
+        assert_eq!(
+            report.ratio("decode-W6-1460B", "eventsource-stream"),
+            Some(5.0)
+        );
+        let md = report.render();
+        assert!(
+            md.contains("every decode workload and feed: **met**"),
+            "{md}"
+        );
+        // rill/memchr2 = 0.4 on every cell.
+        assert!(md.contains("W1–W5: **NOT met**"), "{md}");
+        assert!(md.contains("| W1 | whole |"), "{md}");
+        assert!(md.contains("disagrees with the spec"), "{md}");
+        assert!(md.contains("| server-fanout | 1000 subscribers |"), "{md}");
+        assert!(md.contains("5.00× †"), "{md}");
+    }
+
+    #[test]
+    fn feeds_sort_whole_then_larger_chunks() {
+        let mut feeds = vec!["61B", "whole", "4KiB", "1460B"];
+        feeds.sort_by_key(|f| feed_rank(f));
+        assert_eq!(feeds, ["whole", "4KiB", "1460B", "61B"]);
+    }
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(utc(SystemTime::UNIX_EPOCH), "1970-01-01 00:00");
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(utc(t), "2023-11-14 22:13");
+        assert!((geomean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+    }
+}

@@ -379,10 +379,18 @@ impl Decoder {
             }
             Some(found) => {
                 let end = self.pos + found;
-                self.pos = end + 1;
-                if buf[end] == b'\r' {
-                    self.skip_lf = true;
-                }
+                // "a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
+                // pair" is one line ending: an LF right after the CR is
+                // consumed with it, or skipped later if it has not arrived
+                // (the caller scans on without checking `skip_lf`).
+                self.pos = match (buf[end], buf.get(end + 1)) {
+                    (b'\r', Some(b'\n')) => end + 2,
+                    (b'\r', None) => {
+                        self.skip_lf = true;
+                        end + 1
+                    }
+                    _ => end + 1,
+                };
                 self.discarding_line = false;
                 self.release(buf);
                 true

@@ -1,0 +1,36 @@
+//! The settings one event source runs with, shared by its connections.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use rill_codec::Limits;
+
+use crate::retry::RetryPolicy;
+use crate::transport::Erased;
+
+/// Default for [`Builder::connect_timeout`](crate::Builder::connect_timeout): 30 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// At most this many bytes of a refused response's body are kept in the
+/// [`Error`](crate::Error): 4 KiB.
+pub const BODY_HEAD_LEN: usize = 4 * 1024;
+
+/// How long the client reads a refused response's body for its first bytes: 1 s.
+pub const BODY_HEAD_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub(crate) uri: Uri,
+    pub(crate) method: Method,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) max_redirects: usize,
+    pub(crate) limits: Limits,
+    pub(crate) one_shot: bool,
+    pub(crate) done: Option<String>,
+    pub(crate) transport: Erased,
+}

@@ -1,0 +1,158 @@
+//! State shared between the stream and its handles.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::task::AtomicWaker;
+
+/// The state of an [`EventSource`](crate::EventSource), as the spec's `readyState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ReadyState {
+    /// Connecting, or waiting to reconnect (0).
+    Connecting = 0,
+    /// A connection is open and events are dispatched as they arrive (1).
+    Open = 1,
+    /// Closed for good: a fatal error, a `204`, the end of a one-shot
+    /// stream, or [`close`](Handle::close) (2).
+    Closed = 2,
+}
+
+impl ReadyState {
+    fn from_u8(value: u8) -> ReadyState {
+        match value {
+            0 => ReadyState::Connecting,
+            1 => ReadyState::Open,
+            _ => ReadyState::Closed,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: AtomicU8,
+    closed: AtomicBool,
+    last_event_id: Mutex<String>,
+    waker: AtomicWaker,
+}
+
+impl Shared {
+    pub(crate) fn new(last_event_id: String) -> Shared {
+        Shared {
+            state: AtomicU8::new(ReadyState::Connecting as u8),
+            closed: AtomicBool::new(false),
+            last_event_id: Mutex::new(last_event_id),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    pub(crate) fn ready_state(&self) -> ReadyState {
+        ReadyState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    /// Sets the state unless `close()` already made it `Closed`.
+    pub(crate) fn set_state(&self, state: ReadyState) {
+        if !self.is_closed() {
+            self.state.store(state as u8, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Ends the source: `Closed` at once, and the stream task is woken so it
+    /// drops its connection or timer and ends.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.state
+            .store(ReadyState::Closed as u8, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Closed because the stream ended (not through `close()`).
+    pub(crate) fn finish(&self) {
+        self.state
+            .store(ReadyState::Closed as u8, Ordering::Release);
+    }
+
+    pub(crate) fn register(&self, waker: &std::task::Waker) {
+        self.waker.register(waker);
+    }
+
+    pub(crate) fn last_event_id(&self) -> String {
+        self.last_event_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Publishes the decoder's last event ID if it differs from `mirror`
+    /// (the stream's copy, compared without taking the lock). Reuses both
+    /// strings' buffers: no allocation once they are long enough.
+    pub(crate) fn sync_last_event_id(&self, mirror: &mut String, current: &str) {
+        if mirror.as_str() != current {
+            mirror.clear();
+            mirror.push_str(current);
+            let mut shared = self
+                .last_event_id
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            shared.clear();
+            shared.push_str(current);
+        }
+    }
+}
+
+/// A cloneable handle to an [`EventSource`](crate::EventSource), usable
+/// from any task or thread while the stream is polled elsewhere.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), rill_client::Error> {
+/// use rill_client::{EventSource, ReadyState};
+///
+/// let source = EventSource::builder("http://127.0.0.1:9/").last_event_id("41").build()?;
+/// let handle = source.handle();
+/// assert_eq!(handle.ready_state(), ReadyState::Connecting);
+/// assert_eq!(handle.last_event_id(), "41");
+/// handle.close();
+/// assert_eq!(source.ready_state(), ReadyState::Closed);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
+    }
+
+    /// `Connecting`, `Open` or `Closed`.
+    pub fn ready_state(&self) -> ReadyState {
+        self.shared.ready_state()
+    }
+
+    /// The last event ID string: what the next reconnection sends as
+    /// `Last-Event-ID` (nothing when empty).
+    pub fn last_event_id(&self) -> String {
+        self.shared.last_event_id()
+    }
+
+    /// Closes the source for good: the state is `Closed` at once, and the
+    /// stream drops its connection (or stops waiting to reconnect) and ends
+    /// the next time it is polled, which this call triggers.
+    pub fn close(&self) {
+        self.shared.close();
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("ready_state", &self.ready_state())
+            .finish()
+    }
+}

@@ -1,0 +1,23 @@
+//! rill-client against the scripted server of `rill-testkit`, over loopback.
+
+#[path = "it/util.rs"]
+mod util;
+
+#[path = "it/close.rs"]
+mod close;
+#[path = "it/headers.rs"]
+mod headers;
+#[path = "it/idle.rs"]
+mod idle;
+#[path = "it/limits.rs"]
+mod limits;
+#[path = "it/one_shot.rs"]
+mod one_shot;
+#[path = "it/reconnect.rs"]
+mod reconnect;
+#[path = "it/redirect.rs"]
+mod redirect;
+#[path = "it/soak.rs"]
+mod soak;
+#[path = "it/status.rs"]
+mod status;

@@ -154,7 +154,10 @@ mod tests {
             Chunking::Every(2).chunks(b"abcde"),
             [&b"ab"[..], b"cd", b"e"]
         );
-        assert_eq!(Chunking::At(vec![1, 3]).chunks(b"abcde"), [&b"a"[..], b"bc", b"de"]);
+        assert_eq!(
+            Chunking::At(vec![1, 3]).chunks(b"abcde"),
+            [&b"a"[..], b"bc", b"de"]
+        );
         assert_eq!(Chunking::Whole.chunks(b""), [&b""[..]]);
     }
 

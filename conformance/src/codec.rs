@@ -8,8 +8,7 @@ use rill_codec::{DecodeError, Decoder, Event, Limits};
 
 use crate::harness::{Capabilities, DecoderUnderTest, Setup};
 use crate::vectors::{
-    EncodeField, EncoderCase, EncoderExpect, ErrorFrame, ErrorKind, EventFrame, Frame,
-    VectorLimits,
+    EncodeField, EncoderCase, EncoderExpect, ErrorFrame, ErrorKind, EventFrame, Frame, VectorLimits,
 };
 
 /// [`rill_codec::Decoder`] over a [`BytesMut`], fed chunk by chunk.

@@ -183,9 +183,7 @@ pub fn run_case<D: DecoderUnderTest + ?Sized>(
         decoder.last_event_id()
     }));
     let expected = project(&case.expect, caps);
-    let expected_last_event_id = caps
-        .last_event_id
-        .then(|| case.final_last_event_id.clone());
+    let expected_last_event_id = caps.last_event_id.then(|| case.final_last_event_id.clone());
     let (actual_last_event_id, panic) = match run {
         Ok(id) => (id.filter(|_| caps.last_event_id), None),
         Err(payload) => (None, Some(panic_message(payload.as_ref()))),

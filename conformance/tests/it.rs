@@ -2,6 +2,9 @@
 //! reference model against the codec, round trips and limits (proptest), and
 //! the encoder's output (insta).
 
+// Test helpers (renderers, builders) may panic too: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod it {
     mod encoder;
     mod endings;

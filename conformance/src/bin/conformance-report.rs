@@ -92,9 +92,7 @@ fn usage(problem: &str) -> ExitCode {
 
 fn run(files: &[VectorFile]) -> Report {
     let codec = harness::run_suite(&mut RillDecoder::new(), files, harness::full_matrix);
-    let reference = harness::run_suite(&mut Reference::default(), files, |_| {
-        vec![Chunking::Whole]
-    });
+    let reference = harness::run_suite(&mut Reference::default(), files, |_| vec![Chunking::Whole]);
     let encoder: Vec<EncoderReport> = files
         .iter()
         .filter(|file| !file.encoder_cases.is_empty())
@@ -208,7 +206,11 @@ fn table(report: &Report) -> String {
     }
     for encoder in &report.encoder {
         for failure in &encoder.failures {
-            let _ = writeln!(out, "\nFAIL {}/{}: {}", encoder.group, failure.case_id, failure.problem);
+            let _ = writeln!(
+                out,
+                "\nFAIL {}/{}: {}",
+                encoder.group, failure.case_id, failure.problem
+            );
         }
     }
     let _ = writeln!(

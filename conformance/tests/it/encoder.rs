@@ -11,8 +11,19 @@ fn render(cases: &[(&str, Vec<u8>)]) -> String {
         // One line per encoded line, line endings shown, so the snapshot
         // reads like the wire.
         writeln!(out, "--- {name}").unwrap();
-        for line in bytes.split_inclusive(|&b| b == b'\n') {
-            writeln!(out, "{}", line.escape_ascii()).unwrap();
+        let text = std::str::from_utf8(bytes).expect("the encoder writes UTF-8");
+        for line in text.split_inclusive('\n') {
+            for c in line.chars() {
+                match c {
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c if c.is_control() || c == '\u{FEFF}' => {
+                        write!(out, "\\u{{{:X}}}", u32::from(c)).unwrap()
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('\n');
         }
     }
     out
@@ -23,20 +34,73 @@ fn encoder_output() {
     let event = |builder: rill_codec::EventBuilder| builder.build().unwrap().to_bytes().to_vec();
     let cases = vec![
         ("message", Event::message("hello").to_bytes().to_vec()),
-        ("typed with id", event(Event::builder().event("price").id("42").data("YHOO\n+2\n10"))),
-        ("llm token", event(Event::builder().data(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#))),
-        ("every line break kind", event(Event::builder().data("lf\ncrlf\r\ncr\rend"))),
+        (
+            "typed with id",
+            event(
+                Event::builder()
+                    .event("price")
+                    .id("42")
+                    .data("YHOO\n+2\n10"),
+            ),
+        ),
+        (
+            "llm token",
+            event(Event::builder().data(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#)),
+        ),
+        (
+            "every line break kind",
+            event(Event::builder().data("lf\ncrlf\r\ncr\rend")),
+        ),
         ("empty data", event(Event::builder().data(""))),
-        ("leading and trailing space", event(Event::builder().data(" padded "))),
+        (
+            "leading and trailing space",
+            event(Event::builder().data(" padded ")),
+        ),
         ("trailing newline", event(Event::builder().data("line\n"))),
-        ("injection attempt in data", event(Event::builder().data("hi\revent: evil\n\ndata: x"))),
+        (
+            "injection attempt in data",
+            event(Event::builder().data("hi\revent: evil\n\ndata: x")),
+        ),
         ("empty id resets", event(Event::builder().id("").data("x"))),
         ("id only", event(Event::builder().id("epoch.7"))),
-        ("retry and comment", event(Event::builder().comment("hello\nworld").retry(Duration::from_millis(2500)).data("x"))),
-        ("everything", event(Event::builder().comment("c").event("e").id("1").retry(Duration::from_secs(3)).data("a\nb"))),
-        ("unicode", event(Event::builder().event("caf\u{e9}").data("\u{1F600} \u{FEFF}"))),
-        ("keep-alive frame", Frame::Comment("".into()).to_bytes().to_vec()),
-        ("retry frame", Frame::Retry(Duration::from_millis(1500)).to_bytes().to_vec()),
+        (
+            "retry and comment",
+            event(
+                Event::builder()
+                    .comment("hello\nworld")
+                    .retry(Duration::from_millis(2500))
+                    .data("x"),
+            ),
+        ),
+        (
+            "everything",
+            event(
+                Event::builder()
+                    .comment("c")
+                    .event("e")
+                    .id("1")
+                    .retry(Duration::from_secs(3))
+                    .data("a\nb"),
+            ),
+        ),
+        (
+            "unicode",
+            event(
+                Event::builder()
+                    .event("caf\u{e9}")
+                    .data("\u{1F600} \u{FEFF}"),
+            ),
+        ),
+        (
+            "keep-alive frame",
+            Frame::Comment("".into()).to_bytes().to_vec(),
+        ),
+        (
+            "retry frame",
+            Frame::Retry(Duration::from_millis(1500))
+                .to_bytes()
+                .to_vec(),
+        ),
     ];
     insta::assert_snapshot!(render(&cases));
 }

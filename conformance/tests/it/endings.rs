@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::support::{cuts, decode, picks};
+use super::support::{config, cuts, decode, picks};
 
 /// A line without CR or LF: field lines, comments, blank lines, noise.
 fn line() -> impl Strategy<Value = String> {
@@ -21,6 +21,8 @@ fn line() -> impl Strategy<Value = String> {
 const ENDINGS: [&str; 3] = ["\n", "\r", "\r\n"];
 
 proptest! {
+    #![proptest_config(config("proptest-regressions/endings.txt"))]
+
     #[test]
     fn any_mix_of_line_endings_decodes_alike(
         lines in prop::collection::vec((line(), 0..3usize), 0..16),

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use rill_conformance::reference;
 use rill_conformance::vectors::{EventFrame, Frame, VectorLimits};
 
-use super::support::{cuts, decode, picks, sse_bytes};
+use super::support::{config, cuts, decode, picks, sse_bytes};
 
 fn limits(min_line: usize, min_event: usize) -> impl Strategy<Value = VectorLimits> {
     (min_line..min_line + 24, min_event..min_event + 48).prop_map(|(line, event)| VectorLimits {
@@ -16,6 +16,8 @@ fn limits(min_line: usize, min_event: usize) -> impl Strategy<Value = VectorLimi
 }
 
 proptest! {
+    #![proptest_config(config("proptest-regressions/limits.txt"))]
+
     #[test]
     fn same_frames_under_any_chunking(input in sse_bytes(48), limits in limits(0, 0), picks in picks()) {
         let whole = decode(&input, &[], Some(limits));

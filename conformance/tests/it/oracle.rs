@@ -4,9 +4,11 @@
 use proptest::prelude::*;
 use rill_conformance::reference;
 
-use super::support::{cuts, decode, picks, sse_bytes};
+use super::support::{config, cuts, decode, picks, sse_bytes};
 
 proptest! {
+    #![proptest_config(config("proptest-regressions/oracle.txt"))]
+
     #[test]
     fn codec_equals_reference(input in sse_bytes(48), picks in picks()) {
         let expected = reference::interpret(&input, "");

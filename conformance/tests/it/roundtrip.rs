@@ -8,7 +8,7 @@ use rill_codec::Event;
 use rill_conformance::reference;
 use rill_conformance::vectors::{EventFrame, Frame};
 
-use super::support::{cuts, decode, picks};
+use super::support::{config, cuts, decode, picks};
 
 /// Text over characters that stress the encoder: line breaks of all kinds,
 /// colons, spaces, NUL, a BOM and non-ASCII.
@@ -17,7 +17,18 @@ fn text(allowed: &'static [char]) -> impl Strategy<Value = String> {
         .prop_map(|chars| chars.into_iter().collect())
 }
 
-const ANY: &[char] = &['a', 'b', ' ', ':', '\r', '\n', '\0', '\u{FEFF}', '\u{e9}', '\u{1F600}'];
+const ANY: &[char] = &[
+    'a',
+    'b',
+    ' ',
+    ':',
+    '\r',
+    '\n',
+    '\0',
+    '\u{FEFF}',
+    '\u{e9}',
+    '\u{1F600}',
+];
 const NO_BREAK: &[char] = &['a', 'b', ' ', ':', '\0', '\u{FEFF}', '\u{e9}', '\u{1F600}'];
 const NO_BREAK_NO_NUL: &[char] = &['a', 'b', ' ', ':', '\u{FEFF}', '\u{e9}', '\u{1F600}'];
 
@@ -78,7 +89,11 @@ fn expected(inputs: &[Input]) -> (Vec<Frame>, String) {
     let mut last_event_id = String::new();
     for input in inputs {
         if let Some(comment) = &input.comment {
-            frames.extend(normalize(comment).split('\n').map(|line| Frame::Comment(line.to_owned())));
+            frames.extend(
+                normalize(comment)
+                    .split('\n')
+                    .map(|line| Frame::Comment(line.to_owned())),
+            );
         }
         if let Some(ms) = input.retry {
             frames.push(Frame::Retry(ms));
@@ -103,6 +118,8 @@ fn expected(inputs: &[Input]) -> (Vec<Frame>, String) {
 }
 
 proptest! {
+    #![proptest_config(config("proptest-regressions/roundtrip.txt"))]
+
     #[test]
     fn encode_then_decode_gives_the_events_back(
         inputs in prop::collection::vec(input(), 1..5),

@@ -80,3 +80,15 @@ pub fn sse_bytes(max_tokens: usize) -> impl Strategy<Value = Vec<u8>> {
 pub fn picks() -> impl Strategy<Value = Vec<prop::sample::Index>> {
     prop::collection::vec(any::<prop::sample::Index>(), 0..10)
 }
+
+/// proptest's default configuration, with failing cases saved to
+/// `conformance/proptest-regressions/<file>` (committed, and replayed first
+/// on every run). `cargo test` runs from the package root.
+pub fn config(file: &'static str) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(prop::test_runner::FileFailurePersistence::Direct(
+            file,
+        ))),
+        ..ProptestConfig::default()
+    }
+}

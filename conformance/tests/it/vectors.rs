@@ -87,13 +87,15 @@ fn codec_passes_every_vector_at_every_chunking() {
 #[test]
 fn reference_model_agrees_with_every_vector() {
     let files = vectors::load_all().unwrap();
-    let report = harness::run_suite(&mut Reference::default(), &files, |_| {
-        vec![Chunking::Whole]
-    });
+    let report = harness::run_suite(&mut Reference::default(), &files, |_| vec![Chunking::Whole]);
     assert_eq!(report.failed, 0, "{}", describe(&report));
     let limits = files.iter().find(|f| f.group == "limits").unwrap();
     let unsupported: usize = report.groups.iter().map(|g| g.unsupported).sum();
-    assert_eq!(unsupported, limits.cases.len(), "only limit cases are unsupported");
+    assert_eq!(
+        unsupported,
+        limits.cases.len(),
+        "only limit cases are unsupported"
+    );
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! rill-client against the scripted server of `rill-testkit`, over loopback.
+// Helpers outside `#[test]` functions panic to report a failure too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "it/util.rs"]
 mod util;
 
 #[path = "it/close.rs"]
 mod close;
+#[path = "it/conformance.rs"]
+mod conformance;
 #[path = "it/headers.rs"]
 mod headers;
 #[path = "it/idle.rs"]

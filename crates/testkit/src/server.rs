@@ -1,7 +1,6 @@
 //! The listening server.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -162,12 +161,12 @@ async fn accept_loop(
     }
 }
 
-fn answer(
+async fn answer(
     request: Request<Incoming>,
     handler: Arc<Handler>,
     requests: Arc<Mutex<Vec<Recorded>>>,
-) -> impl Future<Output = Result<Response<ScriptBody>, Infallible>> {
-    async move {
+) -> Result<Response<ScriptBody>, Infallible> {
+    {
         let (parts, body) = request.into_parts();
         let body = body
             .collect()

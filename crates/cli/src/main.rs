@@ -1,4 +1,71 @@
-//! The `rill` binary.
+//! `rill`: a Server-Sent Events hub with a browser page (`rill serve`), curl
+//! for SSE (`rill listen URL`), a publisher (`rill publish URL`) and a
+//! decoder for captured streams (`rill decode FILE`).
+//!
+//! Every byte of `text/event-stream` is read by `rill-codec` and written by
+//! `rill-server`; this crate is the command line around them. Output is the
+//! product here: it is written through `std::io::Write` on locked handles,
+//! never with `println!`.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
-fn main() {}
+mod cli;
+mod decode;
+mod exit;
+mod http_client;
+mod listen;
+mod output;
+mod publish;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return exit::fail(exit::Code::Error, &format!("cannot start: {error}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(*args).await,
+            Command::Listen(args) => listen::run(args).await,
+            Command::Publish(args) => publish::run(args).await,
+            Command::Decode(args) => decode::run(&args),
+        }
+    });
+    // Open connections (a listener's pending reconnect, a hub's idle
+    // keep-alive sockets) must not hold the exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code.into(),
+        Err(failure) => exit::fail(failure.code, &failure.message),
+    }
+}
+
+/// Logs go to stderr: `RUST_LOG` if set, else `info` for `rill serve`
+/// (`debug` with `-v`, `trace` with `-vv`) and `warn` elsewhere.
+fn init_logs(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let default = format!("warn,rill={level},rill_server={level},rill_client={level}");
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

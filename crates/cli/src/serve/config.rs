@@ -1,0 +1,318 @@
+//! `rill serve` options: flags, then environment variables, then a TOML
+//! file, then the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::cli::parse_duration;
+
+/// Default `--addr`.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default `--max-body`: 1 MiB.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// Default `--max-topics`: 1,024.
+pub const DEFAULT_MAX_TOPICS: usize = 1024;
+/// Default `--max-subscribers`: 10,000.
+pub const DEFAULT_MAX_SUBSCRIBERS: usize = 10_000;
+/// Default `--log-events`: 1,024 per topic.
+pub const DEFAULT_LOG_EVENTS: usize = 1024;
+/// Default `--log-bytes`: 1 MiB per topic.
+pub const DEFAULT_LOG_BYTES: usize = 1024 * 1024;
+/// Default `--queue-len`: 1,024 events.
+pub const DEFAULT_QUEUE_LEN: usize = 1024;
+/// Default `--keep-alive`: 15 s.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Default `--retry-hint`: 1 s.
+pub const DEFAULT_RETRY_HINT: Duration = Duration::from_secs(1);
+/// Default `--grace`: 5 s.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+/// Run an SSE hub.
+///
+/// Every option can also be set by its environment variable or in the TOML
+/// file given with `--config`; a flag wins over the variable, which wins
+/// over the file.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML file of options: the same names as the flags, without the
+    /// dashes in front (`addr = "0.0.0.0:8080"`, `max-body = 65536`,
+    /// `cors-origin = ["https://app.example"]`, `keep-alive = "15s"`).
+    #[arg(long, env = "RILL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on. Port 0 picks a free port (the URL printed at
+    /// start says which). [default: 127.0.0.1:8080]
+    #[arg(long, env = "RILL_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<SocketAddr>,
+
+    /// Publishing needs `Authorization: Bearer TOKEN`. Without it, anyone
+    /// who can reach the address can publish. [default: none]
+    #[arg(
+        long,
+        env = "RILL_PUBLISH_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub publish_token: Option<String>,
+
+    /// Subscribing (and `GET /topics`) needs `Authorization: Bearer TOKEN`,
+    /// or `?token=TOKEN` in the URL for browsers, whose EventSource cannot
+    /// send headers. [default: none]
+    #[arg(
+        long,
+        env = "RILL_SUBSCRIBE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub subscribe_token: Option<String>,
+
+    /// Allow cross-origin requests from this origin (repeatable; the
+    /// variable takes a comma-separated list; `*` allows any). [default:
+    /// none: only pages served by the hub itself]
+    #[arg(
+        long = "cors-origin",
+        env = "RILL_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Largest publish request body, in bytes; larger ones get 413.
+    /// [default: 1048576]
+    #[arg(long, env = "RILL_MAX_BODY", value_name = "BYTES")]
+    pub max_body: Option<usize>,
+
+    /// Most topics; publishing or subscribing to a new topic beyond it gets
+    /// 429. Topics live as long as the process. [default: 1024]
+    #[arg(long, env = "RILL_MAX_TOPICS", value_name = "N")]
+    pub max_topics: Option<usize>,
+
+    /// Most subscribers over all topics. Beyond it a browser gets a 200
+    /// stream with `: busy` and a `retry:` hint (so it comes back later); a
+    /// client sending `Prefer: retry-after` gets 503 with `Retry-After`.
+    /// [default: 10000]
+    #[arg(long, env = "RILL_MAX_SUBSCRIBERS", value_name = "N")]
+    pub max_subscribers: Option<usize>,
+
+    /// Most subscribers of one topic, answered as --max-subscribers.
+    /// [default: the value of --max-subscribers]
+    #[arg(long, env = "RILL_MAX_TOPIC_SUBSCRIBERS", value_name = "N")]
+    pub max_topic_subscribers: Option<usize>,
+
+    /// Events kept per topic for replay to clients that resume with
+    /// Last-Event-ID. The log is in memory: it is lost when the hub stops,
+    /// and clients resuming across a restart get a `rill-reset` event.
+    /// [default: 1024]
+    #[arg(long, env = "RILL_LOG_EVENTS", value_name = "N")]
+    pub log_events: Option<usize>,
+
+    /// Bytes of encoded events kept per topic for replay. [default: 1048576]
+    #[arg(long, env = "RILL_LOG_BYTES", value_name = "BYTES")]
+    pub log_bytes: Option<usize>,
+
+    /// Events waiting for one slow subscriber before it is disconnected (it
+    /// then resumes from the replay log). [default: 1024]
+    #[arg(long, env = "RILL_QUEUE_LEN", value_name = "N")]
+    pub queue_len: Option<usize>,
+
+    /// Send a keep-alive comment after this long without traffic.
+    /// [default: 15s]
+    #[arg(long, env = "RILL_KEEP_ALIVE", value_name = "DURATION", value_parser = parse_duration)]
+    pub keep_alive: Option<Duration>,
+
+    /// The `retry:` sent to subscribers: how long they wait before
+    /// reconnecting (also sent when the hub shuts down). [default: 1s]
+    #[arg(long, env = "RILL_RETRY_HINT", value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_hint: Option<Duration>,
+
+    /// On Ctrl-C or SIGTERM, how long to wait for connections to finish
+    /// after every stream was ended. [default: 5s]
+    #[arg(long, env = "RILL_GRACE", value_name = "DURATION", value_parser = parse_duration)]
+    pub grace: Option<Duration>,
+}
+
+/// The `--config` file: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    addr: Option<SocketAddr>,
+    publish_token: Option<String>,
+    subscribe_token: Option<String>,
+    cors_origin: Option<Vec<String>>,
+    max_body: Option<usize>,
+    max_topics: Option<usize>,
+    max_subscribers: Option<usize>,
+    max_topic_subscribers: Option<usize>,
+    log_events: Option<usize>,
+    log_bytes: Option<usize>,
+    queue_len: Option<usize>,
+    keep_alive: Option<String>,
+    retry_hint: Option<String>,
+    grace: Option<String>,
+}
+
+/// The options in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub publish_token: Option<String>,
+    pub subscribe_token: Option<String>,
+    pub cors_origins: Vec<String>,
+    pub max_body: usize,
+    pub max_topics: usize,
+    pub max_subscribers: usize,
+    pub max_topic_subscribers: usize,
+    pub log_events: usize,
+    pub log_bytes: usize,
+    pub queue_len: usize,
+    pub keep_alive: Duration,
+    pub retry_hint: Duration,
+    pub grace: Duration,
+}
+
+impl Config {
+    /// Flags and environment (already merged by clap), then the file, then
+    /// the defaults.
+    pub fn load(args: ServeArgs) -> Result<Config, String> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let duration = |key: &str, text: Option<String>| -> Result<Option<Duration>, String> {
+            text.map(|text| {
+                parse_duration(&text).map_err(|error| format!("config `{key}`: {error}"))
+            })
+            .transpose()
+        };
+        let max_subscribers = args
+            .max_subscribers
+            .or(file.max_subscribers)
+            .unwrap_or(DEFAULT_MAX_SUBSCRIBERS);
+        let default_addr: SocketAddr = DEFAULT_ADDR
+            .parse()
+            .map_err(|_| "the default address does not parse".to_owned())?;
+        let config = Config {
+            addr: args.addr.or(file.addr).unwrap_or(default_addr),
+            publish_token: non_empty(args.publish_token.or(file.publish_token)),
+            subscribe_token: non_empty(args.subscribe_token.or(file.subscribe_token)),
+            cors_origins: if args.cors_origins.is_empty() {
+                file.cors_origin.unwrap_or_default()
+            } else {
+                args.cors_origins
+            },
+            max_body: args.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY),
+            max_topics: args
+                .max_topics
+                .or(file.max_topics)
+                .unwrap_or(DEFAULT_MAX_TOPICS),
+            max_subscribers,
+            max_topic_subscribers: args
+                .max_topic_subscribers
+                .or(file.max_topic_subscribers)
+                .unwrap_or(max_subscribers),
+            log_events: args
+                .log_events
+                .or(file.log_events)
+                .unwrap_or(DEFAULT_LOG_EVENTS),
+            log_bytes: args
+                .log_bytes
+                .or(file.log_bytes)
+                .unwrap_or(DEFAULT_LOG_BYTES),
+            queue_len: args
+                .queue_len
+                .or(file.queue_len)
+                .unwrap_or(DEFAULT_QUEUE_LEN),
+            keep_alive: args
+                .keep_alive
+                .or(duration("keep-alive", file.keep_alive)?)
+                .unwrap_or(DEFAULT_KEEP_ALIVE),
+            retry_hint: args
+                .retry_hint
+                .or(duration("retry-hint", file.retry_hint)?)
+                .unwrap_or(DEFAULT_RETRY_HINT),
+            grace: args
+                .grace
+                .or(duration("grace", file.grace)?)
+                .unwrap_or(DEFAULT_GRACE),
+        };
+        if config.keep_alive.is_zero() {
+            return Err("--keep-alive must be more than 0".to_owned());
+        }
+        Ok(config)
+    }
+}
+
+/// An empty token would let anyone in while looking set: treat it as unset.
+fn non_empty(token: Option<String>) -> Option<String> {
+    token.filter(|token| !token.is_empty())
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("config file {}: {error}", path.display()))?;
+    toml::from_str(&text).map_err(|error| format!("config file {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(file: Option<&Path>) -> ServeArgs {
+        ServeArgs {
+            config: file.map(Path::to_path_buf),
+            addr: None,
+            publish_token: None,
+            subscribe_token: None,
+            cors_origins: Vec::new(),
+            max_body: None,
+            max_topics: None,
+            max_subscribers: None,
+            max_topic_subscribers: None,
+            log_events: None,
+            log_bytes: None,
+            queue_len: None,
+            keep_alive: None,
+            retry_hint: None,
+            grace: None,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = Config::load(args(None)).unwrap();
+        assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+        assert_eq!(config.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(config.max_topic_subscribers, DEFAULT_MAX_SUBSCRIBERS);
+        assert!(config.publish_token.is_none() && config.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("rill-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rill.toml");
+        std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\n",
+        )
+        .unwrap();
+        let mut flags = args(Some(&path));
+        flags.max_body = Some(20);
+        let config = Config::load(flags).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:9");
+        assert_eq!(config.max_body, 20);
+        assert_eq!(config.max_topics, 3);
+        assert_eq!(config.keep_alive, Duration::from_secs(2));
+        assert_eq!(config.cors_origins, ["https://a.example"]);
+        assert_eq!(config.publish_token, None);
+
+        std::fs::write(&path, "max-bodyy = 1\n").unwrap();
+        let error = Config::load(args(Some(&path))).unwrap_err();
+        assert!(error.contains("max-bodyy"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

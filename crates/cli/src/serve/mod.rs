@@ -1,0 +1,181 @@
+//! `rill serve`: the hub.
+
+mod auth;
+mod config;
+mod metrics;
+mod routes;
+
+use std::io::Write;
+
+use http::{HeaderName, HeaderValue, Method};
+use rill_server::{Channel, MemoryLog, Shutdown};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use self::config::Config;
+pub use self::config::ServeArgs;
+use self::routes::App;
+use crate::exit::{Code, Failure, Outcome};
+
+/// The end of `rill serve --help`: endpoints, statuses, the log's life.
+pub const AFTER_HELP: &str = "\
+Endpoints:
+  GET  /                 a page: pick a topic, watch its events live, publish
+  GET  /topics/NAME      subscribe (text/event-stream); resumes after the
+                         Last-Event-ID header or ?lastEventId=ID
+  POST /topics/NAME      publish: the body is the data; the type from
+                         ?event=TYPE or the Rill-Event header; or JSON
+                         {\"event\": \"TYPE\", \"data\": \"…\"} with
+                         Content-Type: application/json. Answers the id
+                         (<epoch>.<seq>) as text, or {\"id\",\"topic\"} with
+                         Accept: application/json
+  GET  /topics           topics in use, with subscribers, last id and types
+  GET  /health           200 ok (503 while shutting down)
+  GET  /metrics          Prometheus text: subscribers, published, delivered,
+                         replayed, dropped for lag, resets, rejections
+
+Statuses (each with a one-line reason in the body):
+  400  invalid topic name (1-128 of A-Z a-z 0-9 . _ ~ -), invalid JSON,
+       body not UTF-8, event type with a line break
+  401  a token is needed and none was sent (WWW-Authenticate: Bearer)
+  403  the token is wrong
+  404  no such endpoint
+  405  method not allowed on this endpoint
+  413  body larger than --max-body
+  429  a new topic beyond --max-topics
+  200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
+
+Replay log: in memory only. Stopping the hub loses every topic's history; a
+client resuming with an id from before the restart gets a `rill-reset` event
+(data: `epoch`) with the new position, never a silent gap. Ctrl-C or SIGTERM
+ends every stream (with a retry: hint) and exits after --grace.
+
+Examples:
+  rill serve                                  # then open http://127.0.0.1:8080/
+  RILL_PUBLISH_TOKEN=s3cret rill serve --addr 0.0.0.0:8080
+  rill serve --config rill.toml --cors-origin https://app.example";
+
+/// Runs the hub until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> Outcome {
+    let config = Config::load(args).map_err(Failure::error)?;
+    let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
+    let log = MemoryLog::new()
+        .max_events(config.log_events)
+        .max_bytes(config.log_bytes);
+    let channel = Channel::builder()
+        .log(log)
+        .max_topics(config.max_topics)
+        .max_subscribers(config.max_subscribers)
+        .max_topic_subscribers(config.max_topic_subscribers)
+        .queue_len(config.queue_len)
+        .busy_retry(config.retry_hint)
+        .build();
+    let cors = cors_layer(&config.cors_origins)?;
+    let addr = config.addr;
+    let grace = config.grace;
+    let auth_note = match (&config.publish_token, &config.subscribe_token) {
+        (None, None) => "no tokens: anyone who can reach it can publish and subscribe",
+        (Some(_), None) => "publishing needs the token; subscribing is open",
+        (None, Some(_)) => "subscribing needs the token; publishing is open",
+        (Some(_), Some(_)) => "publishing and subscribing need their tokens",
+    };
+    let mut router = App::new(channel, config, shutdown.clone()).router();
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|error| Failure::error(format!("cannot listen on {addr}: {error}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|error| Failure::error(format!("cannot read the bound address: {error}")))?;
+    announce(&format!(
+        "rill hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
+    ));
+    tracing::info!(%local, auth = auth_note, "in-memory replay log: history is lost when the hub stops");
+
+    tokio::spawn(trigger_on_signal(shutdown.clone()));
+    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.triggered());
+    let waited = async {
+        shutdown.triggered().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => {
+            result.map_err(|error| Failure::error(format!("server error: {error}")))?;
+            tracing::info!("stopped");
+        }
+        () = waited => tracing::warn!(?grace, "connections still open after the grace period; exiting"),
+    }
+    Ok(Code::Ok)
+}
+
+/// The first line on stdout: where to point a browser (tests read the port
+/// from it when `--addr` has port 0).
+fn announce(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout must not stop the hub.
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// Triggers `shutdown` on Ctrl-C (SIGINT) or SIGTERM.
+async fn trigger_on_signal(shutdown: Shutdown) {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => {
+            if let Err(error) = result {
+                tracing::warn!(%error, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: ending every stream");
+    shutdown.trigger();
+}
+
+/// CORS for the configured origins; `None` (no CORS headers: browsers
+/// refuse cross-origin reads) when there are none.
+fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, Failure> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    let allow = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|origin| {
+                HeaderValue::from_str(origin.trim())
+                    .map_err(|_| Failure::error(format!("invalid CORS origin `{origin}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                http::header::AUTHORIZATION,
+                http::header::CONTENT_TYPE,
+                http::header::ACCEPT,
+                HeaderName::from_static("last-event-id"),
+                HeaderName::from_static(routes::EVENT_HEADER),
+            ]),
+    ))
+}

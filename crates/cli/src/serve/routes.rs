@@ -1,0 +1,426 @@
+//! The hub's HTTP endpoints (axum).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use rill_codec::Event;
+use rill_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{self, Denied};
+use super::config::Config;
+use super::metrics::{Counted, Metrics};
+
+/// The page served at `GET /`.
+const PAGE: &str = include_str!("page.html");
+/// The request header that can carry the event type of a publish.
+pub const EVENT_HEADER: &str = "rill-event";
+/// The longest topic name, in bytes.
+pub const MAX_TOPIC_LEN: usize = 128;
+/// Event types remembered per topic for `GET /topics`.
+const MAX_TYPES_PER_TOPIC: usize = 64;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+#[derive(Debug)]
+struct AppInner {
+    channel: Channel,
+    config: Config,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+    /// Topics that were used, with the event types published to them (for
+    /// the page, whose EventSource must name each type it listens to).
+    topics: Mutex<BTreeMap<String, BTreeSet<String>>>,
+}
+
+impl App {
+    /// The hub's state over `channel`.
+    pub fn new(channel: Channel, config: Config, shutdown: Shutdown) -> App {
+        App {
+            inner: Arc::new(AppInner {
+                channel,
+                config,
+                metrics: Arc::new(Metrics::default()),
+                shutdown,
+                topics: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// The routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(page))
+            .route("/health", get(health))
+            .route("/metrics", get(metrics))
+            .route("/topics", get(list_topics))
+            .route("/topics/{topic}", get(subscribe).post(publish))
+            .fallback(not_found)
+            .with_state(self)
+    }
+
+    fn topics(&self) -> MutexGuard<'_, BTreeMap<String, BTreeSet<String>>> {
+        // A panic elsewhere cannot leave this map half-written.
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn note_topic(&self, topic: &str, event_type: Option<&str>) {
+        let mut topics = self.topics();
+        let types = topics.entry(topic.to_owned()).or_default();
+        if let Some(event_type) = event_type {
+            if types.len() < MAX_TYPES_PER_TOPIC {
+                types.insert(event_type.to_owned());
+            }
+        }
+    }
+
+    /// A refusal: `status`, a one-line plain-text reason, counted in the metrics.
+    fn reject(&self, status: StatusCode, message: impl fmt::Display) -> Response {
+        self.inner.metrics.reject(status.as_u16());
+        tracing::debug!(%status, %message, "request refused");
+        let mut response = (status, format!("{message}\n")).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rill\""),
+            );
+        }
+        response
+    }
+
+    fn denied(&self, denied: Denied, what: &str) -> Response {
+        match denied {
+            Denied::Missing => self.reject(
+                StatusCode::UNAUTHORIZED,
+                format_args!("{what} needs a token: Authorization: Bearer <token>"),
+            ),
+            Denied::Wrong => self.reject(
+                StatusCode::FORBIDDEN,
+                format_args!("wrong token for {what}"),
+            ),
+        }
+    }
+
+    fn check_topic(&self, topic: &str) -> Result<(), Response> {
+        if valid_topic(topic) {
+            return Ok(());
+        }
+        Err(self.reject(
+            StatusCode::BAD_REQUEST,
+            format_args!(
+                "invalid topic name: use 1 to {MAX_TOPIC_LEN} characters among A-Z a-z 0-9 . _ ~ -"
+            ),
+        ))
+    }
+
+    fn too_many_topics(&self) -> Response {
+        self.reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            format_args!(
+                "the hub has its maximum of {} topics (--max-topics)",
+                self.inner.config.max_topics
+            ),
+        )
+    }
+}
+
+/// Whether `topic` is a valid topic name: 1 to 128 of `A-Za-z0-9._~-` (the
+/// URL-safe characters, so a topic's URL never needs escaping).
+pub fn valid_topic(topic: &str) -> bool {
+    (1..=MAX_TOPIC_LEN).contains(&topic.len())
+        && topic
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
+
+/// Query parameters the hub reads (others, such as `lastEventId`, are read
+/// elsewhere or ignored).
+#[derive(Debug, Deserialize)]
+struct Params {
+    token: Option<String>,
+    event: Option<String>,
+}
+
+async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+async fn health(State(app): State<App>) -> Response {
+    if app.inner.shutdown.is_triggered() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    "ok\n".into_response()
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    let topics = app.topics().len();
+    let text = app
+        .inner
+        .metrics
+        .render(app.inner.channel.subscriber_count(), topics);
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_found(State(app): State<App>, uri: Uri) -> Response {
+    app.reject(
+        StatusCode::NOT_FOUND,
+        format_args!(
+            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /metrics",
+            uri.path()
+        ),
+    )
+}
+
+async fn list_topics(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+) -> Response {
+    let config = &app.inner.config;
+    if let Err(denied) = auth::check(
+        config.subscribe_token.as_deref(),
+        &headers,
+        params.token.as_deref(),
+    ) {
+        return app.denied(denied, "listing topics");
+    }
+    let channel = &app.inner.channel;
+    let topics: Vec<_> = app
+        .topics()
+        .iter()
+        .map(|(name, types)| {
+            json!({
+                "name": name,
+                "subscribers": channel.topic_subscriber_count(name),
+                "last_id": channel.position(name).to_string(),
+                "types": types,
+            })
+        })
+        .collect();
+    axum::Json(json!({ "topics": topics })).into_response()
+}
+
+async fn subscribe(
+    State(app): State<App>,
+    Path(topic): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if let Err(response) = app.check_topic(&topic) {
+        return response;
+    }
+    let inner = &app.inner;
+    let config = &inner.config;
+    if let Err(denied) = auth::check(
+        config.subscribe_token.as_deref(),
+        &headers,
+        params.token.as_deref(),
+    ) {
+        return app.denied(denied, "subscribing");
+    }
+    let last_event_id =
+        LastEventId::from_parts(&headers, &uri, Some(LastEventId::DEFAULT_QUERY_PARAM));
+    let subscription = match inner.channel.subscribe(&topic, last_event_id.as_ref()) {
+        Ok(subscription) => subscription,
+        Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
+        Err(error) => {
+            tracing::debug!(%topic, %error, "subscriber turned away");
+            inner.metrics.busy.fetch_add(1, Ordering::Relaxed);
+            return Sse::<Subscription>::busy(&headers, config.retry_hint).into_response();
+        }
+    };
+    app.note_topic(&topic, None);
+    let counted = Counted::new(
+        subscription,
+        last_event_id.is_some(),
+        Arc::clone(&inner.metrics),
+    );
+    let sse = Sse::new(counted)
+        .keep_alive(KeepAlive::new().interval(config.keep_alive))
+        .retry(config.retry_hint)
+        .shutdown(&inner.shutdown);
+    IntoResponse::into_response(sse)
+}
+
+/// `POST /topics/{topic}` with `Content-Type: application/json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishJson {
+    /// The event type.
+    event: Option<String>,
+    /// The data: a string as is, any other JSON value as compact JSON text.
+    data: serde_json::Value,
+}
+
+async fn publish(
+    State(app): State<App>,
+    Path(topic): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = app.check_topic(&topic) {
+        return response;
+    }
+    let inner = &app.inner;
+    let config = &inner.config;
+    if let Err(denied) = auth::check(config.publish_token.as_deref(), &headers, None) {
+        return app.denied(denied, "publishing");
+    }
+    let body = match read_body(body, config.max_body).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return app.reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format_args!(
+                    "the body is larger than the hub's limit of {} bytes (--max-body)",
+                    config.max_body
+                ),
+            );
+        }
+        Err(BodyError::Read(error)) => {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!("could not read the body: {error}"),
+            );
+        }
+    };
+    let (event_type, data) = if is_json(&headers) {
+        match serde_json::from_slice::<PublishJson>(&body) {
+            Ok(PublishJson { event, data }) => {
+                let data = match data {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                (event, data)
+            }
+            Err(error) => {
+                return app.reject(
+                    StatusCode::BAD_REQUEST,
+                    format_args!("invalid JSON body (expected {{\"event\": \"type\", \"data\": \"…\"}}): {error}"),
+                );
+            }
+        }
+    } else {
+        let Ok(data) = String::from_utf8(body.to_vec()) else {
+            return app.reject(StatusCode::BAD_REQUEST, "the body is not UTF-8 text");
+        };
+        let header = headers
+            .get(EVENT_HEADER)
+            .and_then(|value| value.to_str().ok());
+        let event_type = params.event.or_else(|| header.map(str::to_owned));
+        (event_type, data)
+    };
+    let event_type = event_type.filter(|event_type| !event_type.is_empty());
+    let mut builder = Event::builder().data(data);
+    if let Some(event_type) = &event_type {
+        builder = builder.event(event_type.as_str());
+    }
+    let event = match builder.build() {
+        Ok(event) => event,
+        Err(error) => {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!("invalid event: {error}"),
+            );
+        }
+    };
+    let id = match inner.channel.publish(&topic, event) {
+        Ok(id) => id,
+        Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
+        Err(error) => {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!("invalid event: {error}"),
+            );
+        }
+    };
+    inner.metrics.published.fetch_add(1, Ordering::Relaxed);
+    app.note_topic(&topic, event_type.as_deref());
+    tracing::debug!(%topic, %id, "published");
+    if accepts_json(&headers) {
+        return axum::Json(json!({ "id": id.to_string(), "topic": topic })).into_response();
+    }
+    format!("{id}\n").into_response()
+}
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+/// The whole body, refused past `max` bytes (early, from `Content-Length`,
+/// or while reading a chunked body).
+async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(BodyError::TooLarge)
+        }
+        Err(error) => Err(BodyError::Read(error.to_string())),
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names() {
+        let long = "a".repeat(MAX_TOPIC_LEN);
+        let too_long = "a".repeat(MAX_TOPIC_LEN + 1);
+        let cases = [
+            ("news", true),
+            ("a.b_c~d-E9", true),
+            (long.as_str(), true),
+            ("", false),
+            (too_long.as_str(), false),
+            ("a b", false),
+            ("a/b", false),
+            ("é", false),
+            ("a%20", false),
+        ];
+        for (topic, valid) in cases {
+            assert_eq!(valid_topic(topic), valid, "{topic:?}");
+        }
+    }
+}

@@ -22,13 +22,12 @@
 //! past `max_line_len`, so the decoder never holds more than about two lines
 //! beyond the pending event's data.
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
@@ -48,19 +47,16 @@ enum Slot {
     /// A range of the decode buffer, relative to its start.
     InBuf(Range<usize>),
     /// Cut out of the buffer already.
-    Frozen(Bytes),
+    Text(ByteString),
     /// Several `data` lines joined with `\n` (the only copy the decoder makes).
     Joined(BytesMut),
 }
 
 impl Slot {
-    fn is_in_buf(&self) -> bool {
-        matches!(self, Slot::InBuf(_))
-    }
-
-    fn freeze(&mut self, block: &Bytes) {
-        if let Slot::InBuf(range) = self {
-            *self = Slot::Frozen(block.slice(range.clone()));
+    fn in_buf(&self) -> Option<&Range<usize>> {
+        match self {
+            Slot::InBuf(range) => Some(range),
+            _ => None,
         }
     }
 
@@ -69,23 +65,17 @@ impl Slot {
         match self {
             Slot::None => &[],
             Slot::InBuf(range) => &buf[range.clone()],
-            Slot::Frozen(bytes) => bytes,
+            Slot::Text(text) => text.as_bytes(),
             Slot::Joined(bytes) => bytes,
         }
     }
 
-    /// The value as text. `block` holds the lines `InBuf` ranges point into
-    /// (empty when no slot points into the buffer).
-    fn take_text(&mut self, block: &Bytes) -> Option<ByteString> {
+    /// The value as text. Called once every `InBuf` range has been cut.
+    fn take_text(&mut self) -> Option<ByteString> {
         match core::mem::take(self) {
-            Slot::None => None,
-            Slot::InBuf(range) => Some(text(block.slice(range.clone()), &block[range])),
-            Slot::Frozen(bytes) => Some(text(bytes.clone(), &bytes)),
-            Slot::Joined(joined) => Some(match String::from_utf8_lossy(&joined) {
-                // Checked valid just above; the conversion cannot fail.
-                Cow::Borrowed(_) => ByteString::try_from(joined.freeze()).unwrap_or_default(),
-                Cow::Owned(lossy) => ByteString::from(lossy),
-            }),
+            Slot::None | Slot::InBuf(_) => None,
+            Slot::Text(text) => Some(text),
+            Slot::Joined(joined) => Some(text(joined)),
         }
     }
 }
@@ -95,10 +85,15 @@ impl Slot {
 /// Decoding field by field is the same as decoding the whole stream first:
 /// line endings, `:` and space are ASCII, and an invalid sequence never
 /// swallows an ASCII byte.
-fn text(bytes: Bytes, view: &[u8]) -> ByteString {
-    match ByteString::try_from(bytes) {
-        Ok(text) => text,
-        Err(_) => ByteString::from(String::from_utf8_lossy(view).into_owned()),
+fn text(bytes: BytesMut) -> ByteString {
+    // Checked first with the cheapest test that proves validity (`is_ascii`
+    // is inlined and word-at-a-time; the lossy iterator walks byte by byte,
+    // so it only runs on invalid input).
+    if bytes.is_ascii() || core::str::from_utf8(&bytes).is_ok() {
+        // Valid, as just checked: the conversion cannot fail.
+        ByteString::try_from(bytes).unwrap_or_default()
+    } else {
+        ByteString::from(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
@@ -244,7 +239,14 @@ impl Decoder {
 
             let start = self.pos;
             let from = start + self.scanned;
-            let Some(found) = memchr::memchr2(b'\n', b'\r', &buf[from..]) else {
+            // The first byte is checked before the scan: the blank line that
+            // ends every event then costs no call into memchr.
+            let found = match buf.get(from) {
+                Some(b'\n' | b'\r') => Some(0),
+                Some(_) => memchr::memchr2(b'\n', b'\r', &buf[from + 1..]).map(|i| i + 1),
+                None => None,
+            };
+            let Some(found) = found else {
                 self.scanned = buf.len() - start;
                 if self.scanned > self.limits.get_max_line_len() {
                     return self.line_too_long(buf, start).map_or(Ok(None), Err);
@@ -289,8 +291,7 @@ impl Decoder {
                 // Ignore the line." Reported, for keep-alive watchdogs.
                 Line::Comment(comment) => {
                     let range = range_in(buf, comment);
-                    let block = self.freeze_window(buf);
-                    let comment = text(block.slice(range.clone()), &block[range]);
+                    let comment = self.cut(buf, Some(range)).unwrap_or_default();
                     return Ok(Some(Frame::Comment(comment)));
                 }
                 // "Field names must be compared literally, with no case
@@ -319,7 +320,7 @@ impl Decoder {
                 }
             }
             if self.pos > self.limits.get_max_line_len() && self.has_buf_refs() {
-                self.freeze_window(buf);
+                self.cut(buf, None);
             }
             self.release(buf);
         }
@@ -441,17 +442,12 @@ impl Decoder {
 
     /// "Dispatch the event": the WHATWG steps, less the browser's task queue.
     fn dispatch(&mut self, buf: &mut BytesMut) -> Option<Event> {
-        // One cut for the whole block; the values are slices of it.
-        let block = if self.has_buf_refs() {
-            self.offset += self.pos as u64;
-            buf.split_to(core::mem::take(&mut self.pos)).freeze()
-        } else {
-            Bytes::new()
-        };
-        let block = &block;
+        if self.has_buf_refs() {
+            self.cut(buf, None);
+        }
         // 1. "Set the last event ID string of the event source to the value
         // of the last event ID buffer. The buffer does not get reset".
-        let id = self.id.take_text(block);
+        let id = self.id.take_text();
         if let Some(id) = &id {
             self.last_event_id = id.clone();
         }
@@ -465,8 +461,8 @@ impl Decoder {
         // 3. The trailing LF is never stored (see `push_data`).
         // 5-7. Type "message" unless the event type buffer is not empty; the
         // buffers are emptied.
-        let data = self.data.take_text(block);
-        let event_type = self.event_type.take_text(block);
+        let data = self.data.take_text();
+        let event_type = self.event_type.take_text();
         self.data_len = 0;
         self.release(buf);
         Some(Event {
@@ -480,19 +476,68 @@ impl Decoder {
     }
 
     fn has_buf_refs(&self) -> bool {
-        self.data.is_in_buf() || self.event_type.is_in_buf() || self.id.is_in_buf()
+        self.data.in_buf().is_some()
+            || self.event_type.in_buf().is_some()
+            || self.id.in_buf().is_some()
     }
 
-    /// Cuts the interpreted lines `buf[..pos]` off the buffer, turning the
-    /// ranges that point into them into slices of the returned block.
-    fn freeze_window(&mut self, buf: &mut BytesMut) -> Bytes {
-        let block = buf.split_to(self.pos).freeze();
+    /// Cuts the pending values that are still ranges of `buf[..pos]` out of
+    /// the buffer, each with one `advance` and one `split_to` (a reference
+    /// count, no copy), plus `extra` (a comment) if given; then consumes
+    /// the rest of the interpreted lines.
+    fn cut(&mut self, buf: &mut BytesMut, extra: Option<Range<usize>>) -> Option<ByteString> {
+        // The usual event: only its data lies in the buffer.
+        if let (Slot::InBuf(range), None, None, None) = (
+            &self.data,
+            self.event_type.in_buf(),
+            self.id.in_buf(),
+            &extra,
+        ) {
+            let range = range.clone();
+            buf.advance(range.start);
+            self.data = Slot::Text(text(buf.split_to(range.len())));
+            buf.advance(self.pos - range.end);
+            self.offset += self.pos as u64;
+            self.pos = 0;
+            return None;
+        }
+        // Values of distinct lines never overlap; cut them in stream order.
+        let mut order = [
+            (self.data.in_buf().map(|r| r.start), 0),
+            (self.event_type.in_buf().map(|r| r.start), 1),
+            (self.id.in_buf().map(|r| r.start), 2),
+            (extra.as_ref().map(|r| r.start), 3),
+        ];
+        order.sort_unstable_by_key(|&(start, _)| start.unwrap_or(usize::MAX));
+        let mut consumed = 0;
+        let mut cut_extra = None;
+        for (start, which) in order {
+            if start.is_none() {
+                break;
+            }
+            let slot = match which {
+                0 => &mut self.data,
+                1 => &mut self.event_type,
+                2 => &mut self.id,
+                _ => {
+                    if let Some(range) = &extra {
+                        buf.advance(range.start - consumed);
+                        consumed = range.end;
+                        cut_extra = Some(text(buf.split_to(range.len())));
+                    }
+                    continue;
+                }
+            };
+            if let Slot::InBuf(range) = slot {
+                buf.advance(range.start - consumed);
+                consumed = range.end;
+                *slot = Slot::Text(text(buf.split_to(range.len())));
+            }
+        }
+        buf.advance(self.pos - consumed);
         self.offset += self.pos as u64;
         self.pos = 0;
-        self.data.freeze(&block);
-        self.event_type.freeze(&block);
-        self.id.freeze(&block);
-        block
+        cut_extra
     }
 
     /// Consumes the interpreted lines when no slot points into them.

@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod e2e;
+
 const HELP: &str = "\
 cargo xtask <task>
 
@@ -126,7 +128,10 @@ fn bench_report() -> Result<()> {
 }
 
 fn e2e() -> Result<()> {
-    println!("\n==> e2e: not wired yet");
+    println!("\n==> e2e: EventSource in headless Chromium against rill-server");
+    let started = Instant::now();
+    e2e::run().context("browser end-to-end test (rill-server example)")?;
+    println!("==> e2e: ok in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

@@ -95,6 +95,11 @@ mod stream;
 
 pub use bytestring::ByteString;
 
+/// The workspace README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(feature = "tokio-util")]
 pub use crate::codec::SseCodec;
 pub use crate::decoder::Decoder;

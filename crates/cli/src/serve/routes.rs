@@ -120,11 +120,12 @@ impl App {
         }
     }
 
-    fn check_topic(&self, topic: &str) -> Result<(), Response> {
+    /// The refusal of an invalid topic name, if it is one.
+    fn refuse_topic(&self, topic: &str) -> Option<Response> {
         if valid_topic(topic) {
-            return Ok(());
+            return None;
         }
-        Err(self.reject(
+        Some(self.reject(
             StatusCode::BAD_REQUEST,
             format_args!(
                 "invalid topic name: use 1 to {MAX_TOPIC_LEN} characters among A-Z a-z 0-9 . _ ~ -"
@@ -230,7 +231,7 @@ async fn subscribe(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    if let Err(response) = app.check_topic(&topic) {
+    if let Some(response) = app.refuse_topic(&topic) {
         return response;
     }
     let inner = &app.inner;
@@ -283,7 +284,7 @@ async fn publish(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Err(response) = app.check_topic(&topic) {
+    if let Some(response) = app.refuse_topic(&topic) {
         return response;
     }
     let inner = &app.inner;

@@ -1,0 +1,16 @@
+//! End-to-end tests of the `rill` binary: every test runs the real
+//! executable on 127.0.0.1 with free ports, bounded waits and timeouts.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
+mod it {
+    mod bad_input;
+    mod decode;
+    mod exit_codes;
+    mod hub;
+    mod restart;
+    mod support;
+}

@@ -1,0 +1,159 @@
+//! `rill serve` + `rill listen` + `rill publish` through loopback.
+
+use super::support::{Hub, Listen, run};
+
+#[test]
+fn publish_and_listen_through_the_hub() {
+    let hub = Hub::start(&[]);
+    let topic = hub.url("/topics/news");
+    let mut listen = Listen::start(&["--json", "--max-events", "4", &topic]);
+    listen.stderr.until("connected (200 OK)");
+    hub.wait_metric("rill_subscribers", 1);
+
+    // One event with a type, from flags.
+    let one = run(
+        &[
+            "publish",
+            &topic,
+            "--event",
+            "headline",
+            "--data",
+            "rain in\nspain",
+        ],
+        b"",
+    );
+    assert_eq!(one.code(), Some(0), "{one:?}");
+    let first_id = one.stdout.trim().to_owned();
+    // Data from stdin (one final line break dropped).
+    let two = run(&["publish", &topic], b"from stdin\n");
+    assert_eq!(two.code(), Some(0), "{two:?}");
+    // One event per line.
+    let lines = run(
+        &["publish", "--lines", "--event", "log", &topic],
+        b"l1\nl2\n",
+    );
+    assert_eq!(lines.code(), Some(0), "{lines:?}");
+    let ids: Vec<&str> = [one.stdout.trim(), two.stdout.trim()]
+        .into_iter()
+        .chain(lines.stdout.lines())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    // `<epoch>.<seq>`: one epoch, seq 1..=4.
+    let epoch = first_id.split_once('.').unwrap().0;
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(*id, format!("{epoch}.{}", n + 1));
+    }
+
+    let expected = [
+        ("headline", "rain in\nspain"),
+        ("message", "from stdin"),
+        ("log", "l1"),
+        ("log", "l2"),
+    ];
+    for ((event_type, data), id) in expected.into_iter().zip(&ids) {
+        let event = listen.event();
+        assert_eq!(event["type"], event_type);
+        assert_eq!(event["data"], data);
+        assert_eq!(event["id"], *id);
+        assert_eq!(event["last_event_id"], *id);
+    }
+    assert_eq!(listen.wait().code(), Some(0), "--max-events ends with 0");
+
+    // The JSON form, answered in JSON when asked.
+    let response = hub.request(
+        "POST",
+        "/topics/news",
+        &[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ],
+        br#"{"event":"obj","data":{"k":[1,2]}}"#,
+    );
+    assert_eq!(response.status, 200, "{}", response.text());
+    let answer: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(answer["id"], format!("{epoch}.5"));
+    // The type from the query and from the header.
+    let query = hub.request("POST", "/topics/news?event=q", &[], b"x");
+    let header = hub.request("POST", "/topics/news", &[("rill-event", "h")], b"y");
+    assert_eq!((query.status, header.status), (200, 200));
+
+    // A late subscriber resumes after the first event: everything else is
+    // replayed from the log, in order, with the JSON data as compact text.
+    let replay = run(
+        &[
+            "listen",
+            "--json",
+            "--last-event-id",
+            &first_id,
+            "--max-events",
+            "6",
+            &topic,
+        ],
+        b"",
+    );
+    assert_eq!(replay.code(), Some(0), "{replay:?}");
+    let replayed: Vec<serde_json::Value> = replay
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let got: Vec<(&str, &str)> = replayed
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["data"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("message", "from stdin"),
+            ("log", "l1"),
+            ("log", "l2"),
+            ("obj", r#"{"k":[1,2]}"#),
+            ("q", "x"),
+            ("h", "y")
+        ]
+    );
+
+    // The page, health and metrics.
+    let page = hub.request("GET", "/", &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().contains("id=\"publish-form\""));
+    assert_eq!(hub.request("GET", "/health", &[], b"").text(), "ok\n");
+    assert_eq!(hub.metric("rill_published_total"), 7);
+    assert_eq!(hub.metric("rill_replayed_total"), 6);
+    assert_eq!(hub.metric("rill_delivered_total"), 10);
+    assert_eq!(hub.metric("rill_subscriptions_total"), 2);
+    let topics: serde_json::Value =
+        serde_json::from_slice(&hub.request("GET", "/topics", &[], b"").body).unwrap();
+    assert_eq!(topics["topics"][0]["name"], "news");
+    assert_eq!(topics["topics"][0]["last_id"], format!("{epoch}.7"));
+}
+
+#[test]
+fn human_output_names_type_id_and_data() {
+    let hub = Hub::start(&[]);
+    let topic = hub.url("/topics/h");
+    let mut listen = Listen::start(&["--human", "--color", "never", "--max-events", "1", &topic]);
+    hub.wait_metric("rill_subscribers", 1);
+    let id = run(&["publish", &topic, "-e", "greet", "-d", "hi\nthere"], b"").stdout;
+    assert_eq!(listen.stdout.next(), format!("greet id {}", id.trim()));
+    assert_eq!(listen.stdout.next(), "  hi");
+    assert_eq!(listen.stdout.next(), "  there");
+    assert_eq!(listen.wait().code(), Some(0));
+}
+
+#[test]
+fn sigterm_ends_open_streams_and_the_hub_exits_cleanly() {
+    let mut hub = Hub::start(&["--grace", "2s"]);
+    let mut listen = Listen::start(&["--json", "--once", &hub.url("/topics/t")]);
+    hub.wait_metric("rill_subscribers", 1);
+    let status = hub.terminate();
+    assert_eq!(status.code(), Some(0), "graceful exit");
+    hub.stderr.until("shutting down");
+    // With --once, the end of the stream is the normal end.
+    assert_eq!(listen.wait().code(), Some(0));
+}

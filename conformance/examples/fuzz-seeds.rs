@@ -46,7 +46,9 @@ fn write(out: &std::path::Path) -> Result<usize, Box<dyn std::error::Error>> {
         fs::write(out.join("decode").join(&case.id), &case.input)?;
 
         // Vary the chunk pattern from case to case: 0 to 3 lengths of 1 to 5 bytes.
-        let lens: Vec<u8> = (0..index % 4).map(|j| ((index * 7 + j * 3) % 5) as u8).collect();
+        let lens: Vec<u8> = (0..index % 4)
+            .map(|j| ((index * 7 + j * 3) % 5) as u8)
+            .collect();
         let mut seed = vec![lens.len() as u8];
         let limits = case.limits.map(|l| (l.max_line_len, l.max_event_len));
         if let Some((line, event)) = limits {

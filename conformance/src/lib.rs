@@ -27,6 +27,12 @@
 //! expected frames are projected onto the capabilities, so a parser without
 //! comments or `retry` is judged on the rest.
 //!
+//! # Features
+//!
+//! None. The crate is test support (`publish = false`): serde, serde_json
+//! and base64 read the vectors; rill-codec is the decoder it ships an
+//! adapter for ([`codec::RillDecoder`]).
+//!
 //! # Vectors
 //!
 //! `conformance/vectors/*.json`, one file per area, found through this

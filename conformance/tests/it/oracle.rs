@@ -34,3 +34,28 @@ proptest! {
         prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
     }
 }
+
+proptest! {
+    #![proptest_config(config("proptest-regressions/oracle-prefix.txt"))]
+
+    /// After any prefix, the codec has yielded all the reference model finds
+    /// in that prefix: nothing waits for bytes it does not need.
+    #[test]
+    fn codec_yields_frames_without_waiting(input in sse_bytes(48), picks in picks()) {
+        let cuts = cuts(input.len(), &picks);
+        let mut decoder = rill_codec::Decoder::new();
+        let mut buf = bytes::BytesMut::new();
+        let mut frames = Vec::new();
+        let mut fed = 0;
+        for &cut in cuts.iter().chain([&input.len()]) {
+            buf.extend_from_slice(&input[fed..cut]);
+            fed = cut;
+            while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+                frames.push(rill_conformance::codec::frame_of(frame));
+            }
+            let model = reference::interpret(&input[..cut], "");
+            prop_assert_eq!(&frames, &model.frames, "after {} of {:?}", cut, input.escape_ascii().to_string());
+            prop_assert_eq!(decoder.last_event_id(), model.last_event_id.as_str());
+        }
+    }
+}

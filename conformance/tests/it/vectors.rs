@@ -140,3 +140,35 @@ fn a_wrong_expectation_fails() {
     let outcome = harness::run_case(&mut RillDecoder::new(), &case, &Chunking::Every(1));
     assert!(matches!(outcome, harness::Outcome::Fail(_)), "{outcome:?}");
 }
+
+#[test]
+fn codec_yields_every_frame_as_soon_as_its_bytes_arrive() {
+    // After any prefix of a stream, the codec has yielded exactly what the
+    // reference model finds in that prefix: a line is interpreted as soon as
+    // its line ending (even a CR that ends the chunk) has arrived.
+    use rill_conformance::harness::{DecoderUnderTest, Setup};
+    let files = vectors::load_all().unwrap();
+    for case in files.iter().flat_map(|f| &f.cases) {
+        if case.limits.is_some() {
+            continue;
+        }
+        let initial = case.initial_last_event_id.clone().unwrap_or_default();
+        for cut in 0..=case.input.len() {
+            let mut decoder = RillDecoder::new();
+            decoder.start(&Setup {
+                limits: None,
+                initial_last_event_id: Some(initial.clone()),
+            });
+            let mut frames = Vec::new();
+            decoder.feed(&case.input[..cut], &mut frames);
+            let model = rill_conformance::reference::interpret(&case.input[..cut], &initial);
+            assert_eq!(frames, model.frames, "{} after {cut} bytes", case.id);
+            assert_eq!(
+                decoder.last_event_id().unwrap(),
+                model.last_event_id,
+                "{} after {cut} bytes",
+                case.id
+            );
+        }
+    }
+}

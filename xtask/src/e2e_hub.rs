@@ -1,0 +1,495 @@
+//! `cargo xtask e2e`, the hub part: `rill serve`'s page in two tabs of
+//! headless Chromium, driven over the DevTools protocol.
+//!
+//! Starts `rill serve` on 127.0.0.1 (a free port) and Debian's `chromium`
+//! (installed with apt when missing) with a fresh profile. Opens the hub's
+//! page in two tabs on a fresh topic, waits until both show the stream as
+//! open, then, in the first tab, types an event type and data into the
+//! publish form and clicks Publish with real input events. The second tab
+//! must show the event, with the id the hub answered to the first tab. The
+//! check reads what the receiving page shows (its DOM), not the hub's logs.
+//! A screenshot of the receiving tab is left in `target/e2e-hub.png`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::{Value, json};
+use tungstenite::{Message, WebSocket};
+
+/// The longest any one step may take.
+const STEP: Duration = Duration::from_secs(30);
+/// The event type typed into the form.
+const EVENT_TYPE: &str = "greeting";
+
+/// Runs the hub's browser end-to-end test.
+pub fn run() -> Result<()> {
+    let root = workspace_root()?;
+    let chromium = ensure_chromium()?;
+    let rill = build_rill(&root)?;
+    let hub = Hub::start(&rill)?;
+    println!("e2e-hub: rill serve at {}", hub.url);
+    let profile = Profile::new()?;
+    let mut browser = Browser::launch(&chromium, &profile.0)?;
+    let result = drive(
+        &mut browser,
+        &hub.url,
+        &root.join("target").join("e2e-hub.png"),
+    );
+    drop(browser);
+    drop(hub);
+    drop(profile);
+    result
+}
+
+/// Publishes from tab A's form; tab B must show the event.
+fn drive(browser: &mut Browser, hub: &str, screenshot: &Path) -> Result<()> {
+    let nonce = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() % 1_000_000_000;
+    let topic = format!("e2e-{nonce}");
+    let message = format!("hello from tab A ({nonce})");
+    let url = format!("{hub}?topic={topic}");
+    let sender = browser.open_tab(&url)?;
+    let receiver = browser.open_tab(&url)?;
+    for tab in [&sender, &receiver] {
+        browser.wait_for(
+            tab,
+            "document.body.dataset.state === 'open'",
+            "the stream to open",
+        )?;
+    }
+    println!("e2e-hub: two tabs on topic {topic}, both open");
+
+    // Type into the form and click the button, as a person would.
+    browser.call(Some(&sender), "Page.bringToFront", json!({}))?;
+    browser.type_into(&sender, "publish-event", EVENT_TYPE)?;
+    browser.type_into(&sender, "publish-data", &message)?;
+    browser.click(&sender, "publish")?;
+    let result = browser.wait_for(
+        &sender,
+        "(() => { const r = document.getElementById('publish-result'); \
+         return r.className === 'error' ? 'error: ' + r.textContent : (r.dataset.id || null); })()",
+        "the hub's answer in tab A",
+    )?;
+    let id = result
+        .as_str()
+        .context("the publish result is not text")?
+        .to_owned();
+    ensure!(!id.starts_with("error"), "tab A could not publish: {id}");
+    println!("e2e-hub: tab A published {EVENT_TYPE} as {id}");
+
+    // Tab B learns the new type from the hub and shows the event (replayed
+    // from the log if it arrived before the page listened for its type).
+    let find = format!(
+        "(() => {{ const row = [...document.querySelectorAll('tr.event')].find(r => \
+         r.dataset.type === {ty} && r.querySelector('td.data').textContent === {data}); \
+         return row ? row.dataset.id : null; }})()",
+        ty = json!(EVENT_TYPE),
+        data = json!(message),
+    );
+    let shown = browser.wait_for(&receiver, &find, "the event in tab B")?;
+    ensure!(
+        shown.as_str() == Some(id.as_str()),
+        "tab B shows the event with id {shown}, tab A was answered {id}"
+    );
+    let rows = browser.eval(
+        &receiver,
+        &format!(
+            "[...document.querySelectorAll('tr.event')].filter(r => r.dataset.id === {}).length",
+            json!(id)
+        ),
+    )?;
+    ensure!(rows == json!(1), "tab B shows the event {rows} times");
+    let state = browser.eval(&receiver, "document.getElementById('state').textContent")?;
+    println!("e2e-hub: ok — tab B shows {EVENT_TYPE} {id} once, state {state}");
+    // A picture for people; the check above does not depend on it.
+    browser.call(Some(&receiver), "Page.bringToFront", json!({}))?;
+    browser.screenshot(&receiver, screenshot)?;
+    println!("e2e-hub: screenshot of tab B: {}", screenshot.display());
+    Ok(())
+}
+
+/// A running `rill serve`, killed when dropped.
+struct Hub {
+    child: Child,
+    url: String,
+}
+
+impl Hub {
+    fn start(rill: &Path) -> Result<Hub> {
+        let mut child = Command::new(rill)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env_remove("RILL_CONFIG")
+            .env_remove("RILL_PUBLISH_TOKEN")
+            .env_remove("RILL_SUBSCRIBE_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", rill.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(STEP) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("rill serve printed no URL within {STEP:?}");
+            }
+        };
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .with_context(|| format!("no URL in {line:?}"))?
+            .to_owned();
+        Ok(Hub { child, url })
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh Chromium profile directory, removed when dropped.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new() -> Result<Profile> {
+        let path = std::env::temp_dir().join(format!("rill-e2e-hub-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Profile(path))
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Headless Chromium and one DevTools connection to it (flattened
+/// sessions: every tab is addressed through the browser's socket).
+struct Browser {
+    child: Child,
+    socket: WebSocket<TcpStream>,
+    next_id: u64,
+}
+
+impl Browser {
+    fn launch(chromium: &Path, profile: &Path) -> Result<Browser> {
+        let mut child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+                "--window-size=1200,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", chromium.display()))?;
+        // Chromium writes the port it chose, and the browser's DevTools
+        // path, to DevToolsActivePort in the profile.
+        let file = profile.join("DevToolsActivePort");
+        let deadline = Instant::now() + STEP;
+        let (port, path) = loop {
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                let mut lines = text.lines();
+                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                    break (port.trim().to_owned(), path.trim().to_owned());
+                }
+            }
+            if let Some(status) = child.try_wait()? {
+                bail!("chromium exited at start ({status})");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("chromium wrote no DevToolsActivePort within {STEP:?}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        };
+        let addr = format!("127.0.0.1:{port}");
+        let stream = TcpStream::connect(&addr)
+            .with_context(|| format!("connecting to DevTools at {addr}"))?;
+        stream.set_read_timeout(Some(STEP))?;
+        let (socket, _) = tungstenite::client(format!("ws://{addr}{path}"), stream)
+            .map_err(|error| anyhow::anyhow!("DevTools WebSocket handshake: {error}"))?;
+        Ok(Browser {
+            child,
+            socket,
+            next_id: 0,
+        })
+    }
+
+    /// Sends a command (to a tab's session, or to the browser) and returns
+    /// its result; events read meanwhile are skipped.
+    fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut command = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            command["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(Message::text(command.to_string()))
+            .with_context(|| format!("sending {method}"))?;
+        let deadline = Instant::now() + STEP;
+        loop {
+            ensure!(
+                Instant::now() < deadline,
+                "no answer to {method} within {STEP:?}"
+            );
+            let message = self
+                .socket
+                .read()
+                .with_context(|| format!("reading the answer to {method}"))?;
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let reply: Value = serde_json::from_str(text.as_str())?;
+            if reply["id"] != json!(id) {
+                continue;
+            }
+            if let Some(error) = reply.get("error") {
+                bail!("{method} failed: {error}");
+            }
+            return Ok(reply["result"].clone());
+        }
+    }
+
+    /// Opens `url` in a new tab and returns the tab's session id.
+    fn open_tab(&mut self, url: &str) -> Result<String> {
+        let target = self.call(None, "Target.createTarget", json!({ "url": url }))?;
+        let target = target["targetId"]
+            .as_str()
+            .context("no targetId")?
+            .to_owned();
+        let attached = self.call(
+            None,
+            "Target.attachToTarget",
+            json!({ "targetId": target, "flatten": true }),
+        )?;
+        let session = attached["sessionId"]
+            .as_str()
+            .context("no sessionId")?
+            .to_owned();
+        Ok(session)
+    }
+
+    /// The value of a JavaScript expression in a tab.
+    fn eval(&mut self, tab: &str, expression: &str) -> Result<Value> {
+        let result = self.call(
+            Some(tab),
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        )?;
+        if let Some(exception) = result.get("exceptionDetails") {
+            bail!("`{expression}` threw: {exception}");
+        }
+        Ok(result["result"]["value"].clone())
+    }
+
+    /// Polls `expression` until it is truthy (not null, false, 0 or "").
+    fn wait_for(&mut self, tab: &str, expression: &str, what: &str) -> Result<Value> {
+        let deadline = Instant::now() + STEP;
+        loop {
+            // The page may still be loading: an exception is "not yet".
+            if let Ok(value) = self.eval(tab, expression) {
+                let truthy = !matches!(&value, Value::Null | Value::Bool(false))
+                    && value != json!(0)
+                    && value != json!("");
+                if truthy {
+                    return Ok(value);
+                }
+            }
+            ensure!(Instant::now() < deadline, "timed out waiting for {what}");
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Focuses the element `id` and types `text` into it.
+    fn type_into(&mut self, tab: &str, id: &str, text: &str) -> Result<()> {
+        self.eval(
+            tab,
+            &format!("document.getElementById({}).focus()", json!(id)),
+        )?;
+        self.call(Some(tab), "Input.insertText", json!({ "text": text }))?;
+        let value = self.eval(
+            tab,
+            &format!("document.getElementById({}).value", json!(id)),
+        )?;
+        ensure!(value == json!(text), "#{id} holds {value} after typing");
+        Ok(())
+    }
+
+    /// Clicks the middle of the element `id` with the mouse.
+    fn click(&mut self, tab: &str, id: &str) -> Result<()> {
+        let at = self.eval(
+            tab,
+            &format!(
+                "(() => {{ const e = document.getElementById({}); e.scrollIntoView({{block: 'center'}}); \
+                 const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+                json!(id)
+            ),
+        )?;
+        let (x, y) = (
+            at[0].as_f64().context("no x")?,
+            at[1].as_f64().context("no y")?,
+        );
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                Some(tab),
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Saves a PNG of the tab.
+    fn screenshot(&mut self, tab: &str, path: &Path) -> Result<()> {
+        let shot = self.call(
+            Some(tab),
+            "Page.captureScreenshot",
+            json!({ "format": "png" }),
+        )?;
+        let data = shot["data"].as_str().context("no screenshot data")?;
+        std::fs::write(path, decode_base64(data)?)
+            .with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.socket.close(None);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Standard base64 (DevTools' screenshot encoding), without a dependency.
+fn decode_base64(text: &str) -> Result<Vec<u8>> {
+    let value = |c: u8| -> Result<u32> {
+        Ok(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => bail!("invalid base64 byte {c}"),
+        }
+        .into())
+    };
+    let bytes: Vec<u8> = text
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        let [_, a, b, c] = n.to_be_bytes();
+        out.extend_from_slice(&[a, b, c][..chunk.len().saturating_sub(1)]);
+    }
+    Ok(out)
+}
+
+/// The `rill` binary, built with `cargo build -p rill-cli`.
+fn build_rill(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "-p",
+            "rill-cli",
+            "--bin",
+            "rill",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running cargo build -p rill-cli")?;
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .context("no cargo stdout")?
+        .read_to_string(&mut output)?;
+    ensure!(child.wait()?.success(), "cargo build -p rill-cli failed");
+    output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "rill"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .context("cargo built no `rill` executable")
+}
+
+/// The workspace root, from `cargo locate-project` (run from inside it).
+fn workspace_root() -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .context("running `cargo locate-project`")?;
+    ensure!(
+        output.status.success(),
+        "`cargo locate-project` failed: run from the workspace"
+    );
+    let manifest = PathBuf::from(String::from_utf8(output.stdout)?.trim());
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("the workspace manifest has no parent directory")
+}
+
+/// `chromium`'s path, installing Debian's package when missing.
+fn ensure_chromium() -> Result<PathBuf> {
+    let find = || {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|path| path.exists())
+    };
+    if let Some(path) = find() {
+        return Ok(path);
+    }
+    println!("e2e-hub: chromium is missing: installing Debian's `chromium` with apt-get");
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success())
+    };
+    let install = ["install", "-y", "--no-install-recommends", "chromium"];
+    if !apt(&install) {
+        let _ = apt(&["update"]);
+        let _ = apt(&install);
+    }
+    find().context("chromium is not installed and `apt-get install chromium` failed")
+}

@@ -92,7 +92,9 @@ impl Shared {
     /// (the stream's copy, compared without taking the lock). Reuses both
     /// strings' buffers: no allocation once they are long enough.
     pub(crate) fn sync_last_event_id(&self, mirror: &mut String, current: &str) {
-        if mirror.as_str() != current {
+        // Lengths first: most events carry no new id, and an empty or
+        // unchanged id then costs no byte comparison call.
+        if mirror.len() != current.len() || (!current.is_empty() && mirror.as_str() != current) {
             mirror.clear();
             mirror.push_str(current);
             let mut shared = self

@@ -121,11 +121,11 @@ async fn run(
     let retry = case
         .expect
         .iter()
-        .filter_map(|f| match f {
+        .rev()
+        .find_map(|f| match f {
             Frame::Retry(ms) => Some(Duration::from_millis(*ms)),
             _ => None,
         })
-        .last()
         .unwrap_or(default_time);
     if source.reconnect_time() != retry {
         return Err(format!(

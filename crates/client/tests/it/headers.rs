@@ -94,3 +94,28 @@ async fn builder_errors() {
         .unwrap_err();
     assert!(err.is_builder());
 }
+
+#[tokio::test]
+async fn a_caller_supplied_client_or_connector_carries_the_requests() {
+    use hyper_util::client::legacy::Client;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+
+    let server = Server::replies([
+        Reply::sse("data: via client\n\n"),
+        Reply::status(204),
+        Reply::sse("data: via connector\n\n"),
+    ])
+    .await
+    .unwrap();
+    let client = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let items = all(builder(server.url()).client(client).build().unwrap()).await;
+    assert_eq!(data(&items), ["via client"]);
+    let items = all(builder(server.url())
+        .connector(HttpConnector::new())
+        .build()
+        .unwrap())
+    .await;
+    assert_eq!(data(&items), ["via connector"]);
+    assert_eq!(server.request_count(), 4);
+}

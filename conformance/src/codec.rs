@@ -25,6 +25,10 @@ impl RillDecoder {
     }
 
     fn drain(&mut self, eof: bool, out: &mut Vec<Frame>) {
+        // Every limit error consumes at least one byte of a line, so more
+        // errors than buffered bytes means the decoder stopped making
+        // progress: report that instead of looping forever.
+        let mut errors_left = self.buf.len() + 1;
         loop {
             let next = if eof {
                 self.decoder.decode_eof(&mut self.buf)
@@ -35,7 +39,16 @@ impl RillDecoder {
                 Ok(Some(frame)) => out.push(frame_of(frame)),
                 Ok(None) => return,
                 // Not fatal: the decoder resynchronises; call again.
-                Err(error) => out.push(error_frame(error)),
+                Err(error) => {
+                    out.push(error_frame(error));
+                    if errors_left == 0 {
+                        out.push(Frame::Other(
+                            "decoder returns errors without progress".into(),
+                        ));
+                        return;
+                    }
+                    errors_left -= 1;
+                }
             }
         }
     }

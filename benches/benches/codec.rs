@@ -42,8 +42,12 @@ use criterion::{
 };
 use futures_core::Stream;
 use rill_benches::check::{RowCheck, SLOW_PASS, Status};
+use rill_benches::report::{MEMCHR2, MEMCPY};
 use rill_benches::workload::{self, EventSpec, FULL_SIZE};
 use rill_benches::{Feed, Tally, criterion_dir};
+
+#[path = "support/peer_conformance.rs"]
+mod peer_conformance;
 
 /// The workload size under `cargo test --benches` (one pass per row, in a
 /// debug build).
@@ -85,18 +89,55 @@ impl<'a> Group<'a> {
         }
     }
 
-    /// Runs `run` once, checks its tally, records the check, and measures it
-    /// if it agrees and is not too slow to sample.
-    fn row(&mut self, function: &str, expected: Tally, mut run: impl FnMut() -> Tally) {
-        if self.check(function, expected, &mut run) {
+    /// A decode row: tries `run` on the workload's prefixes (256 KiB,
+    /// 512 KiB, ... each ending at an event boundary), then on the whole
+    /// workload, checking each output; measures it if every check agrees and
+    /// no pass is too slow. A row too slow on a prefix is recorded with that
+    /// prefix's rate and never sees the whole workload (eventsource-stream
+    /// takes minutes for one 16 MiB chunk).
+    fn row(
+        &mut self,
+        function: &str,
+        inputs: &[Input],
+        expect: impl Fn(&Input) -> Tally,
+        mut run: impl FnMut(&[Bytes]) -> Tally,
+    ) {
+        let Some((full, prefixes)) = inputs.split_last() else {
+            return;
+        };
+        for prefix in prefixes {
+            let (status, check) =
+                self.pass(function, expect(prefix), prefix.len, || run(&prefix.chunks));
+            if status != Status::Agrees {
+                let note = format!("on the first {} of the input", mib(prefix.len),);
+                self.record(status, RowCheck { note, ..check });
+                return;
+            }
+        }
+        let (status, check) = self.pass(function, expect(full), full.len, || run(&full.chunks));
+        self.record(status, check);
+        if status == Status::Agrees {
             self.inner
-                .bench_function(function, |b| b.iter(|| black_box(run())));
+                .bench_function(function, |b| b.iter(|| black_box(run(&full.chunks))));
         }
     }
 
-    /// Runs `pass` once, compares its tally with `expected` and records the
-    /// verdict. Returns whether the row is to be measured.
+    /// An encode row: `pass` checks what the row writes, once; returns
+    /// whether to measure it.
     fn check(&mut self, function: &str, expected: Tally, pass: impl FnOnce() -> Tally) -> bool {
+        let (status, check) = self.pass(function, expected, self.bytes, pass);
+        self.record(status, check);
+        status == Status::Agrees
+    }
+
+    /// Runs `pass` once and compares its tally with `expected`.
+    fn pass(
+        &self,
+        function: &str,
+        expected: Tally,
+        bytes: u64,
+        pass: impl FnOnce() -> Tally,
+    ) -> (Status, RowCheck) {
         let start = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(pass));
         let elapsed = start.elapsed();
@@ -119,24 +160,37 @@ impl<'a> Group<'a> {
             status,
             expected,
             got,
-            bytes: self.bytes,
+            bytes,
             pass_seconds: elapsed.as_secs_f64(),
             note,
         };
+        (status, check)
+    }
+
+    /// Reports a check, fails the smoke test if rill is wrong, and writes the
+    /// check file when measuring.
+    fn record(&mut self, status: Status, check: RowCheck) {
         if status != Status::Agrees {
             eprintln!(
-                "{}/{}: {:?} (expected {:?}, got {:?}, one pass {:.3} s) {}",
-                self.name, function, status, expected, got, check.pass_seconds, check.note
+                "{}/{}: {:?} (expected {:?}, got {:?}, one pass over {} B: {:.3} s) {}",
+                self.name,
+                check.function,
+                status,
+                check.expected,
+                check.got,
+                check.bytes,
+                check.pass_seconds,
+                check.note
             );
         }
-        if function.starts_with("rill-codec")
+        if check.function.starts_with("rill-codec")
             && matches!(status, Status::Disagrees | Status::Failed)
         {
             // A fast but wrong rill is a failure, never a row.
             assert!(
                 self.measuring,
-                "{function} disagrees with the spec on {}",
-                self.name
+                "{} disagrees with the spec on {}",
+                check.function, self.name
             );
         }
         if self.measuring {
@@ -144,7 +198,48 @@ impl<'a> Group<'a> {
                 .write(&self.dir)
                 .expect("write the row's check file beside criterion's results");
         }
-        status == Status::Agrees
+    }
+}
+
+/// One input of a decode row: the whole workload or a prefix of it, cut
+/// into the feed's chunks.
+struct Input {
+    chunks: Vec<Bytes>,
+    len: u64,
+    expected: Tally,
+    line_end_bytes: u64,
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// Not a measurement: runs the rill-conformance vectors against rill and
+/// every peer and records each pass rate for the report.
+fn conformance(_: &mut Criterion) {
+    let measuring = measuring();
+    let dir = criterion_dir();
+    // Some peers panic on some vectors (eventsource-stream on a BOM); the
+    // harness counts that as a failure. Keep their messages off the log.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let results = peer_conformance::run(measuring);
+    std::panic::set_hook(hook);
+    for result in results {
+        eprintln!(
+            "conformance {}: {}/{} cases ({} unsupported), runs {}/{}",
+            result.decoder,
+            result.cases - result.cases_failed,
+            result.cases,
+            result.unsupported,
+            result.runs_passed,
+            result.runs_passed + result.runs_failed
+        );
+        if measuring {
+            result
+                .write(&dir)
+                .expect("write the conformance result beside criterion's results");
+        }
     }
 }
 
@@ -158,32 +253,45 @@ fn decode(c: &mut Criterion) {
 }
 
 fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
-    let chunks = feed.split(&w.bytes);
+    let mut inputs: Vec<Input> = w
+        .checkpoints
+        .iter()
+        .map(|p| Input {
+            chunks: feed.split(&w.bytes.slice(..p.len)),
+            len: p.len as u64,
+            expected: p.expected,
+            line_end_bytes: p.line_end_bytes,
+        })
+        .collect();
+    inputs.push(Input {
+        chunks: feed.split(&w.bytes),
+        len: w.bytes.len() as u64,
+        expected: w.expected,
+        line_end_bytes: w.line_end_bytes,
+    });
     let len = w.bytes.len() as u64;
     let name = format!("decode-{}-{}", w.id, feed.name());
     let mut g = Group::new(c, name, Throughput::Bytes(len), len);
-    let expected = w.expected;
+    let spec = |input: &Input| input.expected;
 
     let mut buf = BytesMut::new();
-    g.row("rill-codec", expected, || rill(&chunks, &mut buf));
-    g.row("sse-stream", expected, || sse_stream(&chunks));
-    g.row("sse-core", expected, || sse_core(&chunks));
-    g.row("sse-parse", expected, || sse_parse(&chunks));
-    g.row("eventsource-stream", expected, || {
-        eventsource_stream(&chunks)
-    });
+    g.row("rill-codec", &inputs, spec, |chunks| rill(chunks, &mut buf));
+    g.row("sse-stream", &inputs, spec, sse_stream);
+    g.row("sse-core", &inputs, spec, sse_core);
+    g.row("sse-parse", &inputs, spec, sse_parse);
+    g.row("eventsource-stream", &inputs, spec, eventsource_stream);
 
-    let line_ends = Tally {
-        events: w.line_end_bytes,
+    let line_ends = |input: &Input| Tally {
+        events: input.line_end_bytes,
         data_bytes: 0,
     };
-    g.row("memchr2", line_ends, || memchr2(&chunks));
+    g.row(MEMCHR2, &inputs, line_ends, memchr2);
     let mut dst = vec![0u8; w.bytes.len()];
-    let copied = Tally {
+    let copied = |input: &Input| Tally {
         events: 0,
-        data_bytes: len,
+        data_bytes: input.len,
     };
-    g.row("memcpy", copied, || memcpy(&chunks, &mut dst));
+    g.row(MEMCPY, &inputs, copied, |chunks| memcpy(chunks, &mut dst));
     assert!(dst == w.bytes, "memcpy copied the workload");
     g.inner.finish();
 }
@@ -449,6 +557,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = decode, encode
+    targets = conformance, decode, encode
 }
 criterion_main!(benches);

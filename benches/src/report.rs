@@ -19,7 +19,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::check::{self, RowCheck, Status};
 
@@ -93,25 +93,31 @@ impl Row {
             .is_some_and(|c| c.status == Status::TooSlow)
     }
 
-    /// Seconds per iteration: criterion's median, or the checking pass of a
-    /// row too slow to sample. `None` for a row that disagrees or has no data.
+    /// Seconds per iteration as criterion measured it (median). `None` for
+    /// a row that disagrees, was not sampled, or has no data.
     pub fn seconds(&self) -> Option<f64> {
-        if self.disagrees() {
+        if self.disagrees() || self.single_pass() {
             return None;
-        }
-        if let Some(check) = self.check.as_ref().filter(|c| c.status == Status::TooSlow) {
-            return Some(check.pass_seconds);
         }
         self.measured.as_ref().map(|m| m.median_ns * 1e-9)
     }
 
-    /// Bytes or elements per second.
+    /// Bytes or elements per second: criterion's median, or for a row too
+    /// slow to sample, its single checking pass (over the bytes that pass
+    /// covered, possibly a prefix).
     pub fn rate(&self) -> Option<(f64, Amount)> {
-        let amount = self
-            .measured
-            .as_ref()
-            .and_then(|m| m.throughput)
-            .or_else(|| self.check.as_ref().map(|c| Amount::Bytes(c.bytes)))?;
+        if self.disagrees() {
+            return None;
+        }
+        if let Some(check) = self.check.as_ref().filter(|c| c.status == Status::TooSlow) {
+            return (check.pass_seconds > 0.0).then(|| {
+                (
+                    check.bytes as f64 / check.pass_seconds,
+                    Amount::Bytes(check.bytes),
+                )
+            });
+        }
+        let amount = self.measured.as_ref()?.throughput?;
         let per = match amount {
             Amount::Bytes(n) | Amount::Elements(n) => n as f64,
         };
@@ -121,11 +127,70 @@ impl Row {
     }
 }
 
+/// The directory, under criterion's, where the codec benchmark writes each
+/// decoder's conformance result (`<decoder>.json`).
+pub const CONFORMANCE_DIR: &str = "rill-conformance";
+
+/// One decoder's result under the rill-conformance vectors, as the codec
+/// benchmark writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerConformance {
+    /// The decoder (a benchmark row name).
+    pub decoder: String,
+    /// The chunkings each case ran at.
+    pub plan: String,
+    /// Cases run (not skipped, not needing a capability the decoder lacks).
+    pub cases: u64,
+    /// Cases with at least one failing run.
+    pub cases_failed: u64,
+    /// Cases needing a capability the decoder lacks (limits, say).
+    pub unsupported: u64,
+    /// Runs (case × chunking) that passed.
+    pub runs_passed: u64,
+    /// Runs that failed.
+    pub runs_failed: u64,
+    /// `group/case` of each failing case.
+    pub failed_groups: Vec<String>,
+}
+
+impl PeerConformance {
+    /// Where this result goes under `criterion_dir`.
+    pub fn path(&self, criterion_dir: &Path) -> PathBuf {
+        criterion_dir
+            .join(CONFORMANCE_DIR)
+            .join(format!("{}.json", self.decoder))
+    }
+
+    /// Writes the result.
+    ///
+    /// # Errors
+    ///
+    /// When the directory cannot be created or the file written.
+    pub fn write(&self, criterion_dir: &Path) -> io::Result<()> {
+        let path = self.path(criterion_dir);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        std::fs::write(path, json)
+    }
+
+    /// Cases passed, in percent.
+    pub fn percent(&self) -> f64 {
+        if self.cases == 0 {
+            return 0.0;
+        }
+        100.0 * (self.cases - self.cases_failed) as f64 / self.cases as f64
+    }
+}
+
 /// All rows found under a criterion directory.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Rows by (group, function).
     pub rows: BTreeMap<(String, String), Row>,
+    /// Conformance results by decoder.
+    pub conformance: BTreeMap<String, PeerConformance>,
 }
 
 #[derive(Deserialize)]
@@ -179,6 +244,15 @@ impl Report {
                         report.add_measurement(&path);
                     } else if !matches!(name, "base" | "change" | "report") {
                         dirs.push(path);
+                    }
+                } else if dir.file_name().is_some_and(|n| n == CONFORMANCE_DIR)
+                    && path.extension().is_some_and(|e| e == "json")
+                {
+                    if let Some(result) = std::fs::read(&path)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<PeerConformance>(&b).ok())
+                    {
+                        report.conformance.insert(result.decoder.clone(), result);
                     }
                 } else if path.file_name().is_some_and(|n| n == check::FILE_NAME) {
                     if let Ok(check) = RowCheck::read(&path) {
@@ -271,11 +345,11 @@ impl Report {
         seen
     }
 
-    /// rill's time divided into `function`'s: how many times faster rill is.
+    /// rill's rate divided by `function`'s: how many times faster rill is.
     pub fn ratio(&self, group: &str, function: &str) -> Option<f64> {
-        let rill = self.get(group, RILL)?.seconds()?;
-        let other = self.get(group, function)?.seconds()?;
-        Some(other / rill)
+        let (rill, _) = self.get(group, RILL)?.rate()?;
+        let (other, _) = self.get(group, function)?.rate()?;
+        Some(rill / other)
     }
 
     /// The fastest peer that agrees with the spec on `group`, and rill's
@@ -313,6 +387,7 @@ impl Report {
             self.render_targets(out, &cells)?;
             self.render_decode(out, &cells)?;
         }
+        self.render_conformance(out)?;
         self.render_encode(out)?;
         self.render_others(out)?;
         self.render_checks(out)?;
@@ -428,7 +503,9 @@ impl Report {
         writeln!(
             out,
             "GiB/s of input (MiB/s below 1 GiB/s). `—` not measured; `✗` output \
-             disagrees with the spec (see below); `†` a single pass (too slow to sample)."
+             disagrees with the spec (see below); `†` a single pass, too slow to sample \
+             (over a prefix when the row was too slow to finish the workload: see \
+             \"Rows not compared\"; a super-linear row is slower still on the whole)."
         )?;
         writeln!(out)?;
         let mut header = format!("| workload | feed | {RILL} | rill events/s |");
@@ -445,8 +522,9 @@ impl Report {
             let group = decode_group(w, f);
             let mut line = format!("| {w} | {f} | {} |", self.rate_cell(&group, RILL));
             let events = self.get(&group, RILL).and_then(|r| {
-                let events = r.check.as_ref()?.expected.events;
-                Some(events as f64 / r.seconds()?)
+                let check = r.check.as_ref()?;
+                let (rate, _) = r.rate()?;
+                Some(check.expected.events as f64 * rate / check.bytes as f64)
             });
             let _ = write!(line, " {} |", events.map_or("—".to_owned(), per_second));
             for p in &peers {
@@ -543,6 +621,74 @@ impl Report {
         }
     }
 
+    fn render_conformance(&self, out: &mut String) -> std::fmt::Result {
+        if self.conformance.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "## Conformance (rill-conformance vectors)")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Each decoder through a `DecoderUnderTest` adapter that declares what it can \
+             report (comments, `retry`, ids, limits); cases needing a capability it lacks \
+             are left out, expected frames are projected onto the rest. A case passes when \
+             every chunking passes."
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| decoder | cases passed | cases run | unsupported | runs passed / run | chunkings |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---|")?;
+        let mut order: Vec<&PeerConformance> = self.conformance.values().collect();
+        order.sort_by_key(|c| {
+            (
+                c.decoder != RILL,
+                PEERS
+                    .iter()
+                    .position(|(p, _)| *p == c.decoder)
+                    .unwrap_or(usize::MAX),
+            )
+        });
+        for c in &order {
+            writeln!(
+                out,
+                "| {} | {} ({:.0}%) | {} | {} | {} / {} | {} |",
+                c.decoder,
+                c.cases - c.cases_failed,
+                c.percent(),
+                c.cases,
+                c.unsupported,
+                c.runs_passed,
+                c.runs_passed + c.runs_failed,
+                c.plan
+            )?;
+        }
+        for c in order.iter().filter(|c| !c.failed_groups.is_empty()) {
+            let mut failed = c.failed_groups.clone();
+            let more = failed.len().saturating_sub(12);
+            failed.truncate(12);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            writeln!(out)?;
+            writeln!(
+                out,
+                "- {} fails: {}{more}.",
+                c.decoder,
+                failed
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        Ok(())
+    }
+
     fn render_encode(&self, out: &mut String) -> std::fmt::Result {
         let mut groups: Vec<&str> = self
             .rows
@@ -602,7 +748,10 @@ impl Report {
         writeln!(out, "| group | benchmark | time | throughput |")?;
         writeln!(out, "|---|---|---:|---:|")?;
         for row in others {
-            let time = row.seconds().map_or("—".to_owned(), duration);
+            let time = row
+                .seconds()
+                .or_else(|| row.check.as_ref().map(|c| c.pass_seconds))
+                .map_or("—".to_owned(), duration);
             writeln!(
                 out,
                 "| {} | {} | {time} | {} |",
@@ -647,19 +796,25 @@ impl Report {
             let verdict = match c.status {
                 Status::Disagrees => "disagrees with the spec".to_owned(),
                 Status::Failed => format!("failed: {}", c.note.replace('|', "\\|")),
-                Status::TooSlow => "too slow to sample (single pass is the time)".to_owned(),
+                Status::TooSlow => "too slow to sample (this pass is its time)".to_owned(),
                 Status::Agrees => String::new(),
+            };
+            let verdict = if c.note.is_empty() || c.status == Status::Failed {
+                verdict
+            } else {
+                format!("{verdict}, {}", c.note)
             };
             writeln!(
                 out,
-                "| {} | {} | {verdict} | {}, {} | {}, {} | {} |",
+                "| {} | {} | {verdict} | {}, {} | {}, {} | {} | {:.2} MiB |",
                 c.group,
                 c.function,
                 c.expected.events,
                 c.expected.data_bytes,
                 c.got.events,
                 c.got.data_bytes,
-                duration(c.pass_seconds)
+                duration(c.pass_seconds),
+                c.bytes as f64 / (1024.0 * 1024.0)
             )?;
         }
         Ok(())
@@ -683,8 +838,10 @@ blocks; blocks with data count as events.
 `memcpy` of the chunks into one buffer.
 - Every row runs once and its dispatched events and total data bytes are compared with \
 the WHATWG result before criterion measures it: a row that disagrees is listed under \
-\"Rows not compared\", never compared; a row whose single pass exceeds 3 s is not \
-sampled and its single pass is its time (†).
+\"Rows not compared\", never compared. Each row is first run on prefixes of its \
+workload (256 KiB, 512 KiB, … ending at event boundaries), then on the whole: a row \
+with a pass over 2 s is not sampled and that pass is its time (†), over the bytes it \
+covered (eventsource-stream takes minutes on one 16 MiB chunk).
 - criterion: 10 flat samples, 0.5 s warm-up, 2 s measurement, `lto = true`, \
 `codegen-units = 1` for every crate alike. The machine is shared: compare within one run.";
 

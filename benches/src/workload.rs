@@ -50,7 +50,24 @@ pub struct Workload {
     pub line_end_bytes: u64,
     /// The feeds this workload is measured with.
     pub feeds: Vec<Feed>,
+    /// Event boundaries at about 256 KiB, 512 KiB, 1 MiB, ... (doubling):
+    /// prefixes a slow row is tried on before the whole workload.
+    pub checkpoints: Vec<Checkpoint>,
 }
+
+/// A prefix of a workload that ends at an event boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Length of the prefix, in bytes.
+    pub len: usize,
+    /// What the WHATWG algorithm dispatches from it.
+    pub expected: Tally,
+    /// How many `\r` and `\n` bytes it holds.
+    pub line_end_bytes: u64,
+}
+
+/// The first checkpoint: 256 KiB.
+pub const FIRST_CHECKPOINT: usize = 256 * 1024;
 
 /// W1–W6, with W1–W5 generated at about `size` bytes each (W6 always holds
 /// its 4 MiB line when `size` is [`FULL_SIZE`], and `size / 4` otherwise).
@@ -121,11 +138,22 @@ pub fn w4(size: usize) -> Workload {
         }
         out.push(byte);
     }
+    // A W1 prefix of `len` bytes and `n` line feeds is a W4 prefix of `len + n`.
+    let checkpoints = w1
+        .checkpoints
+        .iter()
+        .map(|c| Checkpoint {
+            len: c.len + c.line_end_bytes as usize,
+            expected: c.expected,
+            line_end_bytes: c.line_end_bytes * 2,
+        })
+        .collect();
     Workload {
         id: "W4",
         title: "W1 with CRLF line endings",
         bytes: Bytes::from(out),
         line_end_bytes: w1.line_end_bytes * 2,
+        checkpoints,
         ..w1
     }
 }
@@ -205,7 +233,17 @@ fn build(
     let mut expected = Tally::default();
     let mut lines = 0u64;
     let mut n = 0;
+    let mut checkpoints = Vec::new();
+    let mut next_checkpoint = FIRST_CHECKPOINT;
     while out.len() < size {
+        if out.len() >= next_checkpoint {
+            checkpoints.push(Checkpoint {
+                len: out.len(),
+                expected,
+                line_end_bytes: lines * newline.len() as u64,
+            });
+            next_checkpoint *= 2;
+        }
         let event = next(n);
         n += 1;
         if let Some(id) = &event.id {
@@ -227,6 +265,7 @@ fn build(
         expected,
         line_end_bytes: lines * newline.len() as u64,
         feeds: Feed::STANDARD.to_vec(),
+        checkpoints,
     }
 }
 
@@ -329,6 +368,19 @@ mod tests {
         assert_eq!(w4(size).expected, w1.expected);
         assert!(w4(size).bytes.windows(2).any(|w| w == b"\r\n"));
         assert_eq!(w6(FULL_SIZE).expected.data_bytes, HUGE_LINE as u64);
+        for w in all(size) {
+            for c in &w.checkpoints {
+                let prefix = &w.bytes[..c.len];
+                assert!(prefix.ends_with(b"\n\n") || prefix.ends_with(b"\r\n\r\n"));
+                let newlines = prefix
+                    .iter()
+                    .filter(|b| **b == b'\n' || **b == b'\r')
+                    .count();
+                assert_eq!(newlines as u64, c.line_end_bytes, "{}", w.id);
+                assert!(c.expected.events < w.expected.events);
+            }
+        }
+        assert_eq!(w1.checkpoints.len(), 2);
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub enum Command {
     Decode(DecodeArgs),
 }
 
-const LISTEN_AFTER_HELP: &str = "\
+const LISTEN_AFTER_HELP: &str = concat!(
+    "\
 Output: on a terminal, each event as `type id` then its data, in colour; when
 piped or with --json, one JSON object per line:
   {\"type\":\"message\",\"data\":\"…\",\"id\":\"…\",\"last_event_id\":\"…\"}
@@ -48,7 +49,11 @@ Examples:
   rill listen http://127.0.0.1:8080/topics/news
   rill listen --once -X POST -H 'content-type: application/json' \\
        -d @request.json https://llm.example/v1/stream
-  rill listen --max-events 1 --timeout 10s URL | jq .data";
+  rill listen --max-events 1 --timeout 10s URL | jq .data
+
+",
+    crate::exit::exit_help!()
+);
 
 /// `rill listen`.
 #[derive(Debug, Args)]
@@ -114,11 +119,13 @@ pub enum Color {
 
 /// `rill publish`.
 #[derive(Debug, Args)]
-#[command(after_long_help = "\
+#[command(after_long_help = concat!("\
 Examples:
   rill publish http://127.0.0.1:8080/topics/news --event headline --data 'hello'
   echo hello | rill publish http://127.0.0.1:8080/topics/news
-  tail -f app.log | rill publish --lines http://127.0.0.1:8080/topics/logs")]
+  tail -f app.log | rill publish --lines http://127.0.0.1:8080/topics/logs
+
+", crate::exit::exit_help!()))]
 pub struct PublishArgs {
     /// The topic's URL on a `rill serve` hub, e.g. http://127.0.0.1:8080/topics/news.
     pub url: String,

@@ -26,9 +26,10 @@ pub enum Code {
     Timeout = 6,
 }
 
-/// The text of `rill --help` about exit codes.
-pub const HELP: &str = "\
-Exit codes:
+/// The text of `--help` about exit codes, as a literal for `concat!`.
+macro_rules! exit_help {
+    () => {
+        "Exit codes:
   0  done: clean end of stream (204, or end of a --once stream), --max-events
      reached, or the event published
   1  other error (I/O, bad input, invalid URL or header, address in use)
@@ -36,7 +37,13 @@ Exit codes:
   3  HTTP status refused (listen: not 200/204; publish: not 2xx)
   4  200 but Content-Type is not text/event-stream
   5  network failure: retries exhausted (--retry N), or any with --once / publish
-  6  --timeout elapsed";
+  6  --timeout elapsed"
+    };
+}
+pub(crate) use exit_help;
+
+/// The text of `rill --help` about exit codes.
+pub const HELP: &str = exit_help!();
 
 impl From<Code> for ExitCode {
     fn from(code: Code) -> ExitCode {

@@ -101,6 +101,13 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
                 state(format_args!("{verb} ({status})"));
             }
             Ok(Item::Event(event)) => {
+                if event.event_type() == rill_server::RESET_EVENT {
+                    state(format_args!(
+                        "the server could not resume from the last event id ({}): events may have been missed; now at {}",
+                        event.data(),
+                        event.last_event_id()
+                    ));
+                }
                 let mut stdout = io::stdout().lock();
                 let written = style
                     .write_event(&mut stdout, &event)

@@ -142,6 +142,14 @@ fn usage_errors_exit_2_and_help_documents_codes() {
     assert_eq!(run(&["serve", "--addr", "nope"], b"").code(), Some(2));
     let help = run(&["--help"], b"");
     assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
+    for command in ["listen", "publish"] {
+        let help = run(&[command, "--help"], b"");
+        assert!(
+            help.stdout.contains("Exit codes:"),
+            "{command} --help: {}",
+            help.stdout
+        );
+    }
     let serve = run(&["serve", "--help"], b"");
     for needle in [
         "--publish-token",

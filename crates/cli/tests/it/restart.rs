@@ -38,6 +38,10 @@ fn a_listener_resuming_across_a_restart_gets_the_reset_event() {
     assert_ne!(old_epoch, new_epoch);
     assert_eq!(seq, "0");
     assert_eq!(second.metric("rill_resets_total"), 1);
+    // And says so on stderr, for people.
+    listen
+        .stderr
+        .until("could not resume from the last event id (epoch)");
 
     // Then live events of the new history.
     let after = run(&["publish", &topic, "--data", "after"], b"");

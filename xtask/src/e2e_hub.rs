@@ -8,6 +8,9 @@
 //! publish form and clicks Publish with real input events. The second tab
 //! must show the event, with the id the hub answered to the first tab. The
 //! check reads what the receiving page shows (its DOM), not the hub's logs.
+//! Then the hub is restarted on the same port: the receiving tab must show
+//! that it reconnected, and the `rill-reset` event (the in-memory log was
+//! lost), not a silent gap.
 //! A screenshot of the receiving tab is left in `target/e2e-hub.png`.
 
 use std::io::{BufRead, BufReader, Read};
@@ -31,27 +34,25 @@ pub fn run() -> Result<()> {
     let root = workspace_root()?;
     let chromium = ensure_chromium()?;
     let rill = build_rill(&root)?;
-    let hub = Hub::start(&rill)?;
+    let mut hub = Hub::start(&rill, "127.0.0.1:0")?;
     println!("e2e-hub: rill serve at {}", hub.url);
     let profile = Profile::new()?;
     let mut browser = Browser::launch(&chromium, &profile.0)?;
-    let result = drive(
-        &mut browser,
-        &hub.url,
-        &root.join("target").join("e2e-hub.png"),
-    );
+    let screenshot = root.join("target").join("e2e-hub.png");
+    let result = drive(&mut browser, &mut hub, &rill, &screenshot);
     drop(browser);
     drop(hub);
     drop(profile);
     result
 }
 
-/// Publishes from tab A's form; tab B must show the event.
-fn drive(browser: &mut Browser, hub: &str, screenshot: &Path) -> Result<()> {
+/// Publishes from tab A's form; tab B must show the event. Then restarts
+/// the hub: tab B must show that it reconnected, and the reset event.
+fn drive(browser: &mut Browser, hub: &mut Hub, rill: &Path, screenshot: &Path) -> Result<()> {
     let nonce = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() % 1_000_000_000;
     let topic = format!("e2e-{nonce}");
     let message = format!("hello from tab A ({nonce})");
-    let url = format!("{hub}?topic={topic}");
+    let url = format!("{}?topic={topic}", hub.url);
     let sender = browser.open_tab(&url)?;
     let receiver = browser.open_tab(&url)?;
     for tab in [&sender, &receiver] {
@@ -105,6 +106,35 @@ fn drive(browser: &mut Browser, hub: &str, screenshot: &Path) -> Result<()> {
     ensure!(rows == json!(1), "tab B shows the event {rows} times");
     let state = browser.eval(&receiver, "document.getElementById('state').textContent")?;
     println!("e2e-hub: ok — tab B shows {EVENT_TYPE} {id} once, state {state}");
+
+    // A restart loses the in-memory log: tab B's EventSource reconnects by
+    // itself, the page shows it, and the hub's reset event says events may
+    // have been missed.
+    let addr = hub.addr.clone();
+    hub.stop()?;
+    *hub = Hub::start(rill, &addr)?;
+    browser.wait_for(
+        &receiver,
+        "Number(document.getElementById('reconnects').textContent) >= 1",
+        "tab B to show a reconnect",
+    )?;
+    let reset = browser.wait_for(
+        &receiver,
+        "(() => { const r = document.querySelector('tr.event.reset'); \
+         return r ? r.querySelector('td.data').textContent + ' ' + r.dataset.id : null; })()",
+        "the reset event in tab B",
+    )?;
+    let reset = reset.as_str().unwrap_or_default().to_owned();
+    ensure!(
+        reset.starts_with("epoch "),
+        "tab B's reset row reads {reset:?}"
+    );
+    browser.wait_for(
+        &receiver,
+        "document.body.dataset.state === 'open'",
+        "tab B to be open again",
+    )?;
+    println!("e2e-hub: ok — after a hub restart tab B reconnected and shows rill-reset {reset}");
     // A picture for people; the check above does not depend on it.
     browser.call(Some(&receiver), "Page.bringToFront", json!({}))?;
     browser.screenshot(&receiver, screenshot)?;
@@ -116,12 +146,13 @@ fn drive(browser: &mut Browser, hub: &str, screenshot: &Path) -> Result<()> {
 struct Hub {
     child: Child,
     url: String,
+    addr: String,
 }
 
 impl Hub {
-    fn start(rill: &Path) -> Result<Hub> {
+    fn start(rill: &Path, addr: &str) -> Result<Hub> {
         let mut child = Command::new(rill)
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", addr])
             .env_remove("RILL_CONFIG")
             .env_remove("RILL_PUBLISH_TOKEN")
             .env_remove("RILL_SUBSCRIBE_TOKEN")
@@ -149,7 +180,27 @@ impl Hub {
             .find(|word| word.starts_with("http://"))
             .with_context(|| format!("no URL in {line:?}"))?
             .to_owned();
-        Ok(Hub { child, url })
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Hub { child, url, addr })
+    }
+
+    /// Stops the hub as a service manager would (SIGTERM), and waits.
+    fn stop(&mut self) -> Result<()> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status()?;
+        ensure!(sent.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + STEP;
+        while self.child.try_wait()?.is_none() {
+            ensure!(
+                Instant::now() < deadline,
+                "rill serve did not stop on SIGTERM"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
     }
 }
 

@@ -18,6 +18,9 @@ use crate::exit::{Code, Failure, Outcome};
 
 /// The end of `rill serve --help`: endpoints, statuses, the log's life.
 pub const AFTER_HELP: &str = "\
+Each option: a flag wins over its environment variable, which wins over the
+--config file, which wins over the default.
+
 Endpoints:
   GET  /                 a page: pick a topic, watch its events live, publish
   GET  /topics/NAME      subscribe (text/event-stream); resumes after the

@@ -18,6 +18,7 @@ use crate::log::ReplayLog;
 use crate::memory_log::MemoryLog;
 use crate::shutdown::Shutdown;
 use crate::sse::Sse;
+use crate::store::Store;
 use crate::subscription::{DETACHED, Slot, Subscription};
 use crate::sync::lock;
 
@@ -48,7 +49,7 @@ pub struct Channel {
 
 pub(crate) struct Inner {
     topics: Mutex<HashMap<Box<str>, Arc<Topic>>>,
-    log: Box<dyn ReplayLog>,
+    pub(crate) store: Store,
     subscribers: AtomicUsize,
     config: Config,
 }
@@ -68,16 +69,77 @@ struct Config {
 }
 
 pub(crate) struct Topic {
-    state: Mutex<TopicState>,
+    #[cfg_attr(
+        not(any(feature = "redb", feature = "redis")),
+        allow(dead_code, reason = "used by the stores")
+    )]
+    pub(crate) name: Box<str>,
+    pub(crate) state: Mutex<TopicState>,
 }
 
-struct TopicState {
-    /// The newest `seq` published (appended to the log) in this topic.
-    seq: u64,
+pub(crate) struct TopicState {
+    /// The history the topic's ids belong to (the store's epoch; with Redis,
+    /// the topic's own).
+    pub(crate) epoch: u64,
+    /// The newest `seq` delivered to subscribers: every event up to it can
+    /// be replayed from the store. Subscribers resume up to here.
+    pub(crate) seq: u64,
+    /// The newest `seq` given to an event. Ahead of `seq` while the
+    /// embedded store makes events durable; unused with Redis, which
+    /// assigns ids itself.
+    pub(crate) assigned: u64,
+    /// With Redis: whether `epoch` and `seq` were read from Redis yet.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) synced: bool,
     subscribers: Vec<Arc<Slot>>,
 }
 
 impl Topic {
+    /// A topic outside any channel, for stores' unit tests.
+    #[cfg(all(test, feature = "redb"))]
+    pub(crate) fn for_tests(name: &str) -> Topic {
+        Topic {
+            name: name.into(),
+            state: Mutex::new(TopicState {
+                epoch: 0,
+                seq: 0,
+                assigned: 0,
+                synced: false,
+                subscribers: Vec::new(),
+            }),
+        }
+    }
+
+    /// Delivers event `seq` (already in the store) to every subscriber.
+    #[cfg_attr(
+        not(any(feature = "redb", feature = "redis")),
+        allow(dead_code, reason = "used by the stores")
+    )]
+    pub(crate) fn deliver(&self, seq: u64, event: &Encoded, channel: &Inner) {
+        let mut state = lock(&self.state);
+        state.fan_out(&self.name, seq, event, channel);
+    }
+
+    /// Ends every subscriber's stream with `event` (a reset): the store
+    /// lost the history they were following.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) fn close_all(&self, state: &mut TopicState, event: &Encoded, channel: &Inner) {
+        let slots = std::mem::take(&mut state.subscribers);
+        for slot in &slots {
+            slot.position.store(DETACHED, Ordering::Relaxed);
+            slot.close_with(event.clone());
+        }
+        channel
+            .subscribers
+            .fetch_sub(slots.len(), Ordering::Relaxed);
+    }
+
     /// Removes `slot` from the subscriber list, once.
     pub(crate) fn detach(&self, slot: &Arc<Slot>, channel: &Arc<Inner>) {
         let mut state = lock(&self.state);
@@ -92,6 +154,24 @@ impl Topic {
 }
 
 impl TopicState {
+    /// Queues event `seq` for every subscriber, disconnecting those whose
+    /// queue is full; `seq` becomes the topic's position.
+    pub(crate) fn fan_out(&mut self, topic: &str, seq: u64, event: &Encoded, channel: &Inner) {
+        self.seq = seq;
+        self.assigned = self.assigned.max(seq);
+        let mut position = 0;
+        while let Some(slot) = self.subscribers.get(position) {
+            if slot.push(seq, event, channel.config.queue_len) {
+                position += 1;
+                continue;
+            }
+            tracing::debug!(topic, seq, "subscriber lagged: disconnected");
+            slot.position.store(DETACHED, Ordering::Relaxed);
+            self.remove(position);
+            channel.subscribers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// `swap_remove` that keeps every slot's `position` right.
     fn remove(&mut self, position: usize) {
         if position >= self.subscribers.len() {
@@ -108,7 +188,7 @@ impl TopicState {
 #[derive(Debug)]
 pub struct ChannelBuilder {
     config: Config,
-    log: Option<Box<dyn ReplayLog>>,
+    store: Option<Store>,
 }
 
 impl fmt::Debug for dyn ReplayLog {
@@ -163,9 +243,27 @@ impl ChannelBuilder {
     }
 
     /// Sets the replay log. Default: [`MemoryLog::new`] (per topic: 1,024
-    /// events and 1 MiB).
+    /// events and 1 MiB). Replaces any store set before.
     pub fn log(mut self, log: impl ReplayLog) -> ChannelBuilder {
-        self.log = Some(Box::new(log));
+        self.store = Some(Store::Log(Box::new(log)));
+        self
+    }
+
+    /// Keeps the history in an embedded file ([`FileStore`](crate::FileStore)):
+    /// a restart loses no acknowledged event and keeps the epoch, so clients
+    /// resume across it. Replaces any log or store set before.
+    #[cfg(feature = "redb")]
+    pub fn file_store(mut self, store: crate::FileStore) -> ChannelBuilder {
+        self.store = Some(Store::File(store));
+        self
+    }
+
+    /// Keeps the history in Redis Streams and receives live events through
+    /// Redis Pub/Sub ([`RedisStore`](crate::RedisStore)), so several nodes
+    /// serve one set of topics. Replaces any log or store set before.
+    #[cfg(feature = "redis")]
+    pub fn redis_store(mut self, store: crate::RedisStore) -> ChannelBuilder {
+        self.store = Some(Store::Redis(store));
         self
     }
 
@@ -222,16 +320,22 @@ impl ChannelBuilder {
         self
     }
 
-    /// The channel.
+    /// The channel. With a [`RedisStore`](crate::RedisStore), call it
+    /// inside a tokio runtime: the channel's Redis task is spawned on it.
     pub fn build(self) -> Channel {
-        Channel {
-            inner: Arc::new(Inner {
+        let store = self
+            .store
+            .unwrap_or_else(|| Store::Log(Box::new(MemoryLog::new())));
+        let inner = Arc::new_cyclic(|weak| {
+            store.start(weak.clone());
+            Inner {
                 topics: Mutex::new(HashMap::new()),
-                log: self.log.unwrap_or_else(|| Box::new(MemoryLog::new())),
+                store,
                 subscribers: AtomicUsize::new(0),
                 config: self.config,
-            }),
-        }
+            }
+        });
+        Channel { inner }
     }
 }
 
@@ -256,7 +360,7 @@ impl Channel {
                 shutdown: None,
                 query_param: Some(LastEventId::DEFAULT_QUERY_PARAM.into()),
             },
-            log: None,
+            store: None,
         }
     }
 
@@ -266,30 +370,84 @@ impl Channel {
     /// it once with `rill-codec`, appends it to the log and queues it for
     /// every subscriber of the topic: a refcount bump each, never a copy.
     /// Never waits: a subscriber whose queue is full is disconnected instead.
+    ///
+    /// With a [`FileStore`](crate::FileStore) it returns once the event is
+    /// queued for the store's next commit, before it is durable, and
+    /// subscribers get it once it is; [`send`](Channel::send) waits for
+    /// durability. With a [`RedisStore`](crate::RedisStore), whose ids
+    /// Redis assigns, it fails with [`Error::is_async_only`]: use `send`.
     pub fn publish(&self, topic: &str, event: Event) -> Result<EventId, Error> {
+        self.publish_local(topic, event, None)
+    }
+
+    /// Publishes `event` to `topic` through any store and returns, once the
+    /// store holds it, the id it was given.
+    ///
+    /// With the in-memory log this is [`publish`](Channel::publish). With a
+    /// [`FileStore`](crate::FileStore) it returns once the event is durable
+    /// (see [`Durability`](crate::Durability)). With a
+    /// [`RedisStore`](crate::RedisStore) it returns once Redis has assigned
+    /// the id, appended the event to the topic's stream and published it to
+    /// every node. Fails with [`Error::is_unavailable`] when the store
+    /// cannot take the event (Redis unreachable, a failed write): nothing
+    /// was published.
+    pub async fn send(&self, topic: &str, event: Event) -> Result<EventId, Error> {
+        match &self.inner.store {
+            Store::Log(_) => self.publish(topic, event),
+            #[cfg(feature = "redb")]
+            Store::File(_) => {
+                let (done, durable) = tokio::sync::oneshot::channel();
+                let id = self.publish_local(topic, event, Some(done))?;
+                match durable.await {
+                    Ok(Ok(())) => Ok(id),
+                    Ok(Err(error)) => Err(error),
+                    Err(_) => Err(Error::new(Kind::Unavailable)),
+                }
+            }
+            #[cfg(feature = "redis")]
+            Store::Redis(redis) => {
+                self.inner.topic(topic)?;
+                redis.publish(topic, event).await
+            }
+        }
+    }
+
+    /// Publishing where this process assigns the `seq`: the memory log
+    /// (appended and delivered at once) and the file store (queued for its
+    /// writer, which delivers after the commit and then answers `done`).
+    fn publish_local(
+        &self,
+        topic: &str,
+        event: Event,
+        done: Option<crate::store::Done>,
+    ) -> Result<EventId, Error> {
         let inner = &*self.inner;
         let topic_ref = inner.topic(topic)?;
         let mut state = lock(&topic_ref.state);
-        let id = EventId::new(inner.log.epoch(), state.seq + 1);
+        let id = EventId::new(state.epoch, state.assigned + 1);
         let event = event
             .into_builder()
             .id(id.to_string())
             .build()
             .map_err(|error| Error::with_source(Kind::Encode, error))?;
         let encoded = Encoded::from(&event);
-        inner.log.append(topic, id.seq(), &encoded);
-        state.seq = id.seq();
-        let mut position = 0;
-        while let Some(slot) = state.subscribers.get(position) {
-            if slot.push(id.seq(), &encoded, inner.config.queue_len) {
-                position += 1;
-                continue;
+        match &inner.store {
+            Store::Log(log) => {
+                log.append(topic, id.seq(), &encoded);
+                state.fan_out(topic, id.seq(), &encoded, inner);
             }
-            tracing::debug!(topic, seq = id.seq(), "subscriber lagged: disconnected");
-            slot.position.store(DETACHED, Ordering::Relaxed);
-            state.remove(position);
-            inner.subscribers.fetch_sub(1, Ordering::Relaxed);
+            #[cfg(feature = "redb")]
+            Store::File(file) => {
+                // Queued under the topic's lock, so the writer sees each
+                // topic's events in `seq` order.
+                file.submit(&topic_ref, id.seq(), encoded, done)?;
+                state.assigned = id.seq();
+            }
+            #[cfg(feature = "redis")]
+            Store::Redis(_) => return Err(Error::new(Kind::AsyncOnly)),
         }
+        #[cfg(not(feature = "redb"))]
+        drop(done);
         Ok(id)
     }
 
@@ -324,7 +482,7 @@ impl Channel {
                 return Err(error);
             }
         };
-        let (slot, top) = {
+        let (slot, epoch, top) = {
             let mut state = lock(&topic_ref.state);
             if state.subscribers.len() >= config.max_topic_subscribers {
                 drop(state);
@@ -333,24 +491,26 @@ impl Channel {
             }
             let slot = Arc::new(Slot::new(state.subscribers.len()));
             state.subscribers.push(Arc::clone(&slot));
-            (slot, state.seq)
+            (slot, state.epoch, state.seq)
         };
-        let epoch = inner.log.epoch();
+        #[cfg(feature = "redis")]
+        if let Store::Redis(redis) = &inner.store {
+            let start = redis.start(Arc::clone(&topic_ref), last_event_id.cloned(), config.prime);
+            return Ok(Subscription::pending(
+                start,
+                slot,
+                topic_ref,
+                Arc::clone(inner),
+            ));
+        }
         let position = EventId::new(epoch, top);
-        let mut replay = Vec::new();
-        let prelude = match last_event_id.map(|id| id.as_str().parse::<EventId>()) {
-            None if config.prime => id_only(position),
-            None => None,
-            Some(Err(_)) => reset(position, "unknown"),
-            Some(Ok(id)) if id.epoch() != epoch => reset(position, "epoch"),
-            Some(Ok(id)) if id.seq() > top => reset(position, "ahead"),
-            Some(Ok(id)) => match inner.log.replay(topic, id.seq(), top) {
-                Some(events) => {
-                    replay = events;
-                    None
-                }
-                None => reset(position, "trimmed"),
+        let resume = last_event_id.map(|id| id.as_str().parse::<EventId>());
+        let (prelude, replay) = match start(resume, position, config.prime) {
+            Resume::From(after) => match inner.store.replay(topic, after, top) {
+                Some(events) => (None, events),
+                None => (reset(position, "trimmed"), Vec::new()),
             },
+            Resume::Prelude(prelude) => (prelude, Vec::new()),
         };
         Ok(Subscription::new(
             prelude,
@@ -415,19 +575,42 @@ impl Channel {
     }
 
     /// The newest id published to `topic` (`seq` 0 if none yet).
+    ///
+    /// With a [`RedisStore`](crate::RedisStore) this is what this node knows:
+    /// `0.0` for a topic it has not read from Redis yet.
     pub fn position(&self, topic: &str) -> EventId {
         let topic_ref = lock(&self.inner.topics).get(topic).cloned();
-        let seq = match topic_ref {
-            Some(topic_ref) => lock(&topic_ref.state).seq,
-            None => self.inner.log.last_seq(topic),
-        };
-        EventId::new(self.inner.log.epoch(), seq)
+        match topic_ref {
+            Some(topic_ref) => {
+                let state = lock(&topic_ref.state);
+                EventId::new(state.epoch, state.seq)
+            }
+            None => self.inner.store.position(topic),
+        }
     }
 }
 
 impl Inner {
+    /// The topic named `name`, if it is in use.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) fn existing_topic(&self, name: &str) -> Option<Arc<Topic>> {
+        lock(&self.topics).get(name).cloned()
+    }
+
+    /// Every topic in use.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) fn all_topics(&self) -> Vec<Arc<Topic>> {
+        lock(&self.topics).values().cloned().collect()
+    }
+
     /// The topic named `name`, created on first use.
-    fn topic(&self, name: &str) -> Result<Arc<Topic>, Error> {
+    pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>, Error> {
         let mut topics = lock(&self.topics);
         if let Some(topic) = topics.get(name) {
             return Ok(Arc::clone(topic));
@@ -435,9 +618,14 @@ impl Inner {
         if topics.len() >= self.config.max_topics {
             return Err(Error::new(Kind::TooManyTopics(self.config.max_topics)));
         }
+        let position = self.store.position(name);
         let topic = Arc::new(Topic {
+            name: name.into(),
             state: Mutex::new(TopicState {
-                seq: self.log.last_seq(name),
+                epoch: position.epoch(),
+                seq: position.seq(),
+                assigned: position.seq(),
+                synced: false,
                 subscribers: Vec::new(),
             }),
         });
@@ -455,10 +643,35 @@ impl Default for Channel {
 impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
-            .field("epoch", &format_args!("{:x}", self.inner.log.epoch()))
+            .field("store", &self.inner.store)
             .field("subscribers", &self.subscriber_count())
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
+    }
+}
+
+/// What a new subscriber gets before live events.
+pub(crate) enum Resume {
+    /// A priming id, a reset event or nothing; no replay.
+    Prelude(Option<Encoded>),
+    /// The events after this `seq` up to the position, from the store.
+    From(u64),
+}
+
+/// The start of a subscriber at `position` that sent `resume` (parsed).
+pub(crate) fn start(
+    resume: Option<Result<EventId, crate::event_id::ParseEventIdError>>,
+    position: EventId,
+    prime: bool,
+) -> Resume {
+    match resume {
+        None if prime => Resume::Prelude(id_only(position)),
+        None => Resume::Prelude(None),
+        Some(Err(_)) => Resume::Prelude(reset(position, "unknown")),
+        Some(Ok(id)) if id.epoch() != position.epoch() => Resume::Prelude(reset(position, "epoch")),
+        Some(Ok(id)) if id.seq() > position.seq() => Resume::Prelude(reset(position, "ahead")),
+        Some(Ok(id)) if id.seq() == position.seq() => Resume::Prelude(None),
+        Some(Ok(id)) => Resume::From(id.seq()),
     }
 }
 
@@ -472,7 +685,7 @@ fn id_only(position: EventId) -> Option<Encoded> {
 }
 
 /// The [`RESET_EVENT`] with the current position and the reason.
-fn reset(position: EventId, reason: &'static str) -> Option<Encoded> {
+pub(crate) fn reset(position: EventId, reason: &'static str) -> Option<Encoded> {
     Event::builder()
         .event(RESET_EVENT)
         .id(position.to_string())

@@ -27,6 +27,12 @@ impl Encoded {
         self.0
     }
 
+    /// Bytes that `rill-codec` encoded earlier, read back from a store.
+    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
+    pub(crate) fn from_stored(bytes: Bytes) -> Encoded {
+        Encoded(bytes)
+    }
+
     /// The encoded length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

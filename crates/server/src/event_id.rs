@@ -47,6 +47,12 @@ impl EventId {
     }
 }
 
+/// A fresh random epoch: 48 bits (the 45th always set, so every epoch has
+/// 12 hex digits), short in ids and never repeated in practice.
+pub(crate) fn new_epoch() -> u64 {
+    (rand::random::<u64>() & 0xffff_ffff_ffff) | 1 << 44
+}
+
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:x}.{}", self.epoch, self.seq)

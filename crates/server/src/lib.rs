@@ -100,12 +100,15 @@ mod channel;
 mod encoded;
 mod error;
 mod event_id;
+#[cfg(feature = "redb")]
+mod file_store;
 mod keep_alive;
 mod last_event_id;
 mod log;
 mod memory_log;
 mod shutdown;
 mod sse;
+mod store;
 mod subscription;
 mod sync;
 
@@ -115,6 +118,8 @@ pub use crate::channel::{Channel, ChannelBuilder, RESET_EVENT};
 pub use crate::encoded::{Encoded, IntoEncoded};
 pub use crate::error::Error;
 pub use crate::event_id::{EventId, ParseEventIdError};
+#[cfg(feature = "redb")]
+pub use crate::file_store::{Durability, FileStore, FileStoreBuilder};
 pub use crate::keep_alive::KeepAlive;
 pub use crate::last_event_id::LastEventId;
 pub use crate::log::ReplayLog;

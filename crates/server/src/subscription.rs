@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
+use tokio::sync::oneshot;
 
 use crate::channel::{Inner, Topic};
 use crate::encoded::Encoded;
@@ -45,6 +46,24 @@ impl Slot {
         }
     }
 
+    /// Queues `event` as the last item of this subscriber's stream and
+    /// closes it (a [`RESET_EVENT`](crate::RESET_EVENT) when the store lost
+    /// its history under a live subscriber). The caller detaches the slot.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) fn close_with(&self, event: Encoded) {
+        let mut state = lock(&self.state);
+        state.queue = VecDeque::from([(u64::MAX, event)]);
+        state.closed = true;
+        let waker = state.waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Queues event `seq`, or, when `capacity` events are already waiting,
     /// empties the queue, closes the slot and returns `false`.
     pub(crate) fn push(&self, seq: u64, event: &Encoded, capacity: usize) -> bool {
@@ -66,6 +85,14 @@ impl Slot {
     }
 }
 
+/// How a subscriber's stream starts: its prelude (priming id or reset
+/// event), the replayed events, and the `seq` they go up to.
+pub(crate) struct Start {
+    pub(crate) prelude: Option<Encoded>,
+    pub(crate) replay: Vec<Encoded>,
+    pub(crate) top: u64,
+}
+
 /// A subscriber's stream of encoded events: first a priming id or a reset
 /// event, then the replayed events, then live events, each once and in
 /// order. From [`Channel::subscribe`](crate::Channel::subscribe).
@@ -79,6 +106,10 @@ pub struct Subscription {
     replay: std::vec::IntoIter<Encoded>,
     /// Live events up to this `seq` were replayed: drop them.
     replay_top: u64,
+    /// The start, still being read from a remote store (Redis): until it
+    /// arrives the stream is pending (its body sends keep-alives) while the
+    /// slot already collects live events.
+    pending: Option<oneshot::Receiver<Start>>,
     slot: Arc<Slot>,
     topic: Arc<Topic>,
     channel: Arc<Inner>,
@@ -97,6 +128,30 @@ impl Subscription {
             prelude,
             replay: replay.into_iter(),
             replay_top,
+            pending: None,
+            slot,
+            topic,
+            channel,
+        }
+    }
+
+    /// A subscription whose start is still being read; its slot is
+    /// registered already.
+    #[cfg_attr(
+        not(feature = "redis"),
+        allow(dead_code, reason = "used by the Redis store")
+    )]
+    pub(crate) fn pending(
+        start: oneshot::Receiver<Start>,
+        slot: Arc<Slot>,
+        topic: Arc<Topic>,
+        channel: Arc<Inner>,
+    ) -> Subscription {
+        Subscription {
+            prelude: None,
+            replay: Vec::new().into_iter(),
+            replay_top: 0,
+            pending: Some(start),
             slot,
             topic,
             channel,
@@ -109,6 +164,22 @@ impl Stream for Subscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Encoded>> {
         let this = self.get_mut();
+        if let Some(pending) = &mut this.pending {
+            match Pin::new(pending).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                // The store's task is gone: the channel was dropped.
+                Poll::Ready(Err(_)) => {
+                    this.pending = None;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Ok(start)) => {
+                    this.pending = None;
+                    this.prelude = start.prelude;
+                    this.replay = start.replay.into_iter();
+                    this.replay_top = start.top;
+                }
+            }
+        }
         if let Some(prelude) = this.prelude.take() {
             return Poll::Ready(Some(prelude));
         }
@@ -156,6 +227,7 @@ impl fmt::Debug for Subscription {
         f.debug_struct("Subscription")
             .field("replay_left", &self.replay.len())
             .field("replay_top", &self.replay_top)
+            .field("pending", &self.pending.is_some())
             .field(
                 "attached",
                 &(self.slot.position.load(Ordering::Relaxed) != DETACHED),

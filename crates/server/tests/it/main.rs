@@ -14,3 +14,6 @@ mod channel;
 // Over the wire: headers, both HTTP versions, keep-alive, disconnects, a
 // stalled reader, busy answers, graceful shutdown.
 mod http;
+// The embedded store across a SIGKILL.
+#[cfg(feature = "redb")]
+mod file_store;

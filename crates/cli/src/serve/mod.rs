@@ -86,6 +86,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
         router = router.layer(cors);
     }
 
+    let signals = Signals::new()?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| Failure::error(format!("cannot listen on {addr}: {error}")))?;
@@ -97,7 +98,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
     ));
     tracing::info!(%local, auth = auth_note, "in-memory replay log: history is lost when the hub stops");
 
-    tokio::spawn(trigger_on_signal(shutdown.clone()));
+    tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.triggered());
     let waited = async {
         shutdown.triggered().await;
@@ -122,31 +123,54 @@ fn announce(line: &str) {
     let _ = stdout.flush();
 }
 
-/// Triggers `shutdown` on Ctrl-C (SIGINT) or SIGTERM.
-async fn trigger_on_signal(shutdown: Shutdown) {
+/// Ctrl-C (SIGINT) and SIGTERM, listened to from creation on: made before
+/// the URL is printed, so a signal sent as soon as the hub says it is up is
+/// never the default (killing) action.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, Failure> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| {
+                signal(kind)
+                    .map_err(|error| Failure::error(format!("cannot listen for {name}: {error}")))
+            };
+            Ok(Signals {
+                interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+                terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => {
-            if let Err(error) = result {
-                tracing::warn!(%error, "cannot listen for Ctrl-C");
-                std::future::pending::<()>().await;
-            }
-        }
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
+
+    /// Completes at the first signal.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// Triggers `shutdown` at the first of `signals`.
+async fn trigger_on_signal(signals: Signals, shutdown: Shutdown) {
+    signals.recv().await;
     tracing::info!("shutting down: ending every stream");
     shutdown.trigger();
 }

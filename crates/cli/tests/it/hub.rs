@@ -152,7 +152,7 @@ fn sigterm_ends_open_streams_and_the_hub_exits_cleanly() {
     let mut listen = Listen::start(&["--json", "--once", &hub.url("/topics/t")]);
     hub.wait_metric("rill_subscribers", 1);
     let status = hub.terminate();
-    assert_eq!(status.code(), Some(0), "graceful exit");
+    assert_eq!(status.code(), Some(0), "graceful exit: {status:?}");
     hub.stderr.until("shutting down");
     // With --once, the end of the stream is the normal end.
     assert_eq!(listen.wait().code(), Some(0));

@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 mod e2e;
+mod e2e_hub;
 
 const HELP: &str = "\
 cargo xtask <task>
@@ -131,6 +132,8 @@ fn e2e() -> Result<()> {
     println!("\n==> e2e: EventSource in headless Chromium against rill-server");
     let started = Instant::now();
     e2e::run().context("browser end-to-end test (rill-server example)")?;
+    println!("\n==> e2e: the rill serve page in two Chromium tabs");
+    e2e_hub::run().context("browser end-to-end test (rill serve page)")?;
     println!("==> e2e: ok in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

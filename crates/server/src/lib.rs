@@ -52,6 +52,12 @@
 //!
 //! - `axum`: `IntoResponse` for [`Sse`] and `Option<LastEventId>` as an
 //!   extractor (with [`LastEventIdParam`] to choose the query parameter).
+//! - `redb`: [`FileStore`], the history in one embedded file: publishing
+//!   with [`Channel::send`] returns once the event is durable, and a
+//!   restart keeps every acknowledged event and the epoch.
+//! - `redis`: [`RedisStore`], the history in Redis Streams with live events
+//!   over Redis Pub/Sub, so several nodes serve the same topics and a
+//!   client resumes on any of them.
 //!
 //! # Limits
 //!
@@ -70,7 +76,12 @@
 //! - replay log ([`MemoryLog`]), per topic: Default: 1,024 events
 //!   ([`MemoryLog::DEFAULT_MAX_EVENTS`]) and 1 MiB
 //!   ([`MemoryLog::DEFAULT_MAX_BYTES`]);
-//! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]).
+//! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]);
+//! - embedded store (`FileStore`, feature `redb`), per topic: Default:
+//!   100,000 events, 64 MiB and 24 h, compacted every 1 s; durability
+//!   batched over Default: 2 ms;
+//! - Redis store (`RedisStore`, feature `redis`), per topic: Default:
+//!   100,000 events (`MAXLEN ~`); command timeout Default: 2 s.
 //!
 //! # Conformance
 //!
@@ -106,6 +117,8 @@ mod keep_alive;
 mod last_event_id;
 mod log;
 mod memory_log;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod shutdown;
 mod sse;
 mod store;
@@ -124,6 +137,8 @@ pub use crate::keep_alive::KeepAlive;
 pub use crate::last_event_id::LastEventId;
 pub use crate::log::ReplayLog;
 pub use crate::memory_log::MemoryLog;
+#[cfg(feature = "redis")]
+pub use crate::redis_store::RedisStore;
 pub use crate::shutdown::Shutdown;
 pub use crate::sse::{CONTENT_TYPE_EVENT_STREAM, Sse};
 pub use crate::subscription::Subscription;

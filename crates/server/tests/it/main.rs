@@ -17,3 +17,8 @@ mod http;
 // The embedded store across a SIGKILL.
 #[cfg(feature = "redb")]
 mod file_store;
+// The Redis Streams store over a throwaway redis-server.
+#[cfg(feature = "redis")]
+mod redis_server;
+#[cfg(feature = "redis")]
+mod redis_store;

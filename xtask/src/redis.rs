@@ -1,0 +1,68 @@
+//! `ensure_redis_server`: the Redis store's tests need Debian's
+//! `redis-server` on PATH; CI installs it when missing.
+//!
+//! The tests start their own throwaway instance on a free 127.0.0.1 port
+//! with persistence off and stop it after; this only makes sure the binary
+//! is there (`cargo xtask ci` then sets `RILL_REQUIRE_REDIS=1`, so a missing
+//! server fails the tests instead of skipping them).
+
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+/// Makes sure `redis-server` runs: returns at once if it is on PATH,
+/// otherwise installs Debian's `redis-server` package with apt-get (after
+/// an `apt-get update`), and fails with a clear message when that is not
+/// possible (no apt-get, not root, no network to the package mirror).
+pub fn ensure_redis_server() -> Result<()> {
+    if redis_server_version().is_some() {
+        return Ok(());
+    }
+    println!("xtask: redis-server is missing; installing Debian's redis-server with apt-get");
+    let apt = |args: &[&str]| -> Result<()> {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .status()
+            .with_context(|| {
+                format!(
+                    "cannot run `apt-get {}`: install redis-server by hand \
+                     (the Redis store's tests need it)",
+                    args.join(" ")
+                )
+            })?;
+        if !status.success() {
+            bail!(
+                "`apt-get {}` failed ({status}); install redis-server by hand \
+                 (it needs root and the Debian mirror)",
+                args.join(" ")
+            );
+        }
+        Ok(())
+    };
+    // A fresh machine has no package lists: `install` alone finds nothing.
+    apt(&["update"])?;
+    apt(&["install", "-y", "--no-install-recommends", "redis-server"])?;
+    match redis_server_version() {
+        Some(version) => {
+            println!("xtask: installed {version}");
+            Ok(())
+        }
+        None => bail!("apt-get installed redis-server but `redis-server --version` still fails"),
+    }
+}
+
+/// `redis-server --version`'s first line, if it runs.
+fn redis_server_version() -> Option<String> {
+    let output = Command::new("redis-server")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines().next().map(str::to_owned)
+}

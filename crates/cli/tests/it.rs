@@ -13,4 +13,8 @@ mod it {
     mod hub;
     mod restart;
     mod support;
+    // `rill serve --store`: embedded file and Redis.
+    #[path = "../../../server/tests/it/redis_server.rs"]
+    mod redis_server;
+    mod store;
 }

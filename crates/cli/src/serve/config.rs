@@ -114,6 +114,14 @@ pub struct ServeArgs {
     #[arg(long, env = "RILL_LOG_BYTES", value_name = "BYTES")]
     pub log_bytes: Option<usize>,
 
+    /// Where topics' history is kept: `memory` (bounded by --log-events and
+    /// --log-bytes, lost on restart), a file path (embedded store: survives
+    /// restarts and SIGKILL; a publish is answered once the event is on
+    /// disk), or `redis://host:port` (Redis Streams: several hubs share the
+    /// topics and clients resume on any of them). [default: memory]
+    #[arg(long, env = "RILL_STORE", value_name = "STORE")]
+    pub store: Option<String>,
+
     /// Events waiting for one slow subscriber before it is disconnected (it
     /// then resumes from the replay log). [default: 1024]
     #[arg(long, env = "RILL_QUEUE_LEN", value_name = "N")]
@@ -274,6 +282,7 @@ mod tests {
             max_topic_subscribers: None,
             log_events: None,
             log_bytes: None,
+            store: None,
             queue_len: None,
             keep_alive: None,
             retry_hint: None,

@@ -4,11 +4,12 @@ mod auth;
 mod config;
 mod metrics;
 mod routes;
+mod store;
 
 use std::io::Write;
 
 use http::{HeaderName, HeaderValue, Method};
-use rill_server::{Channel, MemoryLog, Shutdown};
+use rill_server::Shutdown;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use self::config::Config;
@@ -59,13 +60,10 @@ Examples:
 
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Outcome {
+    let store = args.store.clone();
     let config = Config::load(args).map_err(Failure::error)?;
     let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
-    let log = MemoryLog::new()
-        .max_events(config.log_events)
-        .max_bytes(config.log_bytes);
-    let channel = Channel::builder()
-        .log(log)
+    let channel = store::builder(store.as_deref(), &config)?
         .max_topics(config.max_topics)
         .max_subscribers(config.max_subscribers)
         .max_topic_subscribers(config.max_topic_subscribers)

@@ -350,9 +350,19 @@ async fn publish(
             );
         }
     };
-    let id = match inner.channel.publish(&topic, event) {
+    let id = match inner.channel.send(&topic, event).await {
         Ok(id) => id,
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
+        Err(error) if error.is_unavailable() => {
+            let cause = std::error::Error::source(&error).map(ToString::to_string);
+            return app.reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format_args!(
+                    "the hub's store cannot take events now ({}); nothing was published, retry later",
+                    cause.as_deref().unwrap_or("unavailable")
+                ),
+            );
+        }
         Err(error) => {
             return app.reject(
                 StatusCode::BAD_REQUEST,

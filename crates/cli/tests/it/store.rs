@@ -1,0 +1,205 @@
+//! `rill serve --store`: the embedded store across a SIGKILL, and two hubs
+//! over one throwaway Redis with clients moving from one to the other.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rill_client::{EventSource, Item};
+
+use super::redis_server::RedisServer;
+use super::support::Hub;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// POSTs `data` to `topic`; the id from the answer.
+fn publish(hub: &Hub, topic: &str, data: &str) -> String {
+    let response = hub.request("POST", &format!("/topics/{topic}"), &[], data.as_bytes());
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.text().trim().to_owned()
+}
+
+/// A client's `(id, data)` until `count` events or a disconnect; with the
+/// client's last event id.
+async fn read(source: &mut EventSource, count: usize) -> (Vec<(String, String)>, String) {
+    let mut events = Vec::new();
+    while events.len() < count {
+        let item = tokio::time::timeout(WAIT, source.next()).await;
+        match item.expect("an event within the wait") {
+            Some(Ok(Item::Event(event))) => {
+                events.push((
+                    event.id().unwrap_or_default().to_owned(),
+                    event.data().to_owned(),
+                ));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) if error.is_disconnect() => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (events, source.last_event_id())
+}
+
+#[test]
+fn the_embedded_store_resumes_across_a_sigkill() {
+    let dir = std::env::temp_dir().join(format!("rill-cli-store-{}", std::process::id()));
+    let path = dir.join("hub.redb");
+    let path = path.to_str().unwrap();
+    let mut hub = Hub::start(&["--store", path]);
+    let ids: Vec<String> = (0..20)
+        .map(|n| publish(&hub, "t", &n.to_string()))
+        .collect();
+    hub.child.kill().unwrap();
+    hub.child.wait().unwrap();
+    drop(hub);
+    let hub = Hub::start(&["--store", path]);
+    let runtime = runtime();
+    let (events, _) = runtime.block_on(async {
+        let mut source = EventSource::builder(hub.url("/topics/t"))
+            .last_event_id(ids[4].clone())
+            .build()
+            .unwrap();
+        read(&mut source, 15).await
+    });
+    let expected: Vec<(String, String)> =
+        (5..20).map(|n| (ids[n].clone(), n.to_string())).collect();
+    assert_eq!(events, expected, "resumed after a restart, no reset");
+    let next = publish(&hub, "t", "20");
+    assert!(next.ends_with(".21"), "{next}");
+    drop(hub);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn two_hubs_over_one_redis_share_topics_and_clients_move_between_them() {
+    let Some(redis) =
+        RedisServer::start("two_hubs_over_one_redis_share_topics_and_clients_move_between_them")
+    else {
+        return;
+    };
+    let url = redis.url();
+    let mut a = Hub::start(&["--store", &url]);
+    let b = Hub::start(&["--store", &url]);
+    let first = publish(&a, "t", "0");
+    let runtime = runtime();
+    runtime.block_on(async {
+        let connect = |hub: &Hub| {
+            EventSource::builder(hub.url("/topics/t"))
+                .last_event_id(first.clone())
+                .build()
+                .unwrap()
+        };
+        let mut on_a: Vec<EventSource> = (0..3).map(|_| connect(&a)).collect();
+        let mut on_b: Vec<EventSource> = (0..3).map(|_| connect(&b)).collect();
+        // Published on A, received on B (and A).
+        let mut ids = vec![first.clone()];
+        for n in 1..=30 {
+            ids.push(publish(&a, "t", &n.to_string()));
+        }
+        let expected = |range: std::ops::RangeInclusive<usize>| -> Vec<(String, String)> {
+            range.map(|n| (ids[n].clone(), n.to_string())).collect()
+        };
+        for source in on_b.iter_mut().chain(on_a.iter_mut()) {
+            assert_eq!(read(source, 30).await.0, expected(1..=30));
+        }
+
+        // Publishing goes on through B while A is killed mid-stream.
+        let b_addr = b.addr;
+        let publisher = std::thread::spawn(move || {
+            let mut more = Vec::new();
+            for n in 31..=130 {
+                let response = super::support::request(
+                    b_addr,
+                    "POST",
+                    "/topics/t",
+                    &[],
+                    n.to_string().as_bytes(),
+                );
+                assert_eq!(response.status, 200);
+                more.push(response.text().trim().to_owned());
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            more
+        });
+        let mut seen_on_a = Vec::new();
+        for source in &mut on_a {
+            seen_on_a.push(read(source, 10).await.0);
+        }
+        a.child.kill().unwrap();
+        a.child.wait().unwrap();
+        // Each client of A: what it got until A died, then B from its id.
+        let mut moved = Vec::new();
+        for (mut source, mut seen) in on_a.into_iter().zip(seen_on_a) {
+            let (rest, last_id) = read(&mut source, usize::MAX).await;
+            seen.extend(rest);
+            source.close();
+            let mut again = EventSource::builder(b.url("/topics/t"))
+                .last_event_id(last_id)
+                .build()
+                .unwrap();
+            let left = 100 - seen.len();
+            seen.extend(read(&mut again, left).await.0);
+            moved.push(seen);
+        }
+        let more = tokio::task::spawn_blocking(move || publisher.join().unwrap())
+            .await
+            .unwrap();
+        let expected: Vec<(String, String)> = (31..=130)
+            .zip(more)
+            .map(|(n, id)| (id, n.to_string()))
+            .collect();
+        for seen in moved {
+            assert_eq!(seen, expected, "every event once, in order");
+        }
+        for source in &mut on_b {
+            assert_eq!(read(source, 100).await.0, expected);
+        }
+    });
+    drop((a, b, redis));
+}
+
+#[test]
+fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile() {
+    let Some(mut redis) = RedisServer::start(
+        "a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile",
+    ) else {
+        return;
+    };
+    let hub = Hub::start(&["--store", &redis.url()]);
+    let first = publish(&hub, "t", "0");
+    let runtime = runtime();
+    runtime.block_on(async {
+        let mut source = EventSource::builder(hub.url("/topics/t"))
+            .last_event_id(first.clone())
+            .build()
+            .unwrap();
+        let second = publish(&hub, "t", "1");
+        assert_eq!(read(&mut source, 1).await.0, [(second, "1".to_owned())]);
+        redis.stop();
+        let refused = hub.request("POST", "/topics/t", &[], b"lost");
+        assert_eq!(refused.status, 503, "{}", refused.text());
+        assert!(refused.text().contains("retry later"), "{}", refused.text());
+        redis.restart();
+        // Through reconnections (the reset ends the stream), the next event.
+        let mut next_event = async || loop {
+            let item = tokio::time::timeout(WAIT, source.next()).await.unwrap();
+            if let Some(Ok(Item::Event(event))) = item {
+                break event;
+            }
+        };
+        let reset = next_event().await;
+        assert_eq!(reset.event_type(), "rill-reset");
+        assert_eq!(reset.data(), "epoch");
+        // The client resumes from the reset's id: the next event, no gap.
+        let third = publish(&hub, "t", "2");
+        let event = next_event().await;
+        assert_eq!((event.id(), event.data()), (Some(third.as_str()), "2"));
+    });
+}

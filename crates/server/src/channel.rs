@@ -115,8 +115,8 @@ impl Topic {
 
     /// Delivers event `seq` (already in the store) to every subscriber.
     #[cfg_attr(
-        not(any(feature = "redb", feature = "redis")),
-        allow(dead_code, reason = "used by the stores")
+        not(feature = "redb"),
+        allow(dead_code, reason = "used by the file store")
     )]
     pub(crate) fn deliver(&self, seq: u64, event: &Encoded, channel: &Inner) {
         let mut state = lock(&self.state);

@@ -46,7 +46,7 @@
 //!
 //! # Reference model
 //!
-//! [`reference`] is a slow, literal transcription of the spec over
+//! [`reference`](mod@reference) is a slow, literal transcription of the spec over
 //! `String`s, sharing no code with rill-codec. The property tests check the
 //! codec against it on arbitrary bytes and chunkings. It has no limits.
 //!

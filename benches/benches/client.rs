@@ -145,9 +145,15 @@ async fn raw_hyper(url: &str) -> usize {
     let mut body = client.request(request).await.expect("response").into_body();
     let (mut events, mut last_lf) = (0, false);
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.expect("body").into_data() else { continue };
+        let Ok(data) = frame.expect("body").into_data() else {
+            continue;
+        };
         for at in memchr::memchr_iter(b'\n', &data) {
-            let previous_lf = if at == 0 { last_lf } else { data[at - 1] == b'\n' };
+            let previous_lf = if at == 0 {
+                last_lf
+            } else {
+                data[at - 1] == b'\n'
+            };
             events += usize::from(previous_lf);
         }
         last_lf = data.last() == Some(&b'\n');
@@ -298,7 +304,8 @@ fn bench(c: &mut Criterion) {
             cost.workload,
             cost.feed,
             cost.row,
-            cost.cpu_us_per_event.map_or("n/a".to_owned(), |us| format!("{us:.3}")),
+            cost.cpu_us_per_event
+                .map_or("n/a".to_owned(), |us| format!("{us:.3}")),
             cost.allocations_per_event,
             cost.bytes_allocated_per_event,
         );
@@ -315,7 +322,9 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("client/{workload}/{feed}"));
         group.throughput(Throughput::Elements(*n as u64));
         if measuring() {
-            group.sample_size(10).measurement_time(Duration::from_secs(3));
+            group
+                .sample_size(10)
+                .measurement_time(Duration::from_secs(3));
         }
         for row in Row::ALL {
             group.bench_function(row.name(), |b| b.iter(|| rt.block_on(row.run(&url))));

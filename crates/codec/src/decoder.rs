@@ -2,32 +2,33 @@
 //!
 //! # How it works
 //!
-//! Lines are framed with `memchr2` over the caller's `BytesMut`; each complete
-//! line is classified by the nom grammar in `line.rs`. Field values that the
-//! pending event keeps (`data`, `event`, `id`) are remembered as ranges of the
-//! buffer and only cut out (`split_to` + `freeze` + `slice`) when the event
-//! dispatches, so a single-line value is a slice of the input, never a copy.
-//!
-//! State, and where each piece lives:
+//! Each call first interprets the lines it already holds; when they run
+//! out, it cuts every complete line from the caller's `BytesMut` at once
+//! (`memrchr2` finds the last line ending, one `split_to` takes the bytes
+//! without copying) and checks the block as UTF-8 once. Lines in the block
+//! are then framed with `memchr2`, classified by the nom grammar in
+//! `line.rs`, and each value a frame keeps (`data`, `event`, `id`, a
+//! comment) is a `slice_ref` of the block: a reference count, never a copy
+//! and never a second UTF-8 check. Multi-line `data` is joined into one
+//! `String`, the only copy.
 //!
 //! | state                | meaning                                                        |
 //! |----------------------|----------------------------------------------------------------|
-//! | `buf[..pos]`         | lines already interpreted, kept because a slot points into them |
-//! | `buf[pos..]`         | the next, unterminated line; `scanned` bytes of it have no line ending |
-//! | `skip_lf`            | the last line ended with a CR that was the last byte seen; an LF next belongs to it |
-//! | `discarding_line`    | the rest of an over-long line is being dropped                  |
+//! | `block[block_pos..]` | complete lines cut from the input, not yet interpreted          |
+//! | `buf`                | the caller's buffer: one unterminated line (`scanned` bytes of it have no line ending) |
+//! | `skip_lf`            | the last cut ended with a CR that was the last byte seen; an LF next belongs to it |
+//! | `discarding_line`    | the rest of an over-long line is dropped as it arrives          |
 //! | `skipping`           | after a limit error, lines are ignored up to the next blank line |
 //!
-//! The retained window `buf[..pos]` is cut off (frozen) as soon as it grows
-//! past `max_line_len`, so the decoder never holds more than about two lines
-//! beyond the pending event's data.
+//! The decoder itself holds the pending event's values and at most one
+//! unterminated line of at most `max_line_len` bytes (plus the last chunk).
 
 use alloc::string::String;
 use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
@@ -38,63 +39,16 @@ use crate::line::{self, Line};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Where a value of the pending event is.
+/// The data buffer of the pending event.
 #[derive(Debug, Default)]
-enum Slot {
-    /// Not set in this block.
+enum Data {
+    /// No `data` field in this block.
     #[default]
     None,
-    /// A range of the decode buffer, relative to its start.
-    InBuf(Range<usize>),
-    /// Cut out of the buffer already.
-    Text(ByteString),
-    /// Several `data` lines joined with `\n` (the only copy the decoder makes).
-    Joined(BytesMut),
-}
-
-impl Slot {
-    fn in_buf(&self) -> Option<&Range<usize>> {
-        match self {
-            Slot::InBuf(range) => Some(range),
-            _ => None,
-        }
-    }
-
-    /// The bytes, given the buffer an `InBuf` range points into.
-    fn bytes<'a>(&'a self, buf: &'a [u8]) -> &'a [u8] {
-        match self {
-            Slot::None => &[],
-            Slot::InBuf(range) => &buf[range.clone()],
-            Slot::Text(text) => text.as_bytes(),
-            Slot::Joined(bytes) => bytes,
-        }
-    }
-
-    /// The value as text. Called once every `InBuf` range has been cut.
-    fn take_text(&mut self) -> Option<ByteString> {
-        match core::mem::take(self) {
-            Slot::None | Slot::InBuf(_) => None,
-            Slot::Text(text) => Some(text),
-            Slot::Joined(joined) => Some(text(joined)),
-        }
-    }
-}
-
-/// UTF-8 decode with replacement, as the spec requires ("Streams must be
-/// decoded using the UTF-8 decode algorithm"). Valid input is not copied.
-/// Decoding field by field is the same as decoding the whole stream first:
-/// line endings, `:` and space are ASCII, and an invalid sequence never
-/// swallows an ASCII byte.
-fn text(bytes: BytesMut) -> ByteString {
-    // Checked first with the cheapest test that proves validity (`is_ascii`
-    // is inlined and word-at-a-time; the lossy iterator walks byte by byte,
-    // so it only runs on invalid input).
-    if bytes.is_ascii() || core::str::from_utf8(&bytes).is_ok() {
-        // Valid, as just checked: the conversion cannot fail.
-        ByteString::try_from(bytes).unwrap_or_default()
-    } else {
-        ByteString::from(String::from_utf8_lossy(&bytes).into_owned())
-    }
+    /// One `data` line: a slice of the input.
+    One(ByteString),
+    /// Several lines joined with `\n` (the only copy the decoder makes).
+    Joined(String),
 }
 
 /// "If the field value consists of only ASCII digits, then interpret the
@@ -148,17 +102,23 @@ pub struct Decoder {
     bom_checked: bool,
     skip_lf: bool,
     discarding_line: bool,
-    skipping: bool,
-    pos: usize,
+    /// Bytes at the start of the caller's buffer known to hold no line ending.
     scanned: usize,
-    /// Stream offset of `buf[0]`.
+    /// Stream offset of the caller's `buf[0]`.
     offset: u64,
 
-    data: Slot,
+    /// Complete lines cut from the input, valid UTF-8.
+    block: ByteString,
+    block_pos: usize,
+    /// Stream offset of `block[0]`.
+    block_offset: u64,
+
+    skipping: bool,
+    data: Data,
     data_len: usize,
-    event_type: Slot,
+    event_type: Option<ByteString>,
     /// The last event ID buffer, when an `id` field set it in this block.
-    id: Slot,
+    id: Option<ByteString>,
 }
 
 impl Decoder {
@@ -175,14 +135,16 @@ impl Decoder {
             bom_checked: false,
             skip_lf: false,
             discarding_line: false,
-            skipping: false,
-            pos: 0,
             scanned: 0,
             offset: 0,
-            data: Slot::None,
+            block: ByteString::new(),
+            block_pos: 0,
+            block_offset: 0,
+            skipping: false,
+            data: Data::None,
             data_len: 0,
-            event_type: Slot::None,
-            id: Slot::None,
+            event_type: None,
+            id: None,
         }
     }
 
@@ -205,11 +167,19 @@ impl Decoder {
         &self.last_event_id
     }
 
-    /// Decodes the next frame from `buf`, consuming the bytes it no longer needs.
+    /// The last event ID string as a shared string: cloning it is a
+    /// reference count. A new value is always a new string, so comparing
+    /// [`ByteString::as_ptr`]-style identity of a clone you keep tells
+    /// whether it changed without comparing bytes.
+    pub fn last_event_id_shared(&self) -> &ByteString {
+        &self.last_event_id
+    }
+
+    /// Decodes the next frame from `buf`, consuming the bytes it has read.
     ///
     /// Returns `Ok(None)` when `buf` holds no complete frame; append more bytes
-    /// and call again. Do not remove bytes from `buf` in between: the decoder
-    /// keeps the pending event's values in it.
+    /// and call again. Complete lines are taken out of `buf` (without a
+    /// copy); an unterminated last line stays in it.
     ///
     /// # Errors
     ///
@@ -217,112 +187,14 @@ impl Decoder {
     /// fatal: the event being built is discarded, lines are skipped up to the
     /// next blank line, and the next call goes on decoding.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
-        if !self.bom_checked && !self.strip_bom(buf) {
-            return Ok(None);
-        }
         loop {
-            if self.skip_lf {
-                // A CR ended the previous line at the end of the bytes then
-                // available; "a single CR not followed by a LF" and "a CRLF
-                // pair" are both one line ending, so an LF now is skipped.
-                let Some(&next) = buf.get(self.pos) else {
-                    return Ok(None);
-                };
-                if next == b'\n' {
-                    self.pos += 1;
+            if self.block_pos < self.block.len() {
+                if let Some(frame) = self.interpret_line()? {
+                    return Ok(Some(frame));
                 }
-                self.skip_lf = false;
-            }
-            if self.discarding_line && !self.discard_line(buf) {
+            } else if !self.cut_block(buf)? {
                 return Ok(None);
             }
-
-            let start = self.pos;
-            let from = start + self.scanned;
-            // The first byte is checked before the scan: the blank line that
-            // ends every event then costs no call into memchr.
-            let found = match buf.get(from) {
-                Some(b'\n' | b'\r') => Some(0),
-                Some(_) => memchr::memchr2(b'\n', b'\r', &buf[from + 1..]).map(|i| i + 1),
-                None => None,
-            };
-            let Some(found) = found else {
-                self.scanned = buf.len() - start;
-                if self.scanned > self.limits.get_max_line_len() {
-                    return self.line_too_long(buf, start).map_or(Ok(None), Err);
-                }
-                self.release(buf);
-                return Ok(None);
-            };
-            let end = from + found;
-            self.scanned = 0;
-            self.pos = match (buf[end], buf.get(end + 1)) {
-                (b'\r', Some(b'\n')) => end + 2,
-                (b'\r', None) => {
-                    self.skip_lf = true;
-                    end + 1
-                }
-                _ => end + 1,
-            };
-
-            if end - start > self.limits.get_max_line_len() {
-                match self.line_too_long(buf, start) {
-                    Some(error) => return Err(error),
-                    None => continue,
-                }
-            }
-            if self.skipping {
-                // Resynchronise: the discarded event ends at a blank line.
-                if end == start {
-                    self.skipping = false;
-                }
-                self.release(buf);
-                continue;
-            }
-
-            match line::parse(&buf[start..end]) {
-                // "If the line is empty (a blank line): Dispatch the event".
-                Line::Blank => {
-                    if let Some(event) = self.dispatch(buf) {
-                        return Ok(Some(Frame::Event(event)));
-                    }
-                }
-                // "If the line starts with a U+003A COLON character (:):
-                // Ignore the line." Reported, for keep-alive watchdogs.
-                Line::Comment(comment) => {
-                    let range = range_in(buf, comment);
-                    let comment = self.cut(buf, Some(range)).unwrap_or_default();
-                    return Ok(Some(Frame::Comment(comment)));
-                }
-                // "Field names must be compared literally, with no case
-                // folding performed."
-                Line::Field { name, value } => {
-                    let range = range_in(buf, value);
-                    match name {
-                        b"data" => self.push_data(buf, range, start)?,
-                        // "Set the event type buffer to the field value."
-                        b"event" => self.event_type = Slot::InBuf(range),
-                        // "If the field value does not contain U+0000 NULL, then
-                        // set the last event ID buffer to the field value.
-                        // Otherwise, ignore the field."
-                        b"id" if memchr::memchr(0, value).is_none() => {
-                            self.id = Slot::InBuf(range);
-                        }
-                        b"retry" => {
-                            if let Some(ms) = parse_retry(value) {
-                                self.release(buf);
-                                return Ok(Some(Frame::Retry(Duration::from_millis(ms))));
-                            }
-                        }
-                        // "Otherwise: The field is ignored."
-                        _ => {}
-                    }
-                }
-            }
-            if self.pos > self.limits.get_max_line_len() && self.has_buf_refs() {
-                self.cut(buf, None);
-            }
-            self.release(buf);
         }
     }
 
@@ -353,6 +225,234 @@ impl Decoder {
         *self = Decoder::with_limits(self.limits).with_last_event_id(self.last_event_id.clone());
     }
 
+    /// Cuts every complete line from `buf` into `block`. Returns false when
+    /// `buf` holds no complete line yet.
+    fn cut_block(&mut self, buf: &mut BytesMut) -> Result<bool, DecodeError> {
+        if !self.bom_checked && !self.strip_bom(buf) {
+            return Ok(false);
+        }
+        if self.skip_lf {
+            // A CR ended the previous line at the end of the bytes then
+            // available; "a single CR not followed by a LF" and "a CRLF
+            // pair" are both one line ending, so an LF now is skipped.
+            let Some(&next) = buf.first() else {
+                return Ok(false);
+            };
+            if next == b'\n' {
+                self.consume(buf, 1);
+            }
+            self.skip_lf = false;
+        }
+        if self.discarding_line && !self.discard_line(buf) {
+            return Ok(false);
+        }
+        let Some(last) = memchr::memrchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+            self.scanned = buf.len();
+            if self.scanned > self.limits.get_max_line_len() {
+                // The line has not ended: drop what arrived, and the rest as it comes.
+                let error = self.line_too_long(self.offset);
+                let len = buf.len();
+                self.consume(buf, len);
+                self.discarding_line = true;
+                return error.map_or(Ok(false), Err);
+            }
+            return Ok(false);
+        };
+        let end = self.scanned + last + 1;
+        if buf[end - 1] == b'\r' && end == buf.len() {
+            self.skip_lf = true;
+        }
+        self.block_offset = self.offset;
+        self.offset += end as u64;
+        let bytes = buf.split_to(end).freeze();
+        // No line ending is left in `buf`: the next scan starts after it.
+        self.scanned = buf.len();
+        self.block = match ByteString::try_from(bytes.clone()) {
+            Ok(text) => text,
+            // "Streams must be decoded using the UTF-8 decode algorithm":
+            // invalid sequences become U+FFFD. Line endings, `:` and space
+            // are ASCII and an invalid sequence never swallows an ASCII
+            // byte, so the lines keep their bounds (only their lengths change).
+            Err(_) => ByteString::from(String::from_utf8_lossy(&bytes).into_owned()),
+        };
+        self.block_pos = 0;
+        Ok(true)
+    }
+
+    /// Interprets the next line of `block`.
+    fn interpret_line(&mut self) -> Result<Option<Frame>, DecodeError> {
+        let text: &str = &self.block;
+        let rest = &text.as_bytes()[self.block_pos..];
+        // The blank line that ends every event needs no call into memchr.
+        let len = match rest.first() {
+            Some(b'\n' | b'\r') => 0,
+            _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
+        };
+        let ending = match (rest.get(len), rest.get(len + 1)) {
+            (Some(b'\r'), Some(b'\n')) => 2,
+            (Some(_), _) => 1,
+            (None, _) => 0,
+        };
+        let start = self.block_pos;
+        self.block_pos += len + ending;
+        let line_offset = self.block_offset + start as u64;
+        let frame = if len > self.limits.get_max_line_len() {
+            self.line_too_long(line_offset).map_or(Ok(None), Err)
+        } else if self.skipping {
+            // Resynchronise: the discarded event ends at a blank line.
+            self.skipping = len != 0;
+            Ok(None)
+        } else {
+            self.process(start, len, line_offset)
+        };
+        if self.block_pos >= self.block.len() {
+            // Let go of the caller's buffer as soon as possible, so that it
+            // can reuse its allocation (frames keep only their own slices).
+            self.block = ByteString::new();
+            self.block_pos = 0;
+        }
+        frame
+    }
+
+    /// The steps for one line of `block[start..start + len]`.
+    fn process(
+        &mut self,
+        start: usize,
+        len: usize,
+        line_offset: u64,
+    ) -> Result<Option<Frame>, DecodeError> {
+        /// What a line asks for, with its value as a range of `block`.
+        enum Step {
+            Dispatch,
+            Comment(Range<usize>),
+            Data(Range<usize>),
+            Event(Range<usize>),
+            Id(Range<usize>),
+            Retry(u64),
+            Ignore,
+        }
+        let text: &str = &self.block;
+        let line = &text.as_bytes()[start..start + len];
+        let range = |value: &[u8]| {
+            let at = value.as_ptr() as usize - text.as_ptr() as usize;
+            at..at + value.len()
+        };
+        let step = match line::parse(line) {
+            // "If the line is empty (a blank line): Dispatch the event".
+            Line::Blank => Step::Dispatch,
+            // "If the line starts with a U+003A COLON character (:): Ignore
+            // the line." Reported, for keep-alive watchdogs.
+            Line::Comment(comment) => Step::Comment(range(comment)),
+            // "Field names must be compared literally, with no case folding
+            // performed."
+            Line::Field { name, value } => match name {
+                b"data" => Step::Data(range(value)),
+                b"event" => Step::Event(range(value)),
+                b"id" if memchr::memchr(0, value).is_none() => Step::Id(range(value)),
+                b"retry" => parse_retry(value).map_or(Step::Ignore, Step::Retry),
+                _ => Step::Ignore,
+            },
+        };
+        match step {
+            Step::Dispatch => return Ok(self.dispatch().map(Frame::Event)),
+            Step::Comment(comment) => return Ok(Some(Frame::Comment(self.value(comment)))),
+            Step::Data(value) => self.push_data(value, line_offset)?,
+            // "Set the event type buffer to the field value."
+            Step::Event(value) => self.event_type = Some(self.value(value)),
+            // "If the field value does not contain U+0000 NULL, then set the
+            // last event ID buffer to the field value. Otherwise, ignore the
+            // field."
+            Step::Id(value) => self.id = Some(self.value(value)),
+            // "If the field value consists of only ASCII digits, then
+            // interpret the field value as an integer in base ten, and set
+            // the event stream's reconnection time to that integer."
+            Step::Retry(ms) => return Ok(Some(Frame::Retry(Duration::from_millis(ms)))),
+            // "Otherwise: The field is ignored."
+            Step::Ignore => {}
+        }
+        Ok(None)
+    }
+
+    /// The range `value` of `block` as a shared slice of it.
+    fn value(&self, value: Range<usize>) -> ByteString {
+        // Values start after an ASCII byte (or at a line start) and end at an
+        // ASCII line ending, so they are on character boundaries: `get`
+        // cannot fail here, and the empty string is only its safe answer.
+        match self.block.get(value) {
+            Some(value) => self.block.slice_ref(value),
+            None => ByteString::new(),
+        }
+    }
+
+    /// "Append the field value to the data buffer, then append a single U+000A
+    /// LINE FEED (LF) character to the data buffer." The trailing LF that
+    /// dispatch removes is never stored: lines are joined with LF instead.
+    fn push_data(&mut self, value: Range<usize>, line_offset: u64) -> Result<(), DecodeError> {
+        let size = match self.data {
+            Data::None => value.len(),
+            _ => self.data_len + 1 + value.len(),
+        };
+        if size > self.limits.get_max_event_len() {
+            let error = DecodeError::EventTooLong {
+                limit: self.limits.get_max_event_len(),
+                size,
+                offset: line_offset,
+            };
+            self.abandon_event();
+            return Err(error);
+        }
+        self.data_len = size;
+        let value = self.value(value);
+        self.data = match core::mem::take(&mut self.data) {
+            Data::None => Data::One(value),
+            Data::One(first) => {
+                let mut joined = String::with_capacity(size.saturating_mul(2).max(256));
+                joined.push_str(&first);
+                joined.push('\n');
+                joined.push_str(&value);
+                Data::Joined(joined)
+            }
+            Data::Joined(mut joined) => {
+                joined.push('\n');
+                joined.push_str(&value);
+                Data::Joined(joined)
+            }
+        };
+        Ok(())
+    }
+
+    /// "Dispatch the event": the WHATWG steps, less the browser's task queue.
+    fn dispatch(&mut self) -> Option<Event> {
+        // 1. "Set the last event ID string of the event source to the value
+        // of the last event ID buffer. The buffer does not get reset".
+        let id = self.id.take();
+        if let Some(id) = &id {
+            self.last_event_id = id.clone();
+        }
+        // 2. "If the data buffer is an empty string, set the data buffer and
+        // the event type buffer to the empty string and return."
+        // 3. The trailing LF is never stored (see `push_data`).
+        // 5-7. Type "message" unless the event type buffer is not empty; the
+        // buffers are emptied.
+        let data = match core::mem::take(&mut self.data) {
+            Data::None => {
+                self.event_type = None;
+                return None;
+            }
+            Data::One(data) => data,
+            Data::Joined(joined) => ByteString::from(joined),
+        };
+        self.data_len = 0;
+        Some(Event {
+            event_type: self.event_type.take(),
+            data: Some(data),
+            id,
+            last_event_id: self.last_event_id.clone(),
+            retry: None,
+            comment: None,
+        })
+    }
+
     /// "One leading U+FEFF BYTE ORDER MARK character must be ignored if any
     /// are present", and only at the start: the UTF-8 decode algorithm
     /// strips one leading BOM. Returns false while a BOM may still be
@@ -362,8 +462,7 @@ impl Decoder {
         if buf[..seen] != BOM[..seen] {
             self.bom_checked = true;
         } else if seen == BOM.len() {
-            buf.advance(BOM.len());
-            self.offset += BOM.len() as u64;
+            self.consume(buf, BOM.len());
             self.bom_checked = true;
         }
         self.bom_checked
@@ -372,215 +471,52 @@ impl Decoder {
     /// Drops bytes of an over-long line up to its line ending. Returns false
     /// when the buffer ran out first.
     fn discard_line(&mut self, buf: &mut BytesMut) -> bool {
-        match memchr::memchr2(b'\n', b'\r', &buf[self.pos..]) {
-            None => {
-                self.pos = buf.len();
-                self.release(buf);
-                false
-            }
-            Some(found) => {
-                let end = self.pos + found;
-                // "a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
-                // pair" is one line ending: an LF right after the CR is
-                // consumed with it, or skipped later if it has not arrived
-                // (the caller scans on without checking `skip_lf`).
-                self.pos = match (buf[end], buf.get(end + 1)) {
-                    (b'\r', Some(b'\n')) => end + 2,
-                    (b'\r', None) => {
-                        self.skip_lf = true;
-                        end + 1
-                    }
-                    _ => end + 1,
-                };
-                self.discarding_line = false;
-                self.release(buf);
-                true
-            }
-        }
-    }
-
-    /// "Append the field value to the data buffer, then append a single U+000A
-    /// LINE FEED (LF) character to the data buffer." The trailing LF that
-    /// dispatch removes is never stored: lines are joined with LF instead.
-    fn push_data(
-        &mut self,
-        buf: &mut BytesMut,
-        value: Range<usize>,
-        line_start: usize,
-    ) -> Result<(), DecodeError> {
-        let size = match self.data {
-            Slot::None => value.len(),
-            _ => self.data_len + 1 + value.len(),
+        let Some(end) = memchr::memchr2(b'\n', b'\r', buf) else {
+            let len = buf.len();
+            self.consume(buf, len);
+            return false;
         };
-        if size > self.limits.get_max_event_len() {
-            let error = DecodeError::EventTooLong {
-                limit: self.limits.get_max_event_len(),
-                size,
-                offset: self.offset + line_start as u64,
-            };
-            self.abandon_event(buf);
-            return Err(error);
-        }
-        self.data_len = size;
-        self.data = match core::mem::take(&mut self.data) {
-            Slot::None => Slot::InBuf(value),
-            Slot::Joined(mut joined) => {
-                joined.put_u8(b'\n');
-                joined.extend_from_slice(&buf[value]);
-                Slot::Joined(joined)
+        // "a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character pair"
+        // is one line ending: an LF right after the CR is consumed with it,
+        // or skipped later if it has not arrived.
+        let next = match (buf[end], buf.get(end + 1)) {
+            (b'\r', Some(b'\n')) => end + 2,
+            (b'\r', None) => {
+                self.skip_lf = true;
+                end + 1
             }
-            first => {
-                let mut joined = BytesMut::with_capacity(size.max(256));
-                joined.extend_from_slice(first.bytes(buf));
-                joined.put_u8(b'\n');
-                joined.extend_from_slice(&buf[value]);
-                Slot::Joined(joined)
-            }
+            _ => end + 1,
         };
-        Ok(())
+        self.consume(buf, next);
+        self.discarding_line = false;
+        true
     }
 
-    /// "Dispatch the event": the WHATWG steps, less the browser's task queue.
-    fn dispatch(&mut self, buf: &mut BytesMut) -> Option<Event> {
-        if self.has_buf_refs() {
-            self.cut(buf, None);
-        }
-        // 1. "Set the last event ID string of the event source to the value
-        // of the last event ID buffer. The buffer does not get reset".
-        let id = self.id.take_text();
-        if let Some(id) = &id {
-            self.last_event_id = id.clone();
-        }
-        // 2. "If the data buffer is an empty string, set the data buffer and
-        // the event type buffer to the empty string and return."
-        if matches!(self.data, Slot::None) {
-            self.event_type = Slot::None;
-            self.release(buf);
-            return None;
-        }
-        // 3. The trailing LF is never stored (see `push_data`).
-        // 5-7. Type "message" unless the event type buffer is not empty; the
-        // buffers are emptied.
-        let data = self.data.take_text();
-        let event_type = self.event_type.take_text();
-        self.data_len = 0;
-        self.release(buf);
-        Some(Event {
-            event_type,
-            data,
-            id,
-            last_event_id: self.last_event_id.clone(),
-            retry: None,
-            comment: None,
-        })
-    }
-
-    fn has_buf_refs(&self) -> bool {
-        self.data.in_buf().is_some()
-            || self.event_type.in_buf().is_some()
-            || self.id.in_buf().is_some()
-    }
-
-    /// Cuts the pending values that are still ranges of `buf[..pos]` out of
-    /// the buffer, each with one `advance` and one `split_to` (a reference
-    /// count, no copy), plus `extra` (a comment) if given; then consumes
-    /// the rest of the interpreted lines.
-    fn cut(&mut self, buf: &mut BytesMut, extra: Option<Range<usize>>) -> Option<ByteString> {
-        // The usual event: only its data lies in the buffer.
-        if let (Slot::InBuf(range), None, None, None) = (
-            &self.data,
-            self.event_type.in_buf(),
-            self.id.in_buf(),
-            &extra,
-        ) {
-            let range = range.clone();
-            buf.advance(range.start);
-            self.data = Slot::Text(text(buf.split_to(range.len())));
-            buf.advance(self.pos - range.end);
-            self.offset += self.pos as u64;
-            self.pos = 0;
-            return None;
-        }
-        // Values of distinct lines never overlap; cut them in stream order.
-        let mut order = [
-            (self.data.in_buf().map(|r| r.start), 0),
-            (self.event_type.in_buf().map(|r| r.start), 1),
-            (self.id.in_buf().map(|r| r.start), 2),
-            (extra.as_ref().map(|r| r.start), 3),
-        ];
-        order.sort_unstable_by_key(|&(start, _)| start.unwrap_or(usize::MAX));
-        let mut consumed = 0;
-        let mut cut_extra = None;
-        for (start, which) in order {
-            if start.is_none() {
-                break;
-            }
-            let slot = match which {
-                0 => &mut self.data,
-                1 => &mut self.event_type,
-                2 => &mut self.id,
-                _ => {
-                    if let Some(range) = &extra {
-                        buf.advance(range.start - consumed);
-                        consumed = range.end;
-                        cut_extra = Some(text(buf.split_to(range.len())));
-                    }
-                    continue;
-                }
-            };
-            if let Slot::InBuf(range) = slot {
-                buf.advance(range.start - consumed);
-                consumed = range.end;
-                *slot = Slot::Text(text(buf.split_to(range.len())));
-            }
-        }
-        buf.advance(self.pos - consumed);
-        self.offset += self.pos as u64;
-        self.pos = 0;
-        cut_extra
-    }
-
-    /// Consumes the interpreted lines when no slot points into them.
-    fn release(&mut self, buf: &mut BytesMut) {
-        if self.pos > 0 && !self.has_buf_refs() {
-            buf.advance(self.pos);
-            self.offset += self.pos as u64;
-            self.pos = 0;
-        }
+    fn consume(&mut self, buf: &mut BytesMut, len: usize) {
+        buf.advance(len);
+        self.offset += len as u64;
+        self.scanned = 0;
     }
 
     /// Drops the pending event and skips to the next blank line.
-    fn abandon_event(&mut self, buf: &mut BytesMut) {
-        self.data = Slot::None;
+    fn abandon_event(&mut self) {
+        self.data = Data::None;
         self.data_len = 0;
-        self.event_type = Slot::None;
-        self.id = Slot::None;
+        self.event_type = None;
+        self.id = None;
         self.skipping = true;
-        self.release(buf);
     }
 
-    /// Handles a line over the limit: the event is abandoned and the error
-    /// returned, unless the event was abandoned already (one error per event).
-    fn line_too_long(&mut self, buf: &mut BytesMut, start: usize) -> Option<DecodeError> {
+    /// A line over the limit: the event is abandoned and the error returned,
+    /// unless the event was abandoned already (one error per event).
+    fn line_too_long(&mut self, offset: u64) -> Option<DecodeError> {
         let error = (!self.skipping).then_some(DecodeError::LineTooLong {
             limit: self.limits.get_max_line_len(),
-            offset: self.offset + start as u64,
+            offset,
         });
-        if self.scanned > 0 {
-            // The line has not ended: drop what arrived, and the rest as it comes.
-            self.scanned = 0;
-            self.pos = buf.len();
-            self.discarding_line = true;
-        }
-        self.abandon_event(buf);
+        self.abandon_event();
         error
     }
-}
-
-/// The range of `part`, a subslice of `buf`, within `buf`.
-fn range_in(buf: &[u8], part: &[u8]) -> Range<usize> {
-    let start = part.as_ptr() as usize - buf.as_ptr() as usize;
-    start..start + part.len()
 }
 
 impl Default for Decoder {

@@ -8,6 +8,7 @@ use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use rill_codec::ByteString;
 
 use crate::config::{BODY_HEAD_LEN, BODY_HEAD_TIMEOUT, Config};
 use crate::error::{Error, Kind};
@@ -27,7 +28,7 @@ pub(crate) enum Outcome {
 }
 
 /// Connects and classifies the response, within the connect timeout.
-pub(crate) async fn attempt(config: Arc<Config>, last_event_id: String) -> Outcome {
+pub(crate) async fn attempt(config: Arc<Config>, last_event_id: ByteString) -> Outcome {
     let Some(timeout) = config.connect_timeout else {
         return follow(&config, &last_event_id).await;
     };

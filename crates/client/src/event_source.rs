@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use rill_codec::{Decoder, Frame};
+use rill_codec::{ByteString, Decoder, Frame};
 use tokio::time::Sleep;
 
 use crate::builder::Builder;
@@ -43,7 +43,7 @@ pub struct EventSource {
     failures: u32,
     /// The last event ID string, the stream's own copy (`Shared` has the
     /// one handles read).
-    last_event_id: String,
+    last_event_id: ByteString,
 }
 
 enum State {
@@ -83,6 +83,7 @@ impl EventSource {
     }
 
     pub(crate) fn new_from(config: Config, last_event_id: String) -> EventSource {
+        let last_event_id = ByteString::from(last_event_id);
         EventSource {
             reconnect_time: config.policy.get_reconnect_time(),
             config: Arc::new(config),
@@ -172,7 +173,7 @@ impl EventSource {
             };
             let (shared, mirror) = (&self.shared, &mut self.last_event_id);
             let step = match connection.poll_step(cx, |decoder| {
-                shared.sync_last_event_id(mirror, decoder.last_event_id());
+                shared.sync_last_event_id(mirror, decoder.last_event_id_shared());
             }) {
                 Poll::Ready(step) => step,
                 Poll::Pending => return Poll::Pending,
@@ -241,7 +242,7 @@ impl Stream for EventSource {
                             this.failures = 0;
                             let (parts, body) = response.into_parts();
                             let decoder = Decoder::with_limits(this.config.limits)
-                                .with_last_event_id(this.last_event_id.as_str());
+                                .with_last_event_id(this.last_event_id.clone());
                             this.state = State::Open(Box::new(Connection::new(
                                 body,
                                 decoder,

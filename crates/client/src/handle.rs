@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::task::AtomicWaker;
+use rill_codec::ByteString;
 
 /// The state of an [`EventSource`](crate::EventSource), as the spec's `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,12 +34,12 @@ impl ReadyState {
 pub(crate) struct Shared {
     state: AtomicU8,
     closed: AtomicBool,
-    last_event_id: Mutex<String>,
+    last_event_id: Mutex<ByteString>,
     waker: AtomicWaker,
 }
 
 impl Shared {
-    pub(crate) fn new(last_event_id: String) -> Shared {
+    pub(crate) fn new(last_event_id: ByteString) -> Shared {
         Shared {
             state: AtomicU8::new(ReadyState::Connecting as u8),
             closed: AtomicBool::new(false),
@@ -82,27 +83,24 @@ impl Shared {
     }
 
     pub(crate) fn last_event_id(&self) -> String {
-        self.last_event_id
+        let shared = self
+            .last_event_id
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .unwrap_or_else(PoisonError::into_inner);
+        String::from(&**shared)
     }
 
     /// Publishes the decoder's last event ID if it differs from `mirror`
-    /// (the stream's copy, compared without taking the lock). Reuses both
-    /// strings' buffers: no allocation once they are long enough.
-    pub(crate) fn sync_last_event_id(&self, mirror: &mut String, current: &str) {
-        // Lengths first: most events carry no new id, and an empty or
-        // unchanged id then costs no byte comparison call.
-        if mirror.len() != current.len() || (!current.is_empty() && mirror.as_str() != current) {
-            mirror.clear();
-            mirror.push_str(current);
-            let mut shared = self
+    /// (the stream's clone of it). The decoder makes a new string for every
+    /// new ID, and `mirror` keeps the old one alive, so identity (pointer and
+    /// length) tells a change without comparing bytes or taking the lock.
+    pub(crate) fn sync_last_event_id(&self, mirror: &mut ByteString, current: &ByteString) {
+        if mirror.as_ptr() != current.as_ptr() || mirror.len() != current.len() {
+            *mirror = current.clone();
+            *self
                 .last_event_id
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            shared.clear();
-            shared.push_str(current);
+                .unwrap_or_else(PoisonError::into_inner) = current.clone();
         }
     }
 }

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use redb::{Database, ReadableTable, TableDefinition};
 
 use crate::channel::{Inner, Topic};
+use crate::durability::{Durability, Ledger};
 use crate::encoded::Encoded;
 use crate::error::{Error, Kind};
 use crate::event_id::new_epoch;
@@ -37,32 +38,6 @@ const MAX_BATCH: usize = 4096;
 /// Most events one compaction pass deletes per topic (the next pass goes on).
 const MAX_TRIM_PER_PASS: u64 = 65_536;
 
-/// When a published event counts as durable.
-///
-/// Either way, [`Channel::send`](crate::Channel::send) returns only once
-/// its event is on disk (fsync), and subscribers receive an event only
-/// once it is: a crash can lose events nobody was told about, never one
-/// that a publisher or subscriber saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Durability {
-    /// Commit as soon as the writer is free: one fsync per event when
-    /// publishers come one at a time; publishers that arrive during a
-    /// commit share the next one.
-    Immediate,
-    /// Gather events for up to this long (or 4,096 events) and make them
-    /// durable with one fsync. Adds up to this much latency to `send` and
-    /// to delivery; a crash loses at most the events of the open batch,
-    /// none of them acknowledged. Default: 2 ms.
-    Batched(Duration),
-}
-
-impl Default for Durability {
-    fn default() -> Self {
-        Durability::Batched(FileStore::DEFAULT_BATCH_WINDOW)
-    }
-}
-
 /// The embedded store: a channel's history in one [redb] file, so that a
 /// restarted process loses no acknowledged event and keeps its epoch (clients
 /// resume across the restart instead of getting a reset event).
@@ -73,12 +48,24 @@ impl Default for Durability {
 /// wait for publishes.
 ///
 /// Writes go through one writer thread: publishing queues the event, the
-/// writer commits batches (see [`Durability`]), then delivers each event
-/// to the topic's subscribers and answers [`Channel::send`](crate::Channel::send).
-/// If a commit fails (disk full, I/O error), that batch's publishers get
-/// [`Error::is_unavailable`], and so does every later publish: the store
-/// stops taking events until the process is restarted (nothing that was
-/// acknowledged is lost; open streams stay open).
+/// writer commits batches, then delivers each event to the topic's
+/// subscribers and answers the [`Channel::send`](crate::Channel::send)s
+/// still waiting. When `send` returns, and what a crash can lose, is the
+/// store's [`Durability`]: Default: [`Durability::Immediate`] (after the
+/// fsync; a crash loses nothing acknowledged). Subscribers only ever
+/// receive committed events.
+///
+/// If a commit fails (disk full, I/O error), that batch's waiting
+/// publishers get [`Error::is_unavailable`], and so does every later
+/// publish: the store stops taking events until the process is restarted
+/// (open streams stay open). With [`Durability::Immediate`] nothing that
+/// was acknowledged is lost; with [`Durability::Batched`] the batch's
+/// early-acknowledged events are, within the same bound as a crash.
+///
+/// Before a process exits without dropping its channel, call
+/// [`FlushHandle::flush`] (from [`flush_handle`](FileStore::flush_handle))
+/// so that batched events still queued are committed; dropping the last
+/// handle of the channel does the same.
 ///
 /// # Limits
 ///
@@ -87,7 +74,10 @@ impl Default for Durability {
 /// (Default: 1 s), deleting the oldest events first:
 /// - events: Default: 100,000 ([`FileStore::DEFAULT_MAX_EVENTS`]);
 /// - encoded bytes: Default: 64 MiB ([`FileStore::DEFAULT_MAX_BYTES`]);
-/// - age: Default: 24 h ([`FileStore::DEFAULT_MAX_AGE`]).
+/// - age: Default: 24 h ([`FileStore::DEFAULT_MAX_AGE`]);
+/// - loss window of [`Durability::Batched`]: Default: 10 ms
+///   ([`FileStore::DEFAULT_BATCH_WINDOW`]), when that mode is chosen;
+/// - events per commit: 4,096.
 ///
 /// Between passes a topic may hold up to one interval's worth of events
 /// beyond these bounds. Freed pages are reused by redb; the file does not
@@ -124,6 +114,15 @@ struct Shared {
     config: Config,
     /// Set by a failed commit: every later publish fails.
     failed: AtomicBool,
+    /// Early acknowledgements and progress of the writer's queue.
+    ledger: Ledger,
+}
+
+/// Waits for a [`FileStore`]'s queued events to be committed, from outside
+/// the channel that owns the store.
+#[derive(Debug, Clone)]
+pub struct FlushHandle {
+    shared: Weak<Shared>,
 }
 
 /// An event on its way to the file.
@@ -131,7 +130,12 @@ struct Item {
     topic: Arc<Topic>,
     seq: u64,
     event: Encoded,
+    /// Publish time, ms since the Unix epoch (for retention by age).
     at: u64,
+    /// When it was queued (for the batching window).
+    queued: Instant,
+    /// Acknowledged when queued, before its commit ([`Durability::Batched`]).
+    early: bool,
     done: Option<Done>,
 }
 
@@ -158,8 +162,9 @@ impl FileStore {
     pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
     /// Default for [`max_age`](FileStoreBuilder::max_age): 24 h.
     pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-    /// Default window of [`Durability::Batched`]: 2 ms.
-    pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
+    /// A loss window for [`Durability::Batched`] (what `rill serve
+    /// --durability batched` uses): 10 ms.
+    pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(10);
     /// Default for [`compaction_interval`](FileStoreBuilder::compaction_interval): 1 s.
     pub const DEFAULT_COMPACTION_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -186,6 +191,19 @@ impl FileStore {
     /// life, so ids stay resumable across restarts.
     pub fn epoch(&self) -> u64 {
         self.shared.epoch
+    }
+
+    /// The store's durability mode.
+    pub fn durability(&self) -> Durability {
+        self.shared.config.durability
+    }
+
+    /// A handle to wait for this store's queued events to be committed,
+    /// usable after the store moved into a channel.
+    pub fn flush_handle(&self) -> FlushHandle {
+        FlushHandle {
+            shared: Arc::downgrade(&self.shared),
+        }
     }
 
     /// The newest durable `seq` of `topic`, or 0.
@@ -232,28 +250,43 @@ impl FileStore {
     }
 
     /// Queues event `seq` of `topic` for the writer. Called under the
-    /// topic's lock.
+    /// topic's lock. `done` is answered after the commit, or at once when
+    /// the [`Durability`] acknowledges the event when queued.
     pub(crate) fn submit(
         &self,
         topic: &Arc<Topic>,
         seq: u64,
         event: Encoded,
-        done: Option<Done>,
+        mut done: Option<Done>,
     ) -> Result<(), Error> {
-        if self.shared.failed.load(Ordering::Relaxed) {
+        let shared = &*self.shared;
+        if shared.failed.load(Ordering::Relaxed) {
             return Err(unavailable("a write failed earlier; restart to retry"));
         }
-        let item = Item {
-            topic: Arc::clone(topic),
-            seq,
-            event,
-            at: now_ms(),
-            done,
-        };
         let sender = self.sender.as_ref().ok_or_else(|| unavailable("closed"))?;
-        sender
-            .send(item)
-            .map_err(|_| unavailable("the writer thread is gone"))
+        let waits = done.is_some();
+        let at = now_ms();
+        let early = shared
+            .ledger
+            .enqueue(shared.config.durability, waits, |early| {
+                let item = Item {
+                    topic: Arc::clone(topic),
+                    seq,
+                    event,
+                    at,
+                    queued: Instant::now(),
+                    early,
+                    done: if early { None } else { done.take() },
+                };
+                sender
+                    .send(item)
+                    .map_err(|_| unavailable("the writer thread is gone"))
+            })?;
+        if let (true, Some(done)) = (early, done) {
+            // The publisher may have stopped waiting; the event stands.
+            let _ = done.send(Ok(()));
+        }
+        Ok(())
     }
 
     /// Starts the writer thread for `channel`.
@@ -270,14 +303,16 @@ impl FileStore {
             Err(error) => {
                 tracing::error!(%error, "embedded store: cannot start its writer thread");
                 self.shared.failed.store(true, Ordering::Relaxed);
+                self.shared.ledger.close();
             }
         }
     }
 }
 
 impl FileStoreBuilder {
-    /// Sets when a published event counts as durable. Default:
-    /// [`Durability::Batched`] with a 2 ms window.
+    /// Sets when [`Channel::send`](crate::Channel::send) returns and what a
+    /// crash can lose. Default: [`Durability::Immediate`] (after the fsync;
+    /// nothing acknowledged is lost).
     pub fn durability(mut self, durability: Durability) -> FileStoreBuilder {
         self.config.durability = durability;
         self
@@ -330,6 +365,7 @@ impl FileStoreBuilder {
                 epoch,
                 config: self.config,
                 failed: AtomicBool::new(false),
+                ledger: Ledger::default(),
             }),
             sender: Some(sender),
             receiver: Mutex::new(Some(receiver)),
@@ -373,7 +409,10 @@ impl Shared {
                     last_compaction = Instant::now();
                     continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => return,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ledger.close();
+                    return;
+                }
             };
             let mut batch = vec![first];
             self.gather(receiver, &mut batch);
@@ -385,32 +424,39 @@ impl Shared {
         }
     }
 
-    /// Adds to `batch` what arrives within the durability window (or what
-    /// is already queued, for `Immediate`), up to [`MAX_BATCH`].
+    /// Adds to `batch` what is queued and, when batched, what arrives
+    /// until half a window after its first event was queued (so that,
+    /// with a commit shorter than that, no acknowledged event waits a
+    /// whole window unwritten), up to [`MAX_BATCH`].
     fn gather(&self, receiver: &Receiver<Item>, batch: &mut Vec<Item>) {
-        match self.config.durability {
-            Durability::Batched(window) => {
-                let deadline = Instant::now() + window;
-                while batch.len() < MAX_BATCH {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match receiver.recv_timeout(left) {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Durability::Immediate => {
-                while batch.len() < MAX_BATCH {
-                    match receiver.try_recv() {
-                        Ok(item) => batch.push(item),
-                        Err(_) => break,
-                    }
-                }
+        let deadline = match (self.config.durability.gather(), batch.first()) {
+            (Some(gather), Some(first)) => first.queued + gather,
+            _ => Instant::now(),
+        };
+        while batch.len() < MAX_BATCH {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = if left.is_zero() {
+                receiver.try_recv().ok()
+            } else {
+                receiver.recv_timeout(left).ok()
+            };
+            match next {
+                Some(item) => batch.push(item),
+                None => break,
             }
         }
     }
 
+    /// Commits `batch`, delivers it, answers its waiting publishers and
+    /// records it as processed.
     fn commit(&self, batch: Vec<Item>, channel: &Weak<Inner>) {
+        let count = batch.len();
+        let early = batch.iter().filter(|item| item.early).count();
+        self.commit_batch(batch, channel);
+        self.ledger.processed(count, early);
+    }
+
+    fn commit_batch(&self, batch: Vec<Item>, channel: &Weak<Inner>) {
         if self.failed.load(Ordering::Relaxed) {
             answer(batch, || {
                 Err(unavailable("a write failed earlier; restart to retry"))
@@ -418,7 +464,8 @@ impl Shared {
             return;
         }
         if let Err(error) = self.write(&batch) {
-            tracing::error!(%error, path = %self.path.display(), "embedded store: commit failed; publishing stops");
+            let lost = batch.iter().filter(|item| item.early).count();
+            tracing::error!(%error, path = %self.path.display(), lost, "embedded store: commit failed (`lost`: acknowledged events of the batch); publishing stops");
             self.failed.store(true, Ordering::Relaxed);
             answer(batch, || Err(unavailable(&error)));
             return;
@@ -532,6 +579,29 @@ fn now_ms() -> u64 {
         .map_or(0, |elapsed| {
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
         })
+}
+
+impl FlushHandle {
+    /// Waits up to `timeout` until every event queued before the call is
+    /// committed and delivered. Returns at once when the store is gone
+    /// (dropping it commits what was queued). Fails with
+    /// [`Error::is_unavailable`] on timeout, or when the store failed or
+    /// its writer stopped first.
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Ok(());
+        };
+        let flushed = shared.ledger.wait_processed(timeout);
+        if shared.failed.load(Ordering::Relaxed) {
+            return Err(unavailable("a write failed; queued events are lost"));
+        }
+        if !flushed {
+            return Err(unavailable(format_args!(
+                "queued events not committed within {timeout:?}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Drop for FileStore {
@@ -667,6 +737,8 @@ mod tests {
                             .unwrap(),
                     ),
                     at: now_ms() - 1000,
+                    queued: Instant::now(),
+                    early: false,
                     done: None,
                 })
                 .collect::<Vec<_>>();
@@ -687,6 +759,98 @@ mod tests {
             drop(store);
             std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
         }
+    }
+
+    #[test]
+    fn batched_acknowledges_when_queued_until_unwritten_acks_are_a_window_old() {
+        // The writer is not started: nothing is committed, as with a stalled
+        // disk. Only events of the first window are acknowledged.
+        let window = Duration::from_millis(300);
+        let path = temp_path("window");
+        let store = FileStore::builder(&path)
+            .durability(Durability::Batched(window))
+            .open()
+            .unwrap();
+        let epoch = store.epoch();
+        let topic = Arc::new(Topic::for_tests("t"));
+        let submit = |seq: u64| {
+            let event = Event::builder()
+                .id(format!("{epoch:x}.{seq}"))
+                .data(seq.to_string())
+                .build()
+                .unwrap();
+            let (done, answer) = tokio::sync::oneshot::channel();
+            store
+                .submit(&topic, seq, Encoded::from(event), Some(done))
+                .unwrap();
+            answer
+        };
+        let acked = |answer: &mut tokio::sync::oneshot::Receiver<Result<(), Error>>| {
+            matches!(answer.try_recv(), Ok(Ok(())))
+        };
+        let started = Instant::now();
+        let mut first = submit(1);
+        let mut second = submit(2);
+        assert!(started.elapsed() < window, "too slow to test the window");
+        assert!(acked(&mut first) && acked(&mut second));
+        std::thread::sleep(window);
+        let mut third = submit(3);
+        assert!(!acked(&mut third), "acknowledged beyond the window");
+        assert_eq!(store.shared.ledger.unwritten(), 2);
+
+        // The writer catches up: the waiting publisher is answered after
+        // the commit, and the next event is acknowledged when queued again.
+        let receiver = lock(&store.receiver).take().unwrap();
+        let batch: Vec<Item> = receiver.try_iter().collect();
+        assert_eq!(batch.len(), 3);
+        store.shared.commit(batch, &Weak::new());
+        assert!(acked(&mut third));
+        assert_eq!(store.shared.ledger.unwritten(), 0);
+        let mut fourth = submit(4);
+        assert!(acked(&mut fourth));
+        assert_eq!(
+            store.replay("t", 0, 3).map(|events| datas(&events)),
+            Some(vec!["1".into(), "2".into(), "3".into()])
+        );
+        assert_eq!(store.last_seq("t"), 3, "the fourth is queued, not written");
+        drop(store);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn flush_waits_for_the_commit_of_acknowledged_events() {
+        let path = temp_path("flush");
+        // The writer gathers for 1 s after an event is queued.
+        let store = FileStore::builder(&path)
+            .durability(Durability::Batched(Duration::from_secs(2)))
+            .open()
+            .unwrap();
+        let flush = store.flush_handle();
+        let channel = Channel::builder().file_store(store).build();
+        let mut subscriber = channel.subscribe("t", None).unwrap();
+        let _prime = futures_util::StreamExt::next(&mut subscriber)
+            .await
+            .unwrap();
+        let id = channel.send("t", Event::message("x")).await.unwrap();
+        // Acknowledged, not yet on disk, so not delivered.
+        assert_eq!(channel.position("t").seq(), 0);
+        let early = tokio::time::timeout(
+            Duration::from_millis(50),
+            futures_util::StreamExt::next(&mut subscriber),
+        )
+        .await;
+        assert!(early.is_err(), "delivered before its commit");
+        tokio::task::spawn_blocking(move || flush.flush(Duration::from_secs(10)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(channel.position("t"), id);
+        let event = futures_util::StreamExt::next(&mut subscriber)
+            .await
+            .unwrap();
+        assert_eq!(datas(&[event]), ["x"]);
+        drop((channel, subscriber));
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

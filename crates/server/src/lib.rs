@@ -53,8 +53,9 @@
 //! - `axum`: `IntoResponse` for [`Sse`] and `Option<LastEventId>` as an
 //!   extractor (with [`LastEventIdParam`] to choose the query parameter).
 //! - `redb`: [`FileStore`], the history in one embedded file: publishing
-//!   with [`Channel::send`] returns once the event is durable, and a
-//!   restart keeps every acknowledged event and the epoch.
+//!   with [`Channel::send`] returns once the event is durable (or, with
+//!   [`Durability::Batched`], once queued, with a bounded loss window), and
+//!   a restart keeps the epoch and every acknowledged event.
 //! - `redis`: [`RedisStore`], the history in Redis Streams with live events
 //!   over Redis Pub/Sub, so several nodes serve the same topics and a
 //!   client resumes on any of them.
@@ -79,7 +80,10 @@
 //! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]);
 //! - embedded store (`FileStore`, feature `redb`), per topic: Default:
 //!   100,000 events, 64 MiB and 24 h, compacted every 1 s; durability
-//!   batched over Default: 2 ms;
+//!   Default: [`Durability::Immediate`] (`send` returns after the fsync; a
+//!   crash loses no acknowledged event); [`Durability::Batched`] acknowledges
+//!   when queued and a crash can lose the acknowledged events of one window
+//!   (see its docs);
 //! - Redis store (`RedisStore`, feature `redis`), per topic: Default:
 //!   100,000 events (`MAXLEN ~`); command timeout Default: 2 s.
 //!
@@ -108,6 +112,8 @@
 #[cfg(feature = "axum")]
 mod axum;
 mod channel;
+#[cfg(feature = "redb")]
+mod durability;
 mod encoded;
 mod error;
 mod event_id;
@@ -128,11 +134,13 @@ mod sync;
 #[cfg(feature = "axum")]
 pub use crate::axum::LastEventIdParam;
 pub use crate::channel::{Channel, ChannelBuilder, RESET_EVENT};
+#[cfg(feature = "redb")]
+pub use crate::durability::Durability;
 pub use crate::encoded::{Encoded, IntoEncoded};
 pub use crate::error::Error;
 pub use crate::event_id::{EventId, ParseEventIdError};
 #[cfg(feature = "redb")]
-pub use crate::file_store::{Durability, FileStore, FileStoreBuilder};
+pub use crate::file_store::{FileStore, FileStoreBuilder, FlushHandle};
 pub use crate::keep_alive::KeepAlive;
 pub use crate::last_event_id::LastEventId;
 pub use crate::log::ReplayLog;

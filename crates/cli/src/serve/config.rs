@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
+use rill_server::{Durability, FileStore};
 use serde::Deserialize;
 
 use crate::cli::parse_duration;
@@ -40,7 +41,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 pub struct ServeArgs {
     /// A TOML file of options: the same names as the flags, without the
     /// dashes in front (`addr = "0.0.0.0:8080"`, `max-body = 65536`,
-    /// `cors-origin = ["https://app.example"]`, `keep-alive = "15s"`).
+    /// `cors-origin = ["https://app.example"]`, `keep-alive = "15s"`,
+    /// `store = "/var/lib/rill/hub.redb"`, `durability = "batched:10"`).
     #[arg(long, env = "RILL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -103,24 +105,41 @@ pub struct ServeArgs {
     #[arg(long, env = "RILL_MAX_TOPIC_SUBSCRIBERS", value_name = "N")]
     pub max_topic_subscribers: Option<usize>,
 
-    /// Events kept per topic for replay to clients that resume with
-    /// Last-Event-ID. The log is in memory: it is lost when the hub stops,
+    /// With --store memory: events kept per topic for replay to clients
+    /// that resume with Last-Event-ID. That log is lost when the hub stops,
     /// and clients resuming across a restart get a `rill-reset` event.
     /// [default: 1024]
     #[arg(long, env = "RILL_LOG_EVENTS", value_name = "N")]
     pub log_events: Option<usize>,
 
-    /// Bytes of encoded events kept per topic for replay. [default: 1048576]
+    /// With --store memory: bytes of encoded events kept per topic for
+    /// replay. [default: 1048576]
     #[arg(long, env = "RILL_LOG_BYTES", value_name = "BYTES")]
     pub log_bytes: Option<usize>,
 
-    /// Where topics' history is kept: `memory` (bounded by --log-events and
-    /// --log-bytes, lost on restart), a file path (embedded store: survives
-    /// restarts and SIGKILL; a publish is answered once the event is on
-    /// disk), or `redis://host:port` (Redis Streams: several hubs share the
-    /// topics and clients resume on any of them). [default: memory]
+    /// Where topics' history is kept: a file path (the embedded store, one
+    /// redb file: survives restarts and SIGKILL with the same epoch, so
+    /// clients resume across them; see --durability), `memory` (bounded by
+    /// --log-events and --log-bytes, lost when the hub stops: clients
+    /// resuming across a restart get a `rill-reset` event), or
+    /// `redis://host:port` (Redis Streams: several hubs share the topics
+    /// and clients resume on any of them; as durable as that Redis).
+    /// [default: the embedded store in $XDG_DATA_HOME/rill/rill.redb, else
+    /// $HOME/.local/share/rill/rill.redb]
     #[arg(long, env = "RILL_STORE", value_name = "STORE")]
     pub store: Option<String>,
+
+    /// With the embedded store: when a publish is answered. `immediate`:
+    /// after the event is on disk (fsync; publishes arriving together share
+    /// one); a crash loses no answered publish. `batched[:MS]` (default
+    /// window 10 ms): as soon as the event is queued; commits gather up to
+    /// MS/2 ms; a crash (or a failed write) can lose answered publishes, all
+    /// answered within one window of MS ms (once an answered event has waited MS ms
+    /// unwritten, publishes wait for the disk until it catches up); their ids are
+    /// then given to the next events. Subscribers only ever get events that are
+    /// on disk, in both modes. [default: immediate]
+    #[arg(long, env = "RILL_DURABILITY", value_name = "MODE", value_parser = parse_durability)]
+    pub durability: Option<Durability>,
 
     /// Events waiting for one slow subscriber before it is disconnected (it
     /// then resumes from the replay log). [default: 1024]
@@ -157,6 +176,8 @@ struct FileConfig {
     max_topic_subscribers: Option<usize>,
     log_events: Option<usize>,
     log_bytes: Option<usize>,
+    store: Option<String>,
+    durability: Option<String>,
     queue_len: Option<usize>,
     keep_alive: Option<String>,
     retry_hint: Option<String>,
@@ -176,6 +197,10 @@ pub struct Config {
     pub max_topic_subscribers: usize,
     pub log_events: usize,
     pub log_bytes: usize,
+    /// `--store`, `None` for the default (the embedded store in the data
+    /// directory).
+    pub store: Option<String>,
+    pub durability: Durability,
     pub queue_len: usize,
     pub keep_alive: Duration,
     pub retry_hint: Duration,
@@ -230,6 +255,22 @@ impl Config {
                 .log_bytes
                 .or(file.log_bytes)
                 .unwrap_or(DEFAULT_LOG_BYTES),
+            // An empty value (e.g. `RILL_STORE=`) means the default.
+            store: args
+                .store
+                .filter(|store| !store.is_empty())
+                .or(file.store.filter(|store| !store.is_empty())),
+            durability: match args.durability {
+                Some(durability) => durability,
+                None => file
+                    .durability
+                    .map(|text| {
+                        parse_durability(&text)
+                            .map_err(|error| format!("config `durability`: {error}"))
+                    })
+                    .transpose()?
+                    .unwrap_or(Durability::Immediate),
+            },
             queue_len: args
                 .queue_len
                 .or(file.queue_len)
@@ -252,6 +293,37 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// `immediate`, `batched` (a 10 ms window) or `batched:MS` (`MS` in
+/// milliseconds, or a duration such as `250ms`).
+pub fn parse_durability(text: &str) -> Result<Durability, String> {
+    let expected = "expected `immediate`, `batched` or `batched:MS` (e.g. batched:10)";
+    let text = text.trim();
+    if text == "immediate" {
+        return Ok(Durability::Immediate);
+    }
+    let window = match text.strip_prefix("batched") {
+        Some("") => FileStore::DEFAULT_BATCH_WINDOW,
+        Some(rest) => {
+            let value = rest
+                .strip_prefix(':')
+                .ok_or_else(|| format!("`{text}`: {expected}"))?;
+            if value.bytes().all(|b| b.is_ascii_digit()) {
+                let ms = value.parse().map_err(|_| format!("`{text}`: {expected}"))?;
+                Duration::from_millis(ms)
+            } else {
+                parse_duration(value).map_err(|error| format!("`{text}`: {error}"))?
+            }
+        }
+        None => return Err(format!("`{text}`: {expected}")),
+    };
+    if window.is_zero() {
+        return Err(format!(
+            "`{text}`: the batching window must be more than 0 (or use `immediate`)"
+        ));
+    }
+    Ok(Durability::Batched(window))
 }
 
 /// An empty token would let anyone in while looking set: treat it as unset.
@@ -283,6 +355,7 @@ mod tests {
             log_events: None,
             log_bytes: None,
             store: None,
+            durability: None,
             queue_len: None,
             keep_alive: None,
             retry_hint: None,
@@ -297,6 +370,68 @@ mod tests {
         assert_eq!(config.max_body, DEFAULT_MAX_BODY);
         assert_eq!(config.max_topic_subscribers, DEFAULT_MAX_SUBSCRIBERS);
         assert!(config.publish_token.is_none() && config.cors_origins.is_empty());
+        assert_eq!(
+            config.store, None,
+            "the embedded store in the data directory"
+        );
+        assert_eq!(config.durability, Durability::Immediate);
+    }
+
+    #[test]
+    fn durability_values() {
+        let ms = Duration::from_millis;
+        let cases: [(&str, Option<Durability>); 9] = [
+            ("immediate", Some(Durability::Immediate)),
+            ("batched", Some(Durability::Batched(ms(10)))),
+            ("batched:25", Some(Durability::Batched(ms(25)))),
+            ("batched:250ms", Some(Durability::Batched(ms(250)))),
+            ("batched:1s", Some(Durability::Batched(ms(1000)))),
+            ("batched:0", None),
+            ("batched25", None),
+            ("batched:", None),
+            ("eventually", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_durability(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn store_and_durability_from_the_file_flags_and_environment() {
+        let dir = std::env::temp_dir().join(format!("rill-config-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rill.toml");
+        std::fs::write(
+            &path,
+            "store = \"/var/lib/rill/hub.redb\"\ndurability = \"batched:20\"\n",
+        )
+        .unwrap();
+        let config = Config::load(args(Some(&path))).unwrap();
+        assert_eq!(config.store.as_deref(), Some("/var/lib/rill/hub.redb"));
+        assert_eq!(
+            config.durability,
+            Durability::Batched(Duration::from_millis(20))
+        );
+
+        // A flag (or its variable, merged by clap) wins over the file.
+        let mut flags = args(Some(&path));
+        flags.store = Some("memory".into());
+        flags.durability = Some(Durability::Immediate);
+        let config = Config::load(flags).unwrap();
+        assert_eq!(config.store.as_deref(), Some("memory"));
+        assert_eq!(config.durability, Durability::Immediate);
+
+        // An empty value is the default, not a file named "".
+        std::fs::write(&path, "store = \"\"\n").unwrap();
+        assert_eq!(Config::load(args(Some(&path))).unwrap().store, None);
+
+        std::fs::write(&path, "durability = \"sometimes\"\n").unwrap();
+        let error = Config::load(args(Some(&path))).unwrap_err();
+        assert!(
+            error.contains("durability") && error.contains("sometimes"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

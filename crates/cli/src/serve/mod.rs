@@ -7,6 +7,7 @@ mod routes;
 mod store;
 
 use std::io::Write;
+use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Method};
 use rill_server::Shutdown;
@@ -17,7 +18,7 @@ pub use self::config::ServeArgs;
 use self::routes::App;
 use crate::exit::{Code, Failure, Outcome};
 
-/// The end of `rill serve --help`: endpoints, statuses, the log's life.
+/// The end of `rill serve --help`: endpoints, statuses, what each store keeps.
 pub const AFTER_HELP: &str = "\
 Each option: a flag wins over its environment variable, which wins over the
 --config file, which wins over the default.
@@ -48,22 +49,47 @@ Statuses (each with a one-line reason in the body):
   429  a new topic beyond --max-topics
   200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
 
-Replay log: in memory only. Stopping the hub loses every topic's history; a
-client resuming with an id from before the restart gets a `rill-reset` event
-(data: `epoch`) with the new position, never a silent gap. Ctrl-C or SIGTERM
-ends every stream (with a retry: hint) and exits after --grace.
+History (--store), replayed to clients that resume with Last-Event-ID:
+  (default)        the embedded store, one redb file in
+                   $XDG_DATA_HOME/rill/rill.redb (else
+                   ~/.local/share/rill/rill.redb): survives restarts, SIGKILL
+                   and power loss with its epoch, so clients resume across
+                   them with no reset. Per topic it keeps 100,000 events,
+                   64 MiB and 24 h. One hub per file.
+  --store PATH     the same in another file.
+  --store memory   a ring per topic (--log-events, --log-bytes), lost when the
+                   hub stops: a client resuming with an id from before the
+                   restart gets a `rill-reset` event (data: `epoch`) with the
+                   new position, never a silent gap.
+  --store redis://HOST:PORT  Redis Streams, shared by every hub on that Redis.
+Durability of the embedded store (--durability):
+  immediate        (default) a publish is answered after its event is on disk;
+                   a crash loses no answered publish.
+  batched[:MS]     answered once queued (window MS, default 10 ms): much more
+                   throughput for few publishers; a crash can lose answered
+                   publishes, all answered within one window (their ids go to
+                   the next events). Either way subscribers only get events
+                   that are on disk, so none ever sees an event a crash takes
+                   back.
+Ctrl-C or SIGTERM ends every stream (with a retry: hint), commits what the
+embedded store has queued, and exits after --grace.
 
 Examples:
   rill serve                                  # then open http://127.0.0.1:8080/
+  rill serve --store memory                   # nothing written to disk
+  rill serve --store /var/lib/rill/hub.redb --durability batched:5
   RILL_PUBLISH_TOKEN=s3cret rill serve --addr 0.0.0.0:8080
   rill serve --config rill.toml --cors-origin https://app.example";
 
+/// How long shutdown waits for the embedded store's last commit.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub async fn run(args: ServeArgs) -> Outcome {
-    let store = args.store.clone();
     let config = Config::load(args).map_err(Failure::error)?;
     let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
-    let channel = store::builder(store.as_deref(), &config)?
+    let (builder, flush) = store::builder(&config)?;
+    let channel = builder
         .max_topics(config.max_topics)
         .max_subscribers(config.max_subscribers)
         .max_topic_subscribers(config.max_topic_subscribers)
@@ -94,7 +120,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
     announce(&format!(
         "rill hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
     ));
-    tracing::info!(%local, auth = auth_note, "in-memory replay log: history is lost when the hub stops");
+    tracing::info!(%local, auth = auth_note, "listening");
 
     tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
     let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.triggered());
@@ -108,6 +134,18 @@ pub async fn run(args: ServeArgs) -> Outcome {
             tracing::info!("stopped");
         }
         () = waited => tracing::warn!(?grace, "connections still open after the grace period; exiting"),
+    }
+    // The process exits without dropping the channel (open connections may
+    // hold it): commit what the embedded store has queued first.
+    if let Some(flush) = flush {
+        let flushed = tokio::task::spawn_blocking(move || flush.flush(FLUSH_TIMEOUT)).await;
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return Err(Failure::error(format!("embedded store: {error}")));
+            }
+            Err(error) => return Err(Failure::error(format!("embedded store: {error}"))),
+        }
     }
     Ok(Code::Ok)
 }

@@ -1,8 +1,8 @@
 //! `--store`: where the hub keeps its topics' history.
 
-use std::time::Duration;
+use std::path::PathBuf;
 
-use rill_server::{ChannelBuilder, Durability, FileStore, MemoryLog, RedisStore};
+use rill_server::{ChannelBuilder, Durability, FileStore, FlushHandle, MemoryLog, RedisStore};
 
 use super::config::Config;
 use crate::exit::Failure;
@@ -10,40 +10,113 @@ use crate::exit::Failure;
 /// The `--store` values, for help and errors.
 pub const KINDS: &str = "`memory`, a file path (embedded store) or `redis://host:port`";
 
-/// A channel builder with the history `store` names: `memory` (the
-/// default; `--log-events`/`--log-bytes` bound it), `redis://…` or
-/// `rediss://…` (Redis Streams, shared by several hubs), anything else a
-/// file path (the embedded store, durable across restarts).
-pub fn builder(store: Option<&str>, config: &Config) -> Result<ChannelBuilder, Failure> {
+/// The embedded store's file under the data directory.
+const DEFAULT_FILE: &str = "rill/rill.redb";
+
+/// A channel builder with the history `config.store` names: none for the
+/// embedded store at [`default_path`], `memory` (`--log-events`/`--log-bytes`
+/// bound it), `redis://…` or `rediss://…` (Redis Streams, shared by several
+/// hubs), anything else a file path (the embedded store, durable across
+/// restarts). With the embedded store, also the handle to flush it at exit.
+pub fn builder(config: &Config) -> Result<(ChannelBuilder, Option<FlushHandle>), Failure> {
     let builder = rill_server::Channel::builder();
-    match store.unwrap_or("memory") {
-        "memory" | "" => Ok(builder.log(
-            MemoryLog::new()
-                .max_events(config.log_events)
-                .max_bytes(config.log_bytes),
-        )),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+    let store = match config.store.as_deref() {
+        Some(store) => store,
+        None => return embedded(builder, default_path()?, config.durability),
+    };
+    if !matches!(config.durability, Durability::Immediate) && (store == "memory" || is_redis(store))
+    {
+        tracing::warn!(store, durability = ?config.durability, "--durability applies to the embedded store only; ignored");
+    }
+    match store {
+        "memory" => {
+            tracing::info!(
+                "store: in memory (history is lost when the hub stops; clients resuming across a restart get a rill-reset event)"
+            );
+            Ok((
+                builder.log(
+                    MemoryLog::new()
+                        .max_events(config.log_events)
+                        .max_bytes(config.log_bytes),
+                ),
+                None,
+            ))
+        }
+        url if is_redis(url) => {
             let store = RedisStore::open(url).map_err(|error| {
                 Failure::error(format!(
                     "--store {url}: not a Redis URL ({error}); expected {KINDS}"
                 ))
             })?;
             tracing::info!(%url, "store: Redis Streams (topics shared with every hub on it)");
-            Ok(builder.redis_store(store))
+            Ok((builder.redis_store(store), None))
         }
-        path => {
-            let store = FileStore::builder(path)
-                .durability(Durability::Batched(Duration::from_millis(2)))
-                .open()
-                .map_err(|error| {
-                    let cause = std::error::Error::source(&error)
-                        .map_or_else(|| error.to_string(), ToString::to_string);
-                    Failure::error(format!(
-                        "--store {path}: cannot open the embedded store: {cause}"
-                    ))
-                })?;
-            tracing::info!(%path, "store: embedded file (durable across restarts)");
-            Ok(builder.file_store(store))
-        }
+        path => embedded(builder, PathBuf::from(path), config.durability),
     }
+}
+
+fn is_redis(store: &str) -> bool {
+    store.starts_with("redis://") || store.starts_with("rediss://")
+}
+
+/// The embedded store at `path`.
+fn embedded(
+    builder: ChannelBuilder,
+    path: PathBuf,
+    durability: Durability,
+) -> Result<(ChannelBuilder, Option<FlushHandle>), Failure> {
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            Failure::error(format!(
+                "cannot create the directory {} for the embedded store: {error} (choose another file with --store PATH, or --store memory)",
+                dir.display()
+            ))
+        })?;
+    }
+    let store = FileStore::builder(&path)
+        .durability(durability)
+        .open()
+        .map_err(|error| {
+            let cause = std::error::Error::source(&error)
+                .map_or_else(|| error.to_string(), ToString::to_string);
+            Failure::error(format!(
+                "--store {}: cannot open the embedded store: {cause}",
+                path.display()
+            ))
+        })?;
+    let flush = store.flush_handle();
+    let path = path.display();
+    match durability {
+        Durability::Batched(window) => tracing::info!(
+            %path, ?window,
+            "store: embedded file; a publish is answered when queued, a crash can lose the answered publishes of one window"
+        ),
+        _ => tracing::info!(
+            %path,
+            "store: embedded file; a publish is answered once on disk (durable across restarts and crashes)"
+        ),
+    }
+    Ok((builder.file_store(store), Some(flush)))
+}
+
+/// The default embedded store: `$XDG_DATA_HOME/rill/rill.redb`, else
+/// `$HOME/.local/share/rill/rill.redb`. The XDG base directory spec ignores
+/// a relative `XDG_DATA_HOME`: "If an implementation encounters a relative
+/// path in any of these variables it should consider the path invalid and
+/// ignore it."
+fn default_path() -> Result<PathBuf, Failure> {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(data) = absolute("XDG_DATA_HOME") {
+        return Ok(data.join(DEFAULT_FILE));
+    }
+    if let Some(home) = absolute("HOME") {
+        return Ok(home.join(".local/share").join(DEFAULT_FILE));
+    }
+    Err(Failure::error(
+        "no data directory for the embedded store: neither XDG_DATA_HOME nor HOME is an absolute path; pass --store PATH (or --store memory)",
+    ))
 }

@@ -301,7 +301,8 @@ fn options_come_from_flags_then_env_then_the_file() {
     drop(hub);
 
     // The environment over the file, a flag over the environment.
-    let mut child = super::support::rill()
+    let data = super::support::DataDir::new();
+    let mut child = super::support::rill_in(&data.path)
         .args([
             "serve",
             "--addr",

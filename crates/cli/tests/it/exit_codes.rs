@@ -140,6 +140,13 @@ fn timeout_exits_6() {
 fn usage_errors_exit_2_and_help_documents_codes() {
     assert_eq!(run(&["listen"], b"").code(), Some(2));
     assert_eq!(run(&["serve", "--addr", "nope"], b"").code(), Some(2));
+    let durability = run(&["serve", "--durability", "sometimes"], b"");
+    assert_eq!(durability.code(), Some(2), "{durability:?}");
+    assert!(
+        durability.stderr.contains("batched:MS"),
+        "{}",
+        durability.stderr
+    );
     let help = run(&["--help"], b"");
     assert!(help.stdout.contains("Exit codes:"), "{}", help.stdout);
     for command in ["listen", "publish"] {
@@ -156,7 +163,11 @@ fn usage_errors_exit_2_and_help_documents_codes() {
         "RILL_PUBLISH_TOKEN",
         "--max-body",
         "--config",
-        "in memory",
+        "--store memory",
+        "rill.redb",
+        "XDG_DATA_HOME",
+        "--durability",
+        "batched[:MS]",
         "rill-reset",
         "127.0.0.1:8080",
     ] {

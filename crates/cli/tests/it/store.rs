@@ -1,13 +1,14 @@
 //! `rill serve --store`: the embedded store across a SIGKILL, and two hubs
 //! over one throwaway Redis with clients moving from one to the other.
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use rill_client::{EventSource, Item};
 
 use super::redis_server::RedisServer;
-use super::support::Hub;
+use super::support::{DataDir, Hub, Lines, rill_in, wait_for_exit};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -75,6 +76,30 @@ fn the_embedded_store_resumes_across_a_sigkill() {
     assert!(next.ends_with(".21"), "{next}");
     drop(hub);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_created_is_a_clear_error() {
+    let data = DataDir::new();
+    // XDG_DATA_HOME is a file: the store's folder cannot be made in it.
+    let file = data.path.join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let mut child = rill_in(&file)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Lines::new(child.stderr.take().unwrap());
+    let status = wait_for_exit(&mut child, WAIT).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("rill serve started without its store")
+    });
+    assert_eq!(status.code(), Some(1));
+    let line = stderr.until("cannot create the directory");
+    assert!(line.contains("not-a-dir/rill"), "{line}");
+    assert!(line.contains("--store memory"), "{line}");
 }
 
 #[test]

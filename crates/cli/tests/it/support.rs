@@ -3,7 +3,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 17] = [
+const ENV: [&str; 19] = [
     "RILL_CONFIG",
     "RILL_ADDR",
     "RILL_PUBLISH_TOKEN",
@@ -24,6 +26,8 @@ const ENV: [&str; 17] = [
     "RILL_MAX_TOPIC_SUBSCRIBERS",
     "RILL_LOG_EVENTS",
     "RILL_LOG_BYTES",
+    "RILL_STORE",
+    "RILL_DURABILITY",
     "RILL_QUEUE_LEN",
     "RILL_KEEP_ALIVE",
     "RILL_RETRY_HINT",
@@ -32,13 +36,55 @@ const ENV: [&str; 17] = [
     "NO_COLOR",
 ];
 
-/// `rill` with a clean environment.
+/// `rill` with a clean environment, and a data directory (`XDG_DATA_HOME`,
+/// `HOME`) that is never the real one: a path nothing creates, for commands
+/// that store nothing. A hub gets its own with [`rill_in`].
 pub fn rill() -> Command {
+    let unused = std::env::temp_dir().join(format!("rill-cli-it-{}-unused", std::process::id()));
+    rill_in(&unused)
+}
+
+/// `rill` with a clean environment and `data` as its data directory.
+pub fn rill_in(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rill"));
     for name in ENV {
         command.env_remove(name);
     }
+    command.env("XDG_DATA_HOME", data).env("HOME", data);
     command
+}
+
+/// A fresh data directory for `rill serve` (where its default embedded
+/// store goes), removed when dropped.
+#[derive(Debug)]
+pub struct DataDir {
+    pub path: PathBuf,
+}
+
+impl DataDir {
+    pub fn new() -> DataDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "rill-cli-it-{}-data-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        // Left over from an earlier run with the same process id.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        DataDir { path }
+    }
+
+    /// Where `rill serve` keeps its embedded store by default.
+    pub fn default_store(&self) -> PathBuf {
+        self.path.join("rill").join("rill.redb")
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
 }
 
 /// Runs `rill ARGS` to completion (bounded), with `stdin` as its input.
@@ -150,17 +196,30 @@ pub struct Hub {
     /// The hub's logs (drained, so a chatty hub never blocks on a full pipe).
     pub stderr: Lines,
     _stdout: Lines,
+    /// Its own data directory, unless it was given one.
+    _data: Option<DataDir>,
 }
 
 impl Hub {
-    /// `rill serve --addr 127.0.0.1:0 ARGS`, once it printed its URL.
+    /// `rill serve --addr 127.0.0.1:0 ARGS` with a data directory of its
+    /// own, once it printed its URL.
     pub fn start(args: &[&str]) -> Hub {
         Hub::start_at("127.0.0.1:0", args)
     }
 
-    /// `rill serve --addr ADDR ARGS`, once it printed its URL.
+    /// `rill serve --addr ADDR ARGS` with a data directory of its own, once
+    /// it printed its URL.
     pub fn start_at(addr: &str, args: &[&str]) -> Hub {
-        let mut child = rill()
+        let data = DataDir::new();
+        let mut hub = Hub::start_in(&data.path, addr, args);
+        hub._data = Some(data);
+        hub
+    }
+
+    /// `rill serve --addr ADDR ARGS` with `data` as its data directory, once
+    /// it printed its URL.
+    pub fn start_in(data: &Path, addr: &str, args: &[&str]) -> Hub {
+        let mut child = rill_in(data)
             .args(["serve", "--addr", addr])
             .args(args)
             .stdin(Stdio::null())
@@ -186,6 +245,7 @@ impl Hub {
             addr,
             stderr,
             _stdout: lines,
+            _data: None,
         }
     }
 
@@ -236,6 +296,7 @@ impl Hub {
 
 impl Drop for Hub {
     fn drop(&mut self) {
+        // Before `_data` is removed.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -152,7 +152,8 @@ struct Hub {
 impl Hub {
     fn start(rill: &Path, addr: &str) -> Result<Hub> {
         let mut child = Command::new(rill)
-            .args(["serve", "--addr", addr])
+            // The in-memory log: the restart must show tab B a reset.
+            .args(["serve", "--addr", addr, "--store", "memory"])
             .env_remove("RILL_CONFIG")
             .env_remove("RILL_PUBLISH_TOKEN")
             .env_remove("RILL_SUBSCRIBE_TOKEN")

@@ -373,9 +373,10 @@ impl Channel {
     ///
     /// With a [`FileStore`](crate::FileStore) it returns once the event is
     /// queued for the store's next commit, before it is durable, and
-    /// subscribers get it once it is; [`send`](Channel::send) waits for
-    /// durability. With a [`RedisStore`](crate::RedisStore), whose ids
-    /// Redis assigns, it fails with [`Error::is_async_only`]: use `send`.
+    /// subscribers get it once it is; [`send`](Channel::send) waits as the
+    /// store's [`Durability`](crate::Durability) says. With a
+    /// [`RedisStore`](crate::RedisStore), whose ids Redis assigns, it fails
+    /// with [`Error::is_async_only`]: use `send`.
     pub fn publish(&self, topic: &str, event: Event) -> Result<EventId, Error> {
         self.publish_local(topic, event, None)
     }
@@ -385,7 +386,9 @@ impl Channel {
     ///
     /// With the in-memory log this is [`publish`](Channel::publish). With a
     /// [`FileStore`](crate::FileStore) it returns once the event is durable
-    /// (see [`Durability`](crate::Durability)). With a
+    /// ([`Durability::Immediate`](crate::Durability::Immediate), the
+    /// default) or once it is queued within a bounded loss window
+    /// ([`Durability::Batched`](crate::Durability::Batched)). With a
     /// [`RedisStore`](crate::RedisStore) it returns once Redis has assigned
     /// the id, appended the event to the topic's stream and published it to
     /// every node. Fails with [`Error::is_unavailable`] when the store

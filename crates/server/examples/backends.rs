@@ -1,16 +1,19 @@
 //! Publish → deliver through each store: the in-memory log, the embedded
-//! file store (batched durability, 2 ms) and Redis Streams (a throwaway
-//! `redis-server` on 127.0.0.1, persistence off), with 100 subscribers.
+//! file store in both durability modes (immediate: `send` returns after the
+//! fsync; batched, 10 ms window: `send` returns when queued, delivery after
+//! the commit) and Redis Streams (a throwaway `redis-server` on 127.0.0.1,
+//! persistence off), with 100 subscribers.
 //!
 //! ```text
-//! cargo run --release -p rill-server --features redb,redis --example backends [-- EVENTS]
+//! cargo run --release -p rill-server --features redb,redis --example backends [-- EVENTS [PUBLISHERS]]
 //! ```
 //!
 //! In process, no HTTP (the HTTP path is `load.rs`'s): this measures what the
 //! store adds. Per store:
-//! - delivered events/s: EVENTS (default 20,000) 100-byte events sent by 512
-//!   concurrent publishers with `Channel::send` (each waits for its store:
-//!   durable, or in Redis), counted at 100 subscribers, each of which must
+//! - delivered events/s: EVENTS (default 20,000) 100-byte events sent by
+//!   PUBLISHERS (default 512) concurrent publishers with `Channel::send`
+//!   (each waits for its store's acknowledgement), counted at 100
+//!   subscribers, each of which must
 //!   get every event (queues of 65,536, so none lags);
 //! - latency publish → delivery at one subscriber, p50/p99, with 1,000
 //!   events sent one at a time 1 ms apart (not saturated).
@@ -29,14 +32,24 @@ use rill_server::{Channel, Durability, EventId, FileStore, RedisStore};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const SUBSCRIBERS: usize = 100;
-const PUBLISHERS: u64 = 512;
 const LATENCY_EVENTS: u64 = 1_000;
+const STORES: [&str; 4] = [
+    "memory",
+    "embedded (immediate)",
+    "embedded (batched 10 ms)",
+    "redis",
+];
 
 fn main() -> Result<(), BoxError> {
     let events: u64 = match std::env::args().nth(1) {
         Some(n) => n.parse()?,
         None => 20_000,
     };
+    let publishers: u64 = match std::env::args().nth(2) {
+        Some(n) => n.parse()?,
+        None => 512,
+    };
+    println!("{events} events, {publishers} publishers\n");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -46,7 +59,7 @@ fn main() -> Result<(), BoxError> {
     println!("| store | subscribers | delivered events/s | vs memory | p50 | p99 |");
     println!("|---|---|---|---|---|---|");
     let mut memory_rate = None;
-    for store in ["memory", "embedded (batched 2 ms)", "redis"] {
+    for store in STORES {
         let build = || -> Result<Option<Channel>, BoxError> {
             let builder = Channel::builder().queue_len(65_536);
             Ok(Some(match store {
@@ -62,9 +75,12 @@ fn main() -> Result<(), BoxError> {
                 },
                 _ => {
                     let path = dir.join(format!("{}.redb", rand::random::<u32>()));
-                    let file = FileStore::builder(path)
-                        .durability(Durability::Batched(Duration::from_millis(2)))
-                        .open()?;
+                    let durability = if store.contains("batched") {
+                        Durability::Batched(Duration::from_millis(10))
+                    } else {
+                        Durability::Immediate
+                    };
+                    let file = FileStore::builder(path).durability(durability).open()?;
                     builder.file_store(file).build()
                 }
             }))
@@ -73,7 +89,7 @@ fn main() -> Result<(), BoxError> {
             println!("| {store} | — | skipped: no redis-server | | | |");
             continue;
         };
-        let rate = runtime.block_on(throughput(&channel, events))?;
+        let rate = runtime.block_on(throughput(&channel, events, publishers))?;
         drop(channel);
         let Some(channel) = runtime.block_on(async { build() })? else {
             continue;
@@ -127,7 +143,7 @@ async fn subscribers(
     Ok(subs)
 }
 
-async fn throughput(channel: &Channel, events: u64) -> Result<f64, BoxError> {
+async fn throughput(channel: &Channel, events: u64, publishers: u64) -> Result<f64, BoxError> {
     warm_up(channel).await?;
     let subs = subscribers(channel, SUBSCRIBERS).await?;
     let delivered = Arc::new(AtomicU64::new(0));
@@ -149,19 +165,19 @@ async fn throughput(channel: &Channel, events: u64) -> Result<f64, BoxError> {
         }));
     }
     let started = Instant::now();
-    let mut publishers = Vec::new();
-    for worker in 0..PUBLISHERS {
+    let mut tasks = Vec::new();
+    for worker in 0..publishers {
         let channel = channel.clone();
-        publishers.push(tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let mut n = worker;
             while n < events {
                 channel.send("t", Event::message(payload(n))).await?;
-                n += PUBLISHERS;
+                n += publishers;
             }
             Ok::<(), rill_server::Error>(())
         }));
     }
-    for publisher in publishers {
+    for publisher in tasks {
         publisher.await??;
     }
     for reader in readers {

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
@@ -22,15 +22,28 @@ use crate::shutdown::Shutdown;
 /// The `Content-Type` of every event stream.
 pub const CONTENT_TYPE_EVENT_STREAM: &str = "text/event-stream";
 
+/// The most bytes one body frame gathers from items that are ready at once.
+///
+/// A burst queued for a subscriber leaves as one frame: on HTTP/1.1 one
+/// chunk (hyper sends at most 16 buffers per `writev`, three per chunk),
+/// on HTTP/2 one `DATA` frame. Measured with 100 subscribers of 100-byte
+/// events (`examples/load.rs`), copying a burst into one buffer costs less
+/// server CPU than handing hyper each event's shared `Bytes`.
+const BATCH_BYTES: usize = 32 * 1024;
+
 pin_project! {
     /// A Server-Sent Events response body over any `Stream` of events.
     ///
     /// The stream's items are [`Event`]s, `rill_codec::Frame`s, [`Encoded`]
-    /// bytes or `Result`s of those ([`IntoEncoded`]); each one is written as
-    /// one body frame, encoded by `rill-codec`. The body implements
+    /// bytes or `Result`s of those ([`IntoEncoded`]), each encoded by
+    /// `rill-codec`. The body implements
     /// [`http_body::Body`] with `Data = Bytes`, so hyper serves it over
     /// HTTP/1.1 (chunked) and HTTP/2 alike; [`into_response`](Sse::into_response)
     /// adds the headers.
+    ///
+    /// Items the stream has ready at once are gathered into one body frame
+    /// (up to 32 KiB, copied once); an item that is alone is written as its
+    /// own `Bytes`, without a copy, so a lone published event stays shared.
     ///
     /// In order, a body writes: the `retry:` hint set with
     /// [`retry`](Sse::retry), if any; then the stream's items, with a
@@ -47,10 +60,17 @@ pin_project! {
         keep_alive: Option<KeepAlive>,
         #[pin]
         sleep: Option<Sleep>,
+        // When the body last wrote. Read from the clock only when the body
+        // goes idle (`written` then says a frame went out since the last
+        // reading), not once per frame: under load a clock read per event
+        // was 7 % of the server's CPU.
         last_write: Instant,
+        written: bool,
         #[pin]
         shutdown: Option<WaitForCancellationFutureOwned>,
         farewell: Option<Encoded>,
+        // A stream error met while gathering a batch: written after it.
+        error: Option<Error>,
         done: bool,
     }
 }
@@ -68,8 +88,10 @@ impl<S> Sse<S> {
             keep_alive: Some(KeepAlive::new()),
             sleep: None,
             last_write: Instant::now(),
+            written: false,
             shutdown: None,
             farewell: None,
+            error: None,
             done: false,
         }
     }
@@ -197,8 +219,12 @@ where
             return Poll::Ready(None);
         }
         if let Some(prelude) = this.prelude.take() {
-            *this.last_write = Instant::now();
+            *this.written = true;
             return Poll::Ready(Some(Ok(Frame::data(prelude.into_bytes()))));
+        }
+        if let Some(error) = this.error.take() {
+            *this.done = true;
+            return Poll::Ready(Some(Err(error)));
         }
         if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
             if shutdown.poll(cx).is_ready() {
@@ -218,9 +244,10 @@ where
         };
         match stream.poll_next(cx) {
             Poll::Ready(Some(item)) => match item.into_encoded() {
-                Ok(encoded) => {
-                    *this.last_write = Instant::now();
-                    Poll::Ready(Some(Ok(Frame::data(encoded.into_bytes()))))
+                Ok(first) => {
+                    *this.written = true;
+                    let data = gather(first.into_bytes(), this.stream, this.error, cx);
+                    Poll::Ready(Some(Ok(Frame::data(data))))
                 }
                 Err(error) => {
                     *this.done = true;
@@ -238,6 +265,11 @@ where
                 let Some(keep_alive) = this.keep_alive.as_ref() else {
                     return Poll::Pending;
                 };
+                if std::mem::take(this.written) {
+                    // Idle from now: the frames just written went out
+                    // within this poll.
+                    *this.last_write = Instant::now();
+                }
                 let deadline = *this.last_write + keep_alive.get_interval();
                 // The timer is not reset on every write (a timer-wheel update
                 // per event); it keeps its old deadline and, when that passes
@@ -264,7 +296,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || (self.prelude.is_none() && self.stream.is_none())
+        self.done || (self.prelude.is_none() && self.stream.is_none() && self.error.is_none())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -275,6 +307,52 @@ where
             _ => SizeHint::default(),
         }
     }
+}
+
+/// `first`, followed by every further item `stream` has ready, up to
+/// [`BATCH_BYTES`]: one buffer instead of one frame per item. `first` alone
+/// is returned as it is (no copy). The end of the stream drops it (the body
+/// then ends after this frame); an error is kept in `error` for the next
+/// frame.
+fn gather<S>(
+    first: Bytes,
+    mut stream: Pin<&mut Option<S>>,
+    error: &mut Option<Error>,
+    cx: &mut Context<'_>,
+) -> Bytes
+where
+    S: Stream,
+    S::Item: IntoEncoded,
+{
+    let mut batch: Option<BytesMut> = None;
+    while batch.as_ref().map_or(first.len(), BytesMut::len) < BATCH_BYTES {
+        let Some(more) = stream.as_mut().as_pin_mut() else {
+            break;
+        };
+        let next = match more.poll_next(cx) {
+            Poll::Pending => break,
+            Poll::Ready(None) => {
+                stream.set(None);
+                break;
+            }
+            Poll::Ready(Some(item)) => match item.into_encoded() {
+                Ok(next) => next,
+                Err(failed) => {
+                    *error = Some(failed);
+                    stream.set(None);
+                    break;
+                }
+            },
+        };
+        let batch = batch.get_or_insert_with(|| {
+            let mut batch =
+                BytesMut::with_capacity(BATCH_BYTES.min(8 * (first.len() + next.len())));
+            batch.put_slice(&first);
+            batch
+        });
+        batch.put_slice(next.as_bytes());
+    }
+    batch.map_or(first, BytesMut::freeze)
 }
 
 #[cfg(test)]
@@ -311,7 +389,44 @@ mod tests {
         assert_eq!(headers["x-accel-buffering"], "no");
         assert!(headers.get("connection").is_none());
         let frames = collect(response.into_body()).await;
-        assert_eq!(frames, ["retry: 1000\n\n", "data: a\n\n", "data: b\n\n"]);
+        // Both events are ready at once: one frame.
+        assert_eq!(frames, ["retry: 1000\n\n", "data: a\n\ndata: b\n\n"]);
+    }
+
+    #[tokio::test]
+    async fn gathers_ready_items_into_one_frame_up_to_the_limit() {
+        let data = "x".repeat(1000);
+        let one = Encoded::from(event(&data));
+        let per_frame = BATCH_BYTES.div_ceil(one.len());
+        let items = vec![one.clone(); per_frame + 3];
+        let frames = collect(Sse::new(stream::iter(items))).await;
+        let sizes: Vec<usize> = frames.iter().map(Bytes::len).collect();
+        assert_eq!(sizes, [per_frame * one.len(), 3 * one.len()]);
+        assert_eq!(frames.concat(), one.as_bytes().repeat(per_frame + 3));
+    }
+
+    #[tokio::test]
+    async fn a_lone_item_is_written_without_a_copy() {
+        let one = Encoded::from(event("a"));
+        // Ready, then pending: nothing to gather.
+        let items = stream::iter([one.clone()]).chain(stream::pending());
+        let mut sse = std::pin::pin!(Sse::new(items).no_keep_alive());
+        let frame = sse.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(frame.as_ptr(), one.as_bytes().as_ptr());
+    }
+
+    #[tokio::test]
+    async fn an_error_while_gathering_comes_after_the_batch() {
+        let items = stream::iter([Ok(event("a")), Ok(event("b")), Err("boom")]);
+        let mut sse = std::pin::pin!(Sse::new(items));
+        assert!(!sse.is_end_stream());
+        let frame = sse.frame().await.unwrap().unwrap().into_data().unwrap();
+        assert_eq!(frame, "data: a\n\ndata: b\n\n");
+        assert!(!sse.is_end_stream(), "the error is still to come");
+        let error = sse.frame().await.unwrap().unwrap_err();
+        assert!(error.is_stream());
+        assert!(sse.frame().await.is_none());
+        assert!(sse.is_end_stream());
     }
 
     #[tokio::test(start_paused = true)]

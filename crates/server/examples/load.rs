@@ -3,7 +3,7 @@
 //! its own process on 127.0.0.1, driven by this load client.
 //!
 //! ```text
-//! cargo run --release -p rill-server --features axum --example load [-- N...]
+//! cargo run --release -p rill-server --features axum --example load [-- [--json PATH] N...]
 //! ```
 //!
 //! Servers: `rill-hyper` (a `Channel` behind hyper's HTTP/1.1 builder),
@@ -16,7 +16,10 @@
 //!   subscriber lags), and server CPU seconds per million delivered events;
 //! - fan-out latency, publish to the last of N subscribers, p50/p99.
 //!
-//! N defaults to 1,000 and 10,000 (arguments override). Both servers listen
+//! N defaults to 1,000 and 10,000 (arguments override); 10,000 needs
+//! `ulimit -n` above 10,000. `--json PATH` also writes the figures as JSON
+//! (`cargo xtask bench-report` reads them from
+//! `target/rill-bench/server.json`). Both servers listen
 //! with a backlog of 16,384 and run 2 tokio workers; the publisher is its
 //! own thread (on a worker it starves behind 1,000 connections).
 #![expect(clippy::print_stdout, reason = "a benchmark prints its results")]
@@ -39,10 +42,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const SERVERS: [&str; 3] = ["rill-hyper", "rill-axum", "axum-broadcast"];
 
 fn main() -> Result<(), BoxError> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("serve") {
         return serve(args.get(1).map_or("rill-hyper", String::as_str));
     }
+    let json = match args.iter().position(|a| a == "--json") {
+        Some(at) if at + 1 < args.len() => {
+            let path = args.remove(at + 1);
+            args.remove(at);
+            Some(path)
+        }
+        Some(_) => return Err("--json needs a path".into()),
+        None => None,
+    };
     let sizes: Vec<usize> = if args.is_empty() {
         vec![1_000, 10_000]
     } else {
@@ -54,12 +66,16 @@ fn main() -> Result<(), BoxError> {
         .build()?;
     println!("| server | N | RSS/idle conn | fan-out p50 | fan-out p99 |");
     println!("|---|---|---|---|---|");
+    let mut idle = Vec::new();
     let mut throughput = Vec::new();
     for server in SERVERS {
         for &n in &sizes {
             let mut process = ServerProcess::start(server)?;
             let (kb, p50, p99) = runtime.block_on(idle_and_fan_out(&mut process, n))?;
             println!("| {server} | {n} | {kb:.1} KB | {p50:.2} ms | {p99:.2} ms |");
+            idle.push(format!(
+                r#"    {{"server": "{server}", "n": {n}, "rss_kb_per_idle_connection": {kb:.3}, "fan_out_p50_ms": {p50:.3}, "fan_out_p99_ms": {p99:.3}}}"#
+            ));
         }
         let mut process = ServerProcess::start(server)?;
         throughput.push((server, runtime.block_on(delivered(&mut process, 100))?));
@@ -68,6 +84,31 @@ fn main() -> Result<(), BoxError> {
     println!("|---|---|---|---|");
     for (server, (rate, cpu)) in &throughput {
         println!("| {server} | 100 | {rate:.0} | {cpu:.3} |");
+    }
+    if let Some(path) = json {
+        let delivered: Vec<String> = throughput
+            .iter()
+            .map(|(server, (rate, cpu))| {
+                format!(
+                    r#"    {{"server": "{server}", "subscribers": 100, "event_bytes": 100, "delivered_per_s": {rate:.0}, "cpu_s_per_million": {cpu:.4}}}"#
+                )
+            })
+            .collect();
+        let measured = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs();
+        let text = format!(
+            "{{\n  \"measured_unix\": {measured},\n  \"cores\": {},\n  \"idle_and_fan_out\": [\n{}\n  ],\n  \"delivered\": [\n{}\n  ]\n}}\n",
+            std::thread::available_parallelism().map_or(0, usize::from),
+            idle.join(",\n"),
+            delivered.join(",\n"),
+        );
+        let path = std::path::Path::new(&path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, text)?;
+        println!("\nwrote {}", path.display());
     }
     Ok(())
 }

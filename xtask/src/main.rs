@@ -117,6 +117,35 @@ fn conformance(args: &[&str]) -> Result<()> {
 
 fn bench_report() -> Result<()> {
     step("benchmarks", cargo(&["bench", "-p", "rill-benches"]))?;
+    // The server rows (issue 3): the load example, rill beside axum's `Sse`
+    // + broadcast, 1,000 and 10,000 connections (about a minute on 2 cores).
+    // 10,000 connections need more descriptors than the usual soft limit:
+    // the shell raises it to the hard limit for the example.
+    step(
+        "server load build",
+        cargo(&[
+            "build",
+            "--release",
+            "-p",
+            "rill-server",
+            "--features",
+            "axum",
+            "--example",
+            "load",
+        ]),
+    )?;
+    let target =
+        env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let json = target.join("rill-bench").join("server.json");
+    let mut load = Command::new("sh");
+    load.arg("-c")
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@""#)
+        .arg("load")
+        .arg(target.join("release").join("examples").join("load"))
+        .arg("--json")
+        .arg(&json)
+        .current_dir(root());
+    step("server load", load)?;
     step(
         "bench report",
         cargo(&[
@@ -127,6 +156,9 @@ fn bench_report() -> Result<()> {
             "rill-benches",
             "--bin",
             "bench-report",
+            "--",
+            "--server-json",
+            &json.to_string_lossy(),
         ]),
     )
 }

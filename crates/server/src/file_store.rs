@@ -39,8 +39,9 @@ const MAX_BATCH: usize = 4096;
 const MAX_TRIM_PER_PASS: u64 = 65_536;
 
 /// The embedded store: a channel's history in one [redb] file, so that a
-/// restarted process loses no acknowledged event and keeps its epoch (clients
-/// resume across the restart instead of getting a reset event).
+/// restarted process keeps its epoch and its events (clients resume across
+/// the restart instead of getting a reset event) and, with the default
+/// [`Durability::Immediate`], loses no acknowledged event even on a crash.
 ///
 /// redb is pure Rust (no C toolchain, no `unsafe` in our code), keeps one
 /// file, has ACID write transactions with an fsync'd commit, and serves

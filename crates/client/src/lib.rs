@@ -137,3 +137,8 @@ pub use crate::retry::{
     DEFAULT_MAX_DELAY, DEFAULT_MIN_BACKOFF, DEFAULT_RECONNECT_TIME, RetryPolicy,
 };
 pub use crate::transport::RequestBody;
+
+/// The workspace README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

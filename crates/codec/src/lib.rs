@@ -41,12 +41,15 @@
 //!
 //! # Features
 //!
+//! - `std` (default): lets memchr pick AVX2 line scanning at run time
+//!   (without it, SSE2). The code itself needs only `alloc`.
 //! - `stream` (default): [`EventStream`], turning any
 //!   `Stream<Item = Result<impl Buf, E>>` (hyper, reqwest, ...) into frames.
 //! - `tokio-util`: [`SseCodec`], a `tokio_util::codec` `Decoder` and `Encoder`.
 //!
-//! The crate is `#![no_std]` (it needs `alloc`) with or without `stream`;
-//! `tokio-util` brings in `std`.
+//! The crate is `#![no_std]` (it needs `alloc`): build it with
+//! `default-features = false` (and `stream` if wanted) for targets without
+//! `std`; `tokio-util` brings in `std`.
 //!
 //! # Limits
 //!
@@ -94,11 +97,6 @@ mod line;
 mod stream;
 
 pub use bytestring::ByteString;
-
-/// The workspace README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
 
 #[cfg(feature = "tokio-util")]
 pub use crate::codec::SseCodec;

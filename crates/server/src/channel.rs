@@ -250,8 +250,12 @@ impl ChannelBuilder {
     }
 
     /// Keeps the history in an embedded file ([`FileStore`](crate::FileStore)):
-    /// a restart loses no acknowledged event and keeps the epoch, so clients
-    /// resume across it. Replaces any log or store set before.
+    /// a restart keeps the epoch, so clients resume across it. A clean
+    /// restart loses no acknowledged event; a crash loses none with
+    /// [`Durability::Immediate`](crate::Durability::Immediate), and at most
+    /// one window of acknowledgements with
+    /// [`Durability::Batched`](crate::Durability::Batched). Replaces any log
+    /// or store set before.
     #[cfg(feature = "redb")]
     pub fn file_store(mut self, store: crate::FileStore) -> ChannelBuilder {
         self.store = Some(Store::File(store));

@@ -35,7 +35,7 @@ const EXPECTED: [(&str, &str); 7] = [
 
 /// Runs the browser end-to-end test.
 pub fn run() -> Result<()> {
-    let root = workspace_root()?;
+    let root = crate::root();
     let chromium = ensure_chromium()?;
     let example = build_example(&root)?;
     let mut server = Server::start(&example)?;
@@ -99,56 +99,13 @@ fn element_text<'a>(dom: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&dom[start..end])
 }
 
-fn workspace_root() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["locate-project", "--workspace", "--message-format", "plain"])
-        .output()
-        .context("running `cargo locate-project`")?;
-    ensure!(
-        output.status.success(),
-        "`cargo locate-project` failed: run from the workspace"
-    );
-    let manifest = PathBuf::from(String::from_utf8(output.stdout)?.trim());
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .context("the workspace manifest has no parent directory")
-}
-
 /// `chromium`'s path, installing Debian's package when missing.
-fn ensure_chromium() -> Result<PathBuf> {
+pub(crate) fn ensure_chromium() -> Result<PathBuf> {
     if let Some(path) = find_chromium() {
         return Ok(path);
     }
-    println!("e2e: chromium is missing: installing Debian's `chromium` with apt-get");
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "chromium"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-    };
-    let installed = match install() {
-        Ok(status) if status.success() => true,
-        Ok(_) => {
-            println!("e2e: apt-get install failed: running apt-get update first");
-            let updated = Command::new("apt-get")
-                .arg("update")
-                .status()
-                .is_ok_and(|s| s.success());
-            updated && install().is_ok_and(|s| s.success())
-        }
-        Err(_) => false,
-    };
-    match find_chromium() {
-        Some(path) if installed => Ok(path),
-        _ => bail!(
-            "the browser end-to-end test needs Chromium, and `apt-get install -y chromium` failed \
-             (no apt-get, not root, or no network). Install Debian's `chromium` package (as root: \
-             `apt-get update && apt-get install -y chromium`), or put a `chromium` binary on PATH, \
-             then run `cargo xtask e2e` again"
-        ),
-    }
+    crate::apt_install("chromium", "the browser end-to-end test")?;
+    find_chromium().context("apt-get installed chromium, but `chromium --version` still fails")
 }
 
 fn find_chromium() -> Option<PathBuf> {

@@ -31,8 +31,8 @@ const EVENT_TYPE: &str = "greeting";
 
 /// Runs the hub's browser end-to-end test.
 pub fn run() -> Result<()> {
-    let root = workspace_root()?;
-    let chromium = ensure_chromium()?;
+    let root = crate::root();
+    let chromium = crate::e2e::ensure_chromium()?;
     let rill = build_rill(&root)?;
     let mut hub = Hub::start(&rill, "127.0.0.1:0")?;
     println!("e2e-hub: rill serve at {}", hub.url);
@@ -499,49 +499,4 @@ fn build_rill(root: &Path) -> Result<PathBuf> {
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
         .context("cargo built no `rill` executable")
-}
-
-/// The workspace root, from `cargo locate-project` (run from inside it).
-fn workspace_root() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args(["locate-project", "--workspace", "--message-format", "plain"])
-        .output()
-        .context("running `cargo locate-project`")?;
-    ensure!(
-        output.status.success(),
-        "`cargo locate-project` failed: run from the workspace"
-    );
-    let manifest = PathBuf::from(String::from_utf8(output.stdout)?.trim());
-    manifest
-        .parent()
-        .map(Path::to_path_buf)
-        .context("the workspace manifest has no parent directory")
-}
-
-/// `chromium`'s path, installing Debian's package when missing.
-fn ensure_chromium() -> Result<PathBuf> {
-    let find = || {
-        ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|path| path.exists())
-    };
-    if let Some(path) = find() {
-        return Ok(path);
-    }
-    println!("e2e-hub: chromium is missing: installing Debian's `chromium` with apt-get");
-    let apt = |args: &[&str]| {
-        Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|status| status.success())
-    };
-    let install = ["install", "-y", "--no-install-recommends", "chromium"];
-    if !apt(&install) {
-        let _ = apt(&["update"]);
-        let _ = apt(&install);
-    }
-    find().context("chromium is not installed and `apt-get install chromium` failed")
 }

@@ -181,7 +181,8 @@ fn cargo(args: &[&str]) -> Command {
     command
 }
 
-fn root() -> PathBuf {
+/// The workspace root (xtask lives one folder below it).
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
@@ -198,5 +199,33 @@ fn step(name: &str, mut command: Command) -> Result<()> {
         bail!("{name} failed ({status})");
     }
     println!("==> {name}: ok in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Installs Debian's `package` with apt-get (after `apt-get update`: a fresh
+/// machine has no package lists), for a task that needs it. The error says
+/// what to do by hand when that is impossible (no apt-get, not root, no
+/// mirror).
+pub(crate) fn apt_install(package: &str, needed_for: &str) -> Result<()> {
+    println!("xtask: {package} is missing ({needed_for} needs it): installing it with apt-get");
+    for args in [
+        &["update"][..],
+        &["install", "-y", "--no-install-recommends", package],
+    ] {
+        let status = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(std::process::Stdio::null())
+            .status();
+        match status {
+            Ok(status) if status.success() => {}
+            outcome => bail!(
+                "`apt-get {}` failed ({outcome:?}): {needed_for} needs Debian's `{package}`; \
+                 install it by hand (as root: `apt-get update && apt-get install -y {package}`) \
+                 and run the task again",
+                args.join(" ")
+            ),
+        }
+    }
     Ok(())
 }

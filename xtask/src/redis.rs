@@ -8,7 +8,7 @@
 
 use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 /// Makes sure `redis-server` runs: returns at once if it is on PATH,
 /// otherwise installs Debian's `redis-server` package with apt-get (after
@@ -18,32 +18,7 @@ pub fn ensure_redis_server() -> Result<()> {
     if redis_server_version().is_some() {
         return Ok(());
     }
-    println!("xtask: redis-server is missing; installing Debian's redis-server with apt-get");
-    let apt = |args: &[&str]| -> Result<()> {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .status()
-            .with_context(|| {
-                format!(
-                    "cannot run `apt-get {}`: install redis-server by hand \
-                     (the Redis store's tests need it)",
-                    args.join(" ")
-                )
-            })?;
-        if !status.success() {
-            bail!(
-                "`apt-get {}` failed ({status}); install redis-server by hand \
-                 (it needs root and the Debian mirror)",
-                args.join(" ")
-            );
-        }
-        Ok(())
-    };
-    // A fresh machine has no package lists: `install` alone finds nothing.
-    apt(&["update"])?;
-    apt(&["install", "-y", "--no-install-recommends", "redis-server"])?;
+    crate::apt_install("redis-server", "the Redis store's tests")?;
     match redis_server_version() {
         Some(version) => {
             println!("xtask: installed {version}");

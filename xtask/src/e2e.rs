@@ -99,6 +99,20 @@ fn element_text<'a>(dom: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&dom[start..end])
 }
 
+/// Headless Chromium as root on a machine without a network: no sandbox, no
+/// GPU, and none of the background connections this machine would refuse.
+pub(crate) const CHROMIUM_FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+];
+
 /// `chromium`'s path, installing Debian's package when missing.
 pub(crate) fn ensure_chromium() -> Result<PathBuf> {
     if let Some(path) = find_chromium() {
@@ -204,17 +218,7 @@ fn drive(chromium: &Path, url: &str) -> Result<String> {
     std::fs::create_dir_all(&profile)?;
     println!("e2e: loading {url} in headless {}", chromium.display());
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-        ])
+        .args(CHROMIUM_FLAGS)
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(["--dump-dom", "--virtual-time-budget=5000", url])
         .stdout(Stdio::piped())

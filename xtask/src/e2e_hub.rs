@@ -241,18 +241,8 @@ struct Browser {
 impl Browser {
     fn launch(chromium: &Path, profile: &Path) -> Result<Browser> {
         let mut child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                "--window-size=1200,900",
-            ])
+            .args(crate::e2e::CHROMIUM_FLAGS)
+            .args(["--remote-debugging-port=0", "--window-size=1200,900"])
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())

@@ -404,19 +404,19 @@ impl Decoder {
             return Err(error);
         }
         self.data_len = size;
-        let value = self.value(value);
         self.data = match core::mem::take(&mut self.data) {
-            Data::None => Data::One(value),
+            Data::None => Data::One(self.value(value)),
+            // Later lines are copied straight from the block: no slice.
             Data::One(first) => {
                 let mut joined = String::with_capacity(size.saturating_mul(2).max(256));
                 joined.push_str(&first);
                 joined.push('\n');
-                joined.push_str(&value);
+                joined.push_str(self.block.get(value).unwrap_or_default());
                 Data::Joined(joined)
             }
             Data::Joined(mut joined) => {
                 joined.push('\n');
-                joined.push_str(&value);
+                joined.push_str(self.block.get(value).unwrap_or_default());
                 Data::Joined(joined)
             }
         };

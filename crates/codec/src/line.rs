@@ -28,6 +28,14 @@ pub(crate) fn parse(line: &[u8]) -> Line<'_> {
     if line.is_empty() {
         return Line::Blank;
     }
+    // The most common line, without the combinators: the same result as
+    // `field` below gives for it.
+    if let Some(value) = line.strip_prefix(b"data:") {
+        return Line::Field {
+            name: b"data",
+            value: value.strip_prefix(b" ").unwrap_or(value),
+        };
+    }
     match field(line) {
         Ok((_, ([], value))) => Line::Comment(value),
         Ok((_, (name, value))) => Line::Field { name, value },

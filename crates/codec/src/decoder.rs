@@ -39,6 +39,9 @@ use crate::line::{self, Line};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Blocks up to this size are UTF-8-checked twice rather than cloned.
+const SMALL_BLOCK: usize = 512;
+
 /// The data buffer of the pending event.
 #[derive(Debug, Default)]
 enum Data {
@@ -267,13 +270,21 @@ impl Decoder {
         let bytes = buf.split_to(end).freeze();
         // No line ending is left in `buf`: the next scan starts after it.
         self.scanned = buf.len();
-        self.block = match ByteString::try_from(bytes.clone()) {
-            Ok(text) => text,
-            // "Streams must be decoded using the UTF-8 decode algorithm":
-            // invalid sequences become U+FFFD. Line endings, `:` and space
-            // are ASCII and an invalid sequence never swallows an ASCII
-            // byte, so the lines keep their bounds (only their lengths change).
-            Err(_) => ByteString::from(String::from_utf8_lossy(&bytes).into_owned()),
+        // A small block is checked here and again by the conversion (cheaper
+        // than the two reference-count updates of a clone); a large one is
+        // checked once, through a clone kept for the invalid case.
+        self.block = if bytes.len() <= SMALL_BLOCK && core::str::from_utf8(&bytes).is_ok() {
+            // Valid, as just checked: the conversion cannot fail.
+            ByteString::try_from(bytes).unwrap_or_default()
+        } else {
+            match ByteString::try_from(bytes.clone()) {
+                Ok(text) => text,
+                // "Streams must be decoded using the UTF-8 decode algorithm":
+                // invalid sequences become U+FFFD. Line endings, `:` and
+                // space are ASCII and an invalid sequence never swallows an
+                // ASCII byte, so the lines keep their bounds.
+                Err(_) => ByteString::from(String::from_utf8_lossy(&bytes).into_owned()),
+            }
         };
         self.block_pos = 0;
         Ok(true)

@@ -11,12 +11,8 @@ use hyper::body::Incoming;
 use rill_codec::{DecodeError, Decoder, Frame};
 use tokio::time::{Instant, Sleep};
 
-/// What the connection produced.
-pub(crate) enum Step {
-    /// A frame from the decoder.
-    Frame(Frame),
-    /// The decoder discarded an event over a limit; decoding goes on.
-    Decode(DecodeError),
+/// What reading the body produced, when it was not more bytes.
+pub(crate) enum Read {
     /// The server ended the response.
     Eof,
     /// The body failed: reset, or closed before the message was complete.
@@ -28,10 +24,19 @@ pub(crate) enum Step {
 /// One open response. A new connection gets a new `Connection` and so a new
 /// decoder: whatever an interrupted connection left unfinished (half an
 /// event, half a line) is discarded, as the spec requires at end of stream.
+///
+/// The event source drives it: [`decode`](Connection::decode) until it
+/// returns `Ok(None)`, then [`poll_read`](Connection::poll_read) for more
+/// bytes. Frames go from the decoder to the caller without passing through
+/// an enum of this module, so an `Event` (176 bytes) is moved as few times
+/// as the codec allows.
 pub(crate) struct Connection {
     body: Incoming,
     decoder: Decoder,
     buf: BytesMut,
+    /// Bytes arrived since the decoder last returned `Ok(None)`: only then
+    /// can another `decode` call find a frame.
+    unread: bool,
     idle: Option<Idle>,
 }
 
@@ -61,41 +66,58 @@ impl Connection {
             body,
             decoder,
             buf: BytesMut::new(),
+            unread: false,
             idle,
         }
     }
 
-    /// Decodes what is buffered, reading more from the body when needed.
-    /// `on_decode` runs after every decoder call, even one that yields no
-    /// frame (an `id:`-only block moves the last event ID without one).
-    pub(crate) fn poll_step(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut on_decode: impl FnMut(&Decoder),
-    ) -> Poll<Step> {
+    /// The next frame from the bytes read so far; `Ok(None)` when there is
+    /// none until [`poll_read`](Connection::poll_read) brings more.
+    #[inline]
+    pub(crate) fn decode(&mut self) -> Result<Option<Frame>, DecodeError> {
+        if !self.unread {
+            return Ok(None);
+        }
+        let decoded = self.decoder.decode(&mut self.buf);
+        if let Ok(None) = decoded {
+            self.unread = false;
+        }
+        decoded
+    }
+
+    /// The decoder, for its last event ID.
+    #[inline]
+    pub(crate) fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Reads body frames until one brings bytes (`Ready(Ok(()))`), the body
+    /// ends or fails, or the idle timeout passes.
+    pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Read>> {
         loop {
-            let decoded = self.decoder.decode(&mut self.buf);
-            on_decode(&self.decoder);
-            match decoded {
-                Ok(Some(frame)) => return Poll::Ready(Step::Frame(frame)),
-                Ok(None) => {}
-                Err(error) => return Poll::Ready(Step::Decode(error)),
-            }
             match Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        if let Some(idle) = &mut self.idle {
-                            idle.last = Instant::now();
-                        }
-                        self.buf.extend_from_slice(&data);
+                    let Ok(data) = frame.into_data() else {
+                        continue; // trailers
+                    };
+                    if data.is_empty() {
+                        continue;
                     }
+                    if let Some(idle) = &mut self.idle {
+                        idle.last = Instant::now();
+                    }
+                    // The codec reads a `BytesMut`; hyper's chunk is a shared
+                    // `Bytes` slice of its read buffer, so this is a copy.
+                    self.buf.extend_from_slice(&data);
+                    self.unread = true;
+                    return Poll::Ready(Ok(()));
                 }
-                Poll::Ready(Some(Err(error))) => return Poll::Ready(Step::Lost(error)),
-                Poll::Ready(None) => return Poll::Ready(Step::Eof),
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Err(Read::Lost(error))),
+                Poll::Ready(None) => return Poll::Ready(Err(Read::Eof)),
                 Poll::Pending => {
                     let expired = self.idle.as_mut().is_some_and(|idle| idle.poll_expired(cx));
                     return if expired {
-                        Poll::Ready(Step::Idle)
+                        Poll::Ready(Err(Read::Idle))
                     } else {
                         Poll::Pending
                     };

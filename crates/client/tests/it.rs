@@ -25,3 +25,5 @@ mod redirect;
 mod soak;
 #[path = "it/status.rs"]
 mod status;
+#[path = "it/tls.rs"]
+mod tls;

@@ -23,12 +23,13 @@
 //! The decoder itself holds the pending event's values and at most one
 //! unterminated line of at most `max_line_len` bytes (plus the last chunk).
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
@@ -110,8 +111,12 @@ pub struct Decoder {
     /// Stream offset of the caller's `buf[0]`.
     offset: u64,
 
-    /// Complete lines cut from the input, valid UTF-8.
+    /// Complete lines cut from the input, when they are valid UTF-8.
     block: ByteString,
+    /// Complete lines cut from the input that hold invalid UTF-8 (then
+    /// `block` is empty): kept as bytes so that positions, line lengths and
+    /// offsets stay those of the stream, and decoded value by value.
+    raw_block: Option<Bytes>,
     block_pos: usize,
     /// Stream offset of `block[0]`.
     block_offset: u64,
@@ -141,6 +146,7 @@ impl Decoder {
             scanned: 0,
             offset: 0,
             block: ByteString::new(),
+            raw_block: None,
             block_pos: 0,
             block_offset: 0,
             skipping: false,
@@ -191,7 +197,7 @@ impl Decoder {
     /// next blank line, and the next call goes on decoding.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
         loop {
-            if self.block_pos < self.block.len() {
+            if self.block_pos < self.block_bytes().len() {
                 if let Some(frame) = self.interpret_line()? {
                     return Ok(Some(frame));
                 }
@@ -273,27 +279,26 @@ impl Decoder {
         // A small block is checked here and again by the conversion (cheaper
         // than the two reference-count updates of a clone); a large one is
         // checked once, through a clone kept for the invalid case.
-        self.block = if bytes.len() <= SMALL_BLOCK && core::str::from_utf8(&bytes).is_ok() {
+        if bytes.len() <= SMALL_BLOCK && core::str::from_utf8(&bytes).is_ok() {
             // Valid, as just checked: the conversion cannot fail.
-            ByteString::try_from(bytes).unwrap_or_default()
+            self.block = ByteString::try_from(bytes).unwrap_or_default();
+            self.raw_block = None;
+        } else if let Ok(text) = ByteString::try_from(bytes.clone()) {
+            self.block = text;
+            self.raw_block = None;
         } else {
-            match ByteString::try_from(bytes.clone()) {
-                Ok(text) => text,
-                // "Streams must be decoded using the UTF-8 decode algorithm":
-                // invalid sequences become U+FFFD. Line endings, `:` and
-                // space are ASCII and an invalid sequence never swallows an
-                // ASCII byte, so the lines keep their bounds.
-                Err(_) => ByteString::from(String::from_utf8_lossy(&bytes).into_owned()),
-            }
-        };
+            // "Streams must be decoded using the UTF-8 decode algorithm":
+            // invalid sequences become U+FFFD, value by value (see `value`).
+            self.block = ByteString::new();
+            self.raw_block = Some(bytes);
+        }
         self.block_pos = 0;
         Ok(true)
     }
 
     /// Interprets the next line of `block`.
     fn interpret_line(&mut self) -> Result<Option<Frame>, DecodeError> {
-        let text: &str = &self.block;
-        let rest = &text.as_bytes()[self.block_pos..];
+        let rest = &self.block_bytes()[self.block_pos..];
         // The blank line that ends every event needs no call into memchr.
         let len = match rest.first() {
             Some(b'\n' | b'\r') => 0,
@@ -316,10 +321,11 @@ impl Decoder {
         } else {
             self.process(start, len, line_offset)
         };
-        if self.block_pos >= self.block.len() {
+        if self.block_pos >= self.block_bytes().len() {
             // Let go of the caller's buffer as soon as possible, so that it
             // can reuse its allocation (frames keep only their own slices).
             self.block = ByteString::new();
+            self.raw_block = None;
             self.block_pos = 0;
         }
         frame
@@ -342,10 +348,10 @@ impl Decoder {
             Retry(u64),
             Ignore,
         }
-        let text: &str = &self.block;
-        let line = &text.as_bytes()[start..start + len];
+        let bytes = self.block_bytes();
+        let line = &bytes[start..start + len];
         let range = |value: &[u8]| {
-            let at = value.as_ptr() as usize - text.as_ptr() as usize;
+            let at = value.as_ptr() as usize - bytes.as_ptr() as usize;
             at..at + value.len()
         };
         let step = match line::parse(line) {
@@ -386,14 +392,40 @@ impl Decoder {
         Ok(None)
     }
 
-    /// The range `value` of `block` as a shared slice of it.
+    /// The lines being interpreted, as bytes.
+    fn block_bytes(&self) -> &[u8] {
+        match &self.raw_block {
+            Some(raw) => raw,
+            None => self.block.as_bytes(),
+        }
+    }
+
+    /// The range `value` of the block as text: a shared slice of a valid
+    /// block, or the UTF-8 decoding with replacement of an invalid one's
+    /// bytes. Decoding value by value is the same as decoding the whole
+    /// stream first: line endings, `:` and space are ASCII, and an invalid
+    /// sequence never swallows an ASCII byte.
     fn value(&self, value: Range<usize>) -> ByteString {
+        if let Some(raw) = &self.raw_block {
+            return match String::from_utf8_lossy(&raw[value.clone()]) {
+                Cow::Borrowed(_) => ByteString::try_from(raw.slice(value)).unwrap_or_default(),
+                Cow::Owned(lossy) => ByteString::from(lossy),
+            };
+        }
         // Values start after an ASCII byte (or at a line start) and end at an
         // ASCII line ending, so they are on character boundaries: `get`
         // cannot fail here, and the empty string is only its safe answer.
         match self.block.get(value) {
             Some(value) => self.block.slice_ref(value),
             None => ByteString::new(),
+        }
+    }
+
+    /// The range `value` of the block as text, borrowed when it can be.
+    fn text_at(&self, value: Range<usize>) -> Cow<'_, str> {
+        match &self.raw_block {
+            Some(raw) => String::from_utf8_lossy(&raw[value]),
+            None => Cow::Borrowed(self.block.get(value).unwrap_or_default()),
         }
     }
 
@@ -422,12 +454,12 @@ impl Decoder {
                 let mut joined = String::with_capacity(size.saturating_mul(2).max(256));
                 joined.push_str(&first);
                 joined.push('\n');
-                joined.push_str(self.block.get(value).unwrap_or_default());
+                joined.push_str(&self.text_at(value));
                 Data::Joined(joined)
             }
             Data::Joined(mut joined) => {
                 joined.push('\n');
-                joined.push_str(self.block.get(value).unwrap_or_default());
+                joined.push_str(&self.text_at(value));
                 Data::Joined(joined)
             }
         };

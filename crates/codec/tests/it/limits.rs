@@ -113,3 +113,32 @@ fn a_huge_line_one_byte_at_a_time_is_linear() {
     let frames = decode_chunked(&mut Decoder::new(), &input, 1460);
     assert_eq!(frames.len(), 1);
 }
+
+/// Found by fuzzing (`decode_chunked`): a block holding invalid UTF-8 was
+/// decoded with replacement as a whole, so positions after an invalid byte
+/// (and the offsets in errors) were those of the replaced text, and depended
+/// on where the chunks split. Offsets and line lengths are the stream's bytes.
+#[test]
+fn offsets_and_lengths_count_stream_bytes_around_invalid_utf8() {
+    let input = b"\xfe\xff\xffu\x04\n\n\xc5\n\n";
+    for chunk in [1, 2, 4, usize::MAX] {
+        let frames = decode_chunked(&mut limited(0, 58), input, chunk);
+        assert_eq!(
+            frames,
+            [
+                Err(DecodeError::LineTooLong {
+                    limit: 0,
+                    offset: 0
+                }),
+                Err(DecodeError::LineTooLong {
+                    limit: 0,
+                    offset: 7
+                }),
+            ],
+            "chunk {chunk}"
+        );
+    }
+    // Three invalid bytes are three bytes against the limit, not nine.
+    let frames = decode_chunked(&mut limited(9, 100), b"data:\xff\xff\xff\n\n", usize::MAX);
+    assert_eq!(summary(&frames), ["message|\u{FFFD}\u{FFFD}\u{FFFD}|"]);
+}

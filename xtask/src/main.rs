@@ -146,6 +146,34 @@ fn bench_report() -> Result<()> {
         .arg(&json)
         .current_dir(root());
     step("server load", load)?;
+    // The client rows at 1,000 connections (issue 4): RSS per connection and
+    // events/s, each client kind in its own process, beside the criterion
+    // directory's `client-cost.json`.
+    let conns = target.join("criterion").join("client-conns.json");
+    let mut clients = Command::new("sh");
+    clients
+        .arg("-c")
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@""#)
+        .arg("client-load")
+        .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "run",
+            "--quiet",
+            "--profile",
+            "bench",
+            "-p",
+            "rill-benches",
+            "--example",
+            "client-load",
+            "--",
+            "report",
+            "--conns",
+            "1000",
+            "--json",
+        ])
+        .arg(&conns)
+        .current_dir(root());
+    step("client connections", clients)?;
     step(
         "bench report",
         cargo(&[

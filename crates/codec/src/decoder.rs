@@ -177,9 +177,9 @@ impl Decoder {
     }
 
     /// The last event ID string as a shared string: cloning it is a
-    /// reference count. A new value is always a new string, so comparing
-    /// [`ByteString::as_ptr`]-style identity of a clone you keep tells
-    /// whether it changed without comparing bytes.
+    /// reference count. Every new value is a new string, so keeping a clone
+    /// and comparing its address and length (`as_ptr`, `len`) with this one
+    /// tells whether it changed without comparing bytes.
     pub fn last_event_id_shared(&self) -> &ByteString {
         &self.last_event_id
     }

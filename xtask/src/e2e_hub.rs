@@ -11,7 +11,8 @@
 //! Then the hub is restarted on the same port: the receiving tab must show
 //! that it reconnected, and the `rill-reset` event (the in-memory log was
 //! lost), not a silent gap.
-//! A screenshot of the receiving tab is left in `target/e2e-hub.png`.
+//! A screenshot of the receiving tab is left in cargo's target directory
+//! (`target/e2e-hub.png`).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
@@ -38,7 +39,9 @@ pub fn run() -> Result<()> {
     println!("e2e-hub: rill serve at {}", hub.url);
     let profile = Profile::new()?;
     let mut browser = Browser::launch(&chromium, &profile.0)?;
-    let screenshot = root.join("target").join("e2e-hub.png");
+    let target = crate::target_dir();
+    std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+    let screenshot = target.join("e2e-hub.png");
     let result = drive(&mut browser, &mut hub, &rill, &screenshot);
     drop(browser);
     drop(hub);

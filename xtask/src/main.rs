@@ -134,8 +134,7 @@ fn bench_report() -> Result<()> {
             "load",
         ]),
     )?;
-    let target =
-        env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let target = target_dir();
     let json = target.join("rill-bench").join("server.json");
     let mut load = Command::new("sh");
     load.arg("-c")
@@ -207,6 +206,11 @@ fn cargo(args: &[&str]) -> Command {
     let mut command = Command::new(cargo);
     command.args(args).current_dir(root());
     command
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else `target/` in the root.
+pub(crate) fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
 }
 
 /// The workspace root (xtask lives one folder below it).

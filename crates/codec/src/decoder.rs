@@ -10,11 +10,14 @@
 //! `line.rs`, and each value a frame keeps (`data`, `event`, `id`, a
 //! comment) is a `slice_ref` of the block: a reference count, never a copy
 //! and never a second UTF-8 check. Multi-line `data` is joined into one
-//! `String`, the only copy.
+//! `String`, the only copy. A block that holds invalid UTF-8 stays raw
+//! bytes (`raw_block`), so positions, line lengths and error offsets are
+//! still the stream's, and each value is decoded with replacement on its
+//! own.
 //!
 //! | state                | meaning                                                        |
 //! |----------------------|----------------------------------------------------------------|
-//! | `block[block_pos..]` | complete lines cut from the input, not yet interpreted          |
+//! | `block[block_pos..]` | complete lines cut from the input, not yet interpreted (or `raw_block`) |
 //! | `buf`                | the caller's buffer: one unterminated line (`scanned` bytes of it have no line ending) |
 //! | `skip_lf`            | the last cut ended with a CR that was the last byte seen; an LF next belongs to it |
 //! | `discarding_line`    | the rest of an over-long line is dropped as it arrives          |

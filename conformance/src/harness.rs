@@ -139,6 +139,30 @@ pub struct Mismatch {
     pub panic: Option<String>,
 }
 
+impl std::fmt::Display for Mismatch {
+    /// The case, the chunking, expected and actual frames and last event
+    /// IDs; then what was withheld until end of stream and any panic.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at {}\n  expected {:?} (last event id {:?})\n  actual   {:?} (last event id {:?})",
+            self.case_id,
+            self.chunking,
+            self.expected,
+            self.expected_last_event_id,
+            self.actual,
+            self.actual_last_event_id,
+        )?;
+        if !self.withheld.is_empty() {
+            write!(f, "\n  withheld until end of stream {:?}", self.withheld)?;
+        }
+        if let Some(panic) = &self.panic {
+            write!(f, "\n  panicked: {panic}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The result of one case at one chunking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

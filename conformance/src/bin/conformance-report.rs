@@ -181,27 +181,7 @@ fn table(report: &Report) -> String {
 
     for group in report.codec.groups.iter().chain(&report.reference.groups) {
         for failure in &group.failures {
-            let _ = writeln!(
-                out,
-                "\nFAIL {}/{} at {}\n  expected {:?} (last event id {:?})\n  actual   {:?} (last event id {:?}){}{}",
-                group.group,
-                failure.case_id,
-                failure.chunking,
-                failure.expected,
-                failure.expected_last_event_id,
-                failure.actual,
-                failure.actual_last_event_id,
-                if failure.withheld.is_empty() {
-                    String::new()
-                } else {
-                    format!("\n  withheld until end of stream {:?}", failure.withheld)
-                },
-                failure
-                    .panic
-                    .as_ref()
-                    .map(|panic| format!("\n  panicked: {panic}"))
-                    .unwrap_or_default(),
-            );
+            let _ = writeln!(out, "\nFAIL {}/{failure}", group.group);
         }
     }
     for encoder in &report.encoder {

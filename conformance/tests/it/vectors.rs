@@ -13,18 +13,7 @@ fn describe(report: &SuiteReport) -> String {
     let mut text = String::new();
     for group in &report.groups {
         for failure in &group.failures {
-            text.push_str(&format!(
-                "\n[{}] {} at {}:\n  expected {:?} (last event id {:?})\n  actual   {:?} (last event id {:?})\n  withheld {:?}{}",
-                group.group,
-                failure.case_id,
-                failure.chunking,
-                failure.expected,
-                failure.expected_last_event_id,
-                failure.actual,
-                failure.actual_last_event_id,
-                failure.withheld,
-                failure.panic.as_ref().map(|p| format!("\n  panic {p}")).unwrap_or_default(),
-            ));
+            text.push_str(&format!("\n[{}] {failure}", group.group));
         }
     }
     text

@@ -30,8 +30,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
-use rill_benches::criterion_dir;
-use rill_benches::workload::{self, Workload};
+use rill_benches::workload;
+use rill_benches::{BlankLines, criterion_dir, first_events};
 use rill_testkit::{Reply, Server};
 
 /// Events per stream when measuring, and under `cargo test --benches`.
@@ -143,36 +143,14 @@ async fn raw_hyper(url: &str) -> usize {
         .body(Empty::new())
         .expect("request");
     let mut body = client.request(request).await.expect("response").into_body();
-    let (mut events, mut last_lf) = (0, false);
+    let (mut events, mut blank_lines) = (0, BlankLines::default());
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.expect("body").into_data() else {
             continue;
         };
-        for at in memchr::memchr_iter(b'\n', &data) {
-            let previous_lf = if at == 0 {
-                last_lf
-            } else {
-                data[at - 1] == b'\n'
-            };
-            events += usize::from(previous_lf);
-        }
-        last_lf = data.last() == Some(&b'\n');
+        events += blank_lines.count(&data);
     }
     events
-}
-
-/// A workload cut to `events` events, and the size of each event.
-fn cut(w: &Workload, events: usize) -> (Bytes, Vec<usize>) {
-    let mut sizes = Vec::with_capacity(events);
-    let mut start = 0;
-    for at in memchr::memmem::find_iter(&w.bytes, b"\n\n") {
-        sizes.push(at + 2 - start);
-        start = at + 2;
-        if sizes.len() == events {
-            break;
-        }
-    }
-    (w.bytes.slice(..start), sizes)
 }
 
 struct Served {
@@ -193,7 +171,7 @@ fn serve(events: usize) -> Served {
     let mut table = Vec::new();
     let mut streams = Vec::new();
     for w in [workload::w1(size), workload::w5(size)] {
-        let (bytes, sizes) = cut(&w, events);
+        let (bytes, sizes) = first_events(&w.bytes, events);
         assert_eq!(sizes.len(), events, "{} holds {events} events", w.id);
         let per_event = Reply::sse(bytes.clone()).chunks(sizes);
         let large = Reply::sse(bytes).chunk_size(CHUNK);

@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
-use rill_benches::workload;
+use rill_benches::{BlankLines, first_events, workload};
 use rill_testkit::{Reply, Server};
 
 const KINDS: [&str; 5] = [
@@ -109,17 +109,9 @@ fn main() {
 
 /// A workload cut to `events` events, and the size of each event.
 fn cut(bytes: &Bytes, events: usize) -> (Bytes, Vec<usize>) {
-    let mut sizes = Vec::with_capacity(events);
-    let mut start = 0;
-    for at in memchr::memmem::find_iter(bytes, b"\n\n") {
-        sizes.push(at + 2 - start);
-        start = at + 2;
-        if sizes.len() == events {
-            break;
-        }
-    }
+    let (bytes, sizes) = first_events(bytes, events);
     assert_eq!(sizes.len(), events, "the workload holds {events} events");
-    (bytes.slice(..start), sizes)
+    (bytes, sizes)
 }
 
 fn serve(load_events: usize) {
@@ -298,23 +290,15 @@ async fn raw_hyper(url: &str, max: usize, on_event: impl Fn()) -> usize {
         .expect("request");
     let response = raw_client().request(request).await.expect("response");
     let mut body = response.into_body();
-    let (mut events, mut last_lf) = (0, false);
+    let (mut events, mut blank_lines) = (0, BlankLines::default());
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame.expect("body").into_data() else {
             continue;
         };
-        for at in memchr::memchr_iter(b'\n', &data) {
-            let previous_lf = if at == 0 {
-                last_lf
-            } else {
-                data[at - 1] == b'\n'
-            };
-            if previous_lf {
-                events += 1;
-                on_event();
-            }
+        for _ in 0..blank_lines.count(&data) {
+            events += 1;
+            on_event();
         }
-        last_lf = data.last() == Some(&b'\n');
         if events >= max {
             break;
         }

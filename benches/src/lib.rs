@@ -10,7 +10,9 @@
 //! - [`check`]: what each benchmark row found when its output was checked
 //!   once before measuring (stored beside criterion's results);
 //! - [`report`]: turns criterion's results and the checks into `REPORT.md`
-//!   (the `bench-report` binary).
+//!   (the `bench-report` binary);
+//! - [`first_events`] and [`BlankLines`]: what the client benchmarks serve
+//!   and the raw-hyper floor they count with.
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -118,5 +120,45 @@ mod tests {
         assert_eq!(Feed::Chunks(4096).name(), "4KiB");
         assert_eq!(Feed::Chunks(61).name(), "61B");
         assert!(Feed::Chunks(3).split(&Bytes::new()).is_empty());
+    }
+}
+
+/// The first `events` events of a `text/event-stream` workload that ends
+/// events with `\n\n`, and each event's size in bytes (fewer when the
+/// workload holds fewer).
+pub fn first_events(bytes: &Bytes, events: usize) -> (Bytes, Vec<usize>) {
+    let mut sizes = Vec::with_capacity(events);
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(bytes, b"\n\n") {
+        sizes.push(at + 2 - start);
+        start = at + 2;
+        if sizes.len() == events {
+            break;
+        }
+    }
+    (bytes.slice(..start), sizes)
+}
+
+/// The floor any hyper-based client pays: counts blank lines (`\n\n`, the
+/// end of each event in the workloads) across body chunks, and nothing else.
+#[derive(Debug, Default)]
+pub struct BlankLines {
+    last_lf: bool,
+}
+
+impl BlankLines {
+    /// The events `chunk` ends (a `\n\n` may straddle two chunks).
+    pub fn count(&mut self, chunk: &[u8]) -> usize {
+        let mut events = 0;
+        for at in memchr::memchr_iter(b'\n', chunk) {
+            let previous_lf = if at == 0 {
+                self.last_lf
+            } else {
+                chunk[at - 1] == b'\n'
+            };
+            events += usize::from(previous_lf);
+        }
+        self.last_lf = chunk.last() == Some(&b'\n');
+        events
     }
 }

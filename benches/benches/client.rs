@@ -1,11 +1,11 @@
-//! rill-client beside its peers over loopback, in one run.
+//! bourn-client beside its peers over loopback, in one run.
 //!
-//! A rill-testkit server on its own runtime thread serves W1 (~100-byte JSON
+//! A bourn-testkit server on its own runtime thread serves W1 (~100-byte JSON
 //! events) and W5 (~25-byte token events), either one event per HTTP chunk
 //! or in 16 KiB chunks. Each row reads the whole stream over one connection
 //! on a current-thread runtime on the bench thread:
 //!
-//! - `rill-client`: `EventSource` in one-shot mode;
+//! - `bourn-client`: `EventSource` in one-shot mode;
 //! - `eventsource-client` 0.18 (LaunchDarkly) with its hyper transport, no reconnect;
 //! - `reqwest-eventsource` 0.6, closed at the end of the stream;
 //! - `raw-hyper`: the hyper-util client every hyper-based client sits on,
@@ -26,13 +26,13 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+use bourn_benches::workload;
+use bourn_benches::{BlankLines, criterion_dir, first_events};
+use bourn_testkit::{Reply, Server};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
-use rill_benches::workload;
-use rill_benches::{BlankLines, criterion_dir, first_events};
-use rill_testkit::{Reply, Server};
 
 /// Events per stream when measuring, and under `cargo test --benches`.
 const EVENTS: usize = 10_000;
@@ -47,18 +47,18 @@ fn measuring() -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Row {
-    Rill,
+    Bourn,
     LaunchDarkly,
     Reqwest,
     RawHyper,
 }
 
 impl Row {
-    const ALL: [Row; 4] = [Row::Rill, Row::LaunchDarkly, Row::Reqwest, Row::RawHyper];
+    const ALL: [Row; 4] = [Row::Bourn, Row::LaunchDarkly, Row::Reqwest, Row::RawHyper];
 
     fn name(self) -> &'static str {
         match self {
-            Row::Rill => "rill-client",
+            Row::Bourn => "bourn-client",
             Row::LaunchDarkly => "eventsource-client",
             Row::Reqwest => "reqwest-eventsource",
             Row::RawHyper => "raw-hyper",
@@ -68,7 +68,7 @@ impl Row {
     /// Reads the stream at `url` to its end; returns the events seen.
     async fn run(self, url: &str) -> usize {
         match self {
-            Row::Rill => rill(url).await,
+            Row::Bourn => bourn(url).await,
             Row::LaunchDarkly => launchdarkly(url).await,
             Row::Reqwest => reqwest(url).await,
             Row::RawHyper => raw_hyper(url).await,
@@ -76,14 +76,14 @@ impl Row {
     }
 }
 
-async fn rill(url: &str) -> usize {
-    let mut source = rill_client::EventSource::builder(url)
+async fn bourn(url: &str) -> usize {
+    let mut source = bourn_client::EventSource::builder(url)
         .one_shot(true)
         .build()
-        .expect("rill source");
+        .expect("bourn source");
     let mut events = 0;
     while let Some(item) = source.next().await {
-        if let rill_client::Item::Event(event) = item.expect("no error") {
+        if let bourn_client::Item::Event(event) = item.expect("no error") {
             black_box(event.data());
             events += 1;
         }

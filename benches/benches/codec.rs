@@ -1,12 +1,12 @@
-//! rill-codec beside its peers, in one run.
+//! bourn-codec beside its peers, in one run.
 //!
 //! Decode: W1–W5 fed whole, in 4 KiB and in 61-byte chunks; W6 in 1,460-byte
-//! chunks. Rows: `rill-codec`, `sse-stream`, `sse-core`, `sse-parse`,
+//! chunks. Rows: `bourn-codec`, `sse-stream`, `sse-core`, `sse-parse`,
 //! `eventsource-stream`, and two bounds over the same chunks: `memchr2`
 //! (counting line endings with `memchr::memchr2_iter`) and `memcpy` (copying
 //! the bytes). Chunks are cut before measuring (slices of one buffer).
 //! Each decoder is driven through its public API, in its fastest documented
-//! form: rill appends each chunk to a reused `BytesMut` and drains frames (what
+//! form: bourn appends each chunk to a reused `BytesMut` and drains frames (what
 //! a reader does); `sse-core` and `sse-parse` through their sans-IO
 //! decoders; `sse-stream` and `eventsource-stream`, which have no public
 //! sans-IO API, through their `Stream` adapters over an always-ready
@@ -14,10 +14,10 @@
 //!
 //! Every row runs once and its output is checked against the WHATWG result
 //! before it is measured; a row that disagrees is recorded, not measured
-//! (see `rill_benches::check`). Under `cargo test --benches` the workloads
-//! are small and rill disagreeing fails the test.
+//! (see `bourn_benches::check`). Under `cargo test --benches` the workloads
+//! are small and bourn disagreeing fails the test.
 //!
-//! Encode: events/s for W1 and W2 events, rill-codec against sse-stream's
+//! Encode: events/s for W1 and W2 events, bourn-codec against sse-stream's
 //! encoder (the fastest published Rust SSE encoder with a public API that
 //! returns the bytes: axum's `Event` keeps its buffer private).
 
@@ -35,16 +35,16 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use bourn_benches::check::{RowCheck, SLOW_PASS, Status};
+use bourn_benches::report::{MEMCHR2, MEMCPY};
+use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
+use bourn_benches::{Feed, Tally, criterion_dir};
 use bytes::{Bytes, BytesMut};
 use criterion::measurement::WallTime;
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use futures_core::Stream;
-use rill_benches::check::{RowCheck, SLOW_PASS, Status};
-use rill_benches::report::{MEMCHR2, MEMCPY};
-use rill_benches::workload::{self, EventSpec, FULL_SIZE};
-use rill_benches::{Feed, Tally, criterion_dir};
 
 #[path = "support/peer_conformance.rs"]
 mod peer_conformance;
@@ -54,8 +54,8 @@ mod peer_conformance;
 const SMOKE_SIZE: usize = 256 * 1024;
 /// Events per encoding measurement.
 const ENCODE_EVENTS: usize = 10_000;
-/// The limit given to peers that have one: rill's default line and event limit.
-const LIMIT: usize = rill_codec::DEFAULT_MAX_EVENT_LEN;
+/// The limit given to peers that have one: bourn's default line and event limit.
+const LIMIT: usize = bourn_codec::DEFAULT_MAX_EVENT_LEN;
 
 /// Whether criterion measures (`cargo bench`) rather than runs each
 /// benchmark once (`cargo test --benches`, `--test`); criterion's own rule.
@@ -167,7 +167,7 @@ impl<'a> Group<'a> {
         (status, check)
     }
 
-    /// Reports a check, fails the smoke test if rill is wrong, and writes the
+    /// Reports a check, fails the smoke test if bourn is wrong, and writes the
     /// check file when measuring.
     fn record(&mut self, status: Status, check: RowCheck) {
         if status != Status::Agrees {
@@ -183,10 +183,10 @@ impl<'a> Group<'a> {
                 check.note
             );
         }
-        if check.function.starts_with("rill-codec")
+        if check.function.starts_with("bourn-codec")
             && matches!(status, Status::Disagrees | Status::Failed)
         {
-            // A fast but wrong rill is a failure, never a row.
+            // A fast but wrong bourn is a failure, never a row.
             assert!(
                 self.measuring,
                 "{} disagrees with the spec on {}",
@@ -214,7 +214,7 @@ fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// Not a measurement: runs the rill-conformance vectors against rill and
+/// Not a measurement: runs the bourn-conformance vectors against bourn and
 /// every peer and records each pass rate for the report.
 fn conformance(_: &mut Criterion) {
     let measuring = measuring();
@@ -275,7 +275,9 @@ fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
     let spec = |input: &Input| input.expected;
 
     let mut buf = BytesMut::new();
-    g.row("rill-codec", &inputs, spec, |chunks| rill(chunks, &mut buf));
+    g.row("bourn-codec", &inputs, spec, |chunks| {
+        bourn(chunks, &mut buf)
+    });
     g.row("sse-stream", &inputs, spec, sse_stream);
     g.row("sse-core", &inputs, spec, sse_core);
     g.row("sse-parse", &inputs, spec, sse_parse);
@@ -296,22 +298,22 @@ fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
     g.inner.finish();
 }
 
-/// rill-codec as a reader uses it: append each chunk to a `BytesMut` (kept
+/// bourn-codec as a reader uses it: append each chunk to a `BytesMut` (kept
 /// across streams, as a connection's read buffer is) and drain the frames.
-fn rill(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
-    use rill_codec::{Decoder, Frame};
+fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
+    use bourn_codec::{Decoder, Frame};
     buf.clear();
     let mut decoder = Decoder::new();
     let mut tally = Tally::default();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(frame) = decoder.decode(buf).expect("rill-codec decodes") {
+        while let Some(frame) = decoder.decode(buf).expect("bourn-codec decodes") {
             if let Frame::Event(event) = frame {
                 tally.add(event.data().len());
             }
         }
     }
-    while let Some(frame) = decoder.decode_eof(buf).expect("rill-codec decodes") {
+    while let Some(frame) = decoder.decode_eof(buf).expect("bourn-codec decodes") {
         if let Frame::Event(event) = frame {
             tally.add(event.data().len());
         }
@@ -334,7 +336,7 @@ fn sse_stream(chunks: &[Bytes]) -> Tally {
     tally
 }
 
-/// sse-core 0.2: the sans-IO `SseDecoder::next(&mut impl Buf)`, with rill's
+/// sse-core 0.2: the sans-IO `SseDecoder::next(&mut impl Buf)`, with bourn's
 /// default limit (its own default, 512 KiB, drops W6's event).
 fn sse_core(chunks: &[Bytes]) -> Tally {
     let limit = NonZeroUsize::new(LIMIT).expect("a non-zero limit");
@@ -427,7 +429,7 @@ fn encode(c: &mut Criterion) {
             events: n as u64,
             data_bytes: specs.iter().map(|s| s.data.len() as u64).sum(),
         };
-        let rill_events: Vec<rill_codec::Event> = specs.iter().map(rill_event).collect();
+        let bourn_events: Vec<bourn_codec::Event> = specs.iter().map(bourn_event).collect();
         let peer_events: Vec<sse_stream::Sse> = specs
             .iter()
             .map(|s| sse_stream::Sse {
@@ -437,7 +439,7 @@ fn encode(c: &mut Criterion) {
                 retry: None,
             })
             .collect();
-        let wire_len = rill_events.iter().map(|e| e.encoded_len() as u64).sum();
+        let wire_len = bourn_events.iter().map(|e| e.encoded_len() as u64).sum();
         let mut g = Group::new(
             c,
             format!("encode-{id}"),
@@ -448,11 +450,11 @@ fn encode(c: &mut Criterion) {
         // Each check decodes what the row wrote and compares it with the
         // events; the measurement only encodes.
         let check = |wire: &[Bytes]| verify_encoding(&specs, wire);
-        let rill_wire = || -> Vec<Bytes> { rill_events.iter().map(|e| e.to_bytes()).collect() };
-        if g.check("rill-codec", expected, || check(&rill_wire())) {
-            g.inner.bench_function("rill-codec", |b| {
+        let bourn_wire = || -> Vec<Bytes> { bourn_events.iter().map(|e| e.to_bytes()).collect() };
+        if g.check("bourn-codec", expected, || check(&bourn_wire())) {
+            g.inner.bench_function("bourn-codec", |b| {
                 b.iter(|| {
-                    for event in &rill_events {
+                    for event in &bourn_events {
                         black_box(event.to_bytes());
                     }
                 })
@@ -462,16 +464,16 @@ fn encode(c: &mut Criterion) {
         let mut out = BytesMut::with_capacity(wire_len as usize);
         let appended = || {
             let mut out = BytesMut::new();
-            for event in &rill_events {
+            for event in &bourn_events {
                 event.encode(&mut out);
             }
             vec![out.freeze()]
         };
-        if g.check("rill-codec-append", expected, || check(&appended())) {
-            g.inner.bench_function("rill-codec-append", |b| {
+        if g.check("bourn-codec-append", expected, || check(&appended())) {
+            g.inner.bench_function("bourn-codec-append", |b| {
                 b.iter(|| {
                     out.clear();
-                    for event in &rill_events {
+                    for event in &bourn_events {
                         event.encode(&mut out);
                     }
                     black_box(&out);
@@ -503,8 +505,8 @@ fn encode(c: &mut Criterion) {
     }
 }
 
-fn rill_event(spec: &EventSpec) -> rill_codec::Event {
-    let mut builder = rill_codec::Event::builder();
+fn bourn_event(spec: &EventSpec) -> bourn_codec::Event {
+    let mut builder = bourn_codec::Event::builder();
     if let Some(event) = &spec.event {
         builder = builder.event(event.clone());
     }
@@ -517,15 +519,15 @@ fn rill_event(spec: &EventSpec) -> rill_codec::Event {
         .expect("benchmark events are valid")
 }
 
-/// Decodes `wire` with rill-codec and compares the events with `specs`.
+/// Decodes `wire` with bourn-codec and compares the events with `specs`.
 fn verify_encoding(specs: &[EventSpec], wire: &[Bytes]) -> Tally {
     let mut buf = BytesMut::new();
-    let mut decoder = rill_codec::Decoder::new();
+    let mut decoder = bourn_codec::Decoder::new();
     let mut tally = Tally::default();
     let mut specs = specs.iter();
     for chunk in wire {
         buf.extend_from_slice(chunk);
-        while let Some(frame) = decoder.decode(&mut buf).expect("rill-codec decodes") {
+        while let Some(frame) = decoder.decode(&mut buf).expect("bourn-codec decodes") {
             let Some(event) = frame.into_event() else {
                 continue;
             };

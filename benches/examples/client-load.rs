@@ -1,4 +1,4 @@
-//! rill-client beside its peers at many connections, and a driver for
+//! bourn-client beside its peers at many connections, and a driver for
 //! profiling one client's read loop. The server always runs in a child
 //! process, so the client process's memory and CPU are the client's alone.
 //!
@@ -6,15 +6,15 @@
 //! # RSS per connection and events/s at 1,000 connections, every client kind,
 //! # each kind in its own process; writes JSON for `cargo xtask bench-report`:
 //! ulimit -n 20000
-//! cargo run --profile bench -p rill-benches --example client-load -- \
+//! cargo run --profile bench -p bourn-benches --example client-load -- \
 //!     report --conns 1000 --json target/criterion/client-conns.json
 //!
 //! # Profile one client reading one stream (the server is a child process
 //! # that valgrind does not trace):
 //! CARGO_TARGET_DIR=target/profile CARGO_PROFILE_BENCH_DEBUG=true \
-//!     cargo build --profile bench -p rill-benches --example client-load
+//!     cargo build --profile bench -p bourn-benches --example client-load
 //! valgrind --tool=callgrind --toggle-collect='client_load::run' \
-//!     target/profile/release/examples/client-load profile rill-client W1/event-per-chunk 2
+//!     target/profile/release/examples/client-load profile bourn-client W1/event-per-chunk 2
 //! ```
 //!
 //! Subcommands:
@@ -30,11 +30,11 @@
 //!   `W1/16KiB`, `W5/...`; 10,000 events) `REPS` times inside `run`.
 //! - `serve E`: the server; prints its address and serves until stdin closes.
 //!
-//! Kinds: `rill-client` (defaults: HTTP and HTTPS), `rill-client-http`
+//! Kinds: `bourn-client` (defaults: HTTP and HTTPS), `bourn-client-http`
 //! (given a plain `HttpConnector`), `eventsource-client`,
 //! `reqwest-eventsource`, `raw-hyper` (one shared hyper-util client
 //! counting `\n\n`: the floor).
-//! rill-client, eventsource-client and reqwest-eventsource get one source
+//! bourn-client, eventsource-client and reqwest-eventsource get one source
 //! each, as an application opening independent streams would.
 #![allow(
     missing_docs,
@@ -51,15 +51,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use bourn_benches::{BlankLines, first_events, workload};
+use bourn_testkit::{Reply, Server};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http_body_util::{BodyExt, Empty};
-use rill_benches::{BlankLines, first_events, workload};
-use rill_testkit::{Reply, Server};
 
 const KINDS: [&str; 5] = [
-    "rill-client",
-    "rill-client-http",
+    "bourn-client",
+    "bourn-client-http",
     "eventsource-client",
     "reqwest-eventsource",
     "raw-hyper",
@@ -201,17 +201,17 @@ impl Drop for ServerProcess {
 async fn read(kind: &str, url: &str, one_shot: bool, max: usize, on_event: impl Fn()) -> usize {
     let mut events = 0;
     match kind {
-        "rill-client" | "rill-client-http" => {
-            let mut builder = rill_client::EventSource::builder(url).one_shot(one_shot);
-            if kind == "rill-client-http" {
+        "bourn-client" | "bourn-client-http" => {
+            let mut builder = bourn_client::EventSource::builder(url).one_shot(one_shot);
+            if kind == "bourn-client-http" {
                 // Plain TCP: no TLS-capable connector (and stream type).
                 let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
                 http.set_nodelay(true);
                 builder = builder.connector(http);
             }
-            let mut source = builder.build().expect("rill source");
+            let mut source = builder.build().expect("bourn source");
             while let Some(item) = source.next().await {
-                if let rill_client::Item::Event(event) = item.expect("no error") {
+                if let bourn_client::Item::Event(event) = item.expect("no error") {
                     black_box(event.data());
                     events += 1;
                     on_event();

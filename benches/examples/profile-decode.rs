@@ -1,4 +1,4 @@
-//! A small driver for profiling rill-codec's decoder on one workload, the
+//! A small driver for profiling bourn-codec's decoder on one workload, the
 //! way the `codec` benchmark feeds it (append each chunk to a `BytesMut`,
 //! drain frames). The decode loop is `profile_decode::run`, kept out of line
 //! so a profiler can count it alone:
@@ -6,7 +6,7 @@
 //! ```text
 //! # Own target directory: debug info changes the profile's artifacts.
 //! CARGO_TARGET_DIR=target/profile CARGO_PROFILE_BENCH_DEBUG=true \
-//!     cargo build --profile bench -p rill-benches --example profile-decode
+//!     cargo build --profile bench -p bourn-benches --example profile-decode
 //! valgrind --tool=callgrind --toggle-collect='profile_decode::run' \
 //!     target/profile/release/examples/profile-decode W1 whole 1
 //! callgrind_annotate --inclusive=yes callgrind.out.<pid>
@@ -18,9 +18,9 @@
 
 use std::time::Instant;
 
+use bourn_benches::{Feed, workload};
+use bourn_codec::{Decoder, Frame};
 use bytes::{Bytes, BytesMut};
-use rill_benches::{Feed, workload};
-use rill_codec::{Decoder, Frame};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -46,7 +46,7 @@ fn main() {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(
         data as u64, w.expected.data_bytes,
-        "rill-codec decodes {id}"
+        "bourn-codec decodes {id}"
     );
     eprintln!(
         "{id} {}: {:.0} MiB/s",
@@ -63,7 +63,7 @@ fn run(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     let mut data = 0;
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        while let Some(frame) = decoder.decode(buf).expect("rill-codec decodes") {
+        while let Some(frame) = decoder.decode(buf).expect("bourn-codec decodes") {
             if let Frame::Event(event) = frame {
                 data += event.data().len();
             }

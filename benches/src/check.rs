@@ -6,8 +6,8 @@
 //! one. A row that disagrees is not measured (a fast wrong answer is not a
 //! result); a row with a pass longer than [`SLOW_PASS`] is not sampled either
 //! (that pass is its time, over the bytes it covered). Both are
-//! recorded in a `rill-check.json` beside criterion's files for that row,
-//! `<criterion dir>/<group>/<function>/rill-check.json`, where the report
+//! recorded in a `bourn-check.json` beside criterion's files for that row,
+//! `<criterion dir>/<group>/<function>/bourn-check.json`, where the report
 //! finds them.
 
 use std::io;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::Tally;
 
 /// The name of a row's check file.
-pub const FILE_NAME: &str = "rill-check.json";
+pub const FILE_NAME: &str = "bourn-check.json";
 
 /// A single pass slower than this is not sampled by criterion: ten samples
 /// would take minutes (eventsource-stream is quadratic on W6 and on any
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_a_file() {
-        let dir = std::env::temp_dir().join(format!("rill-check-test-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bourn-check-test-{}", std::process::id()));
         let check = RowCheck {
             group: "decode-W1-whole".into(),
             function: "sse-core".into(),

@@ -1,6 +1,6 @@
-//! Criterion benchmarks: rill beside peer SSE crates.
+//! Criterion benchmarks: bourn beside peer SSE crates.
 //!
-//! The library half of `rill-benches` holds what the benchmarks and the
+//! The library half of `bourn-benches` holds what the benchmarks and the
 //! report share, and nothing that depends on a peer crate (the peers are
 //! dev-dependencies of the bench targets only):
 //!

@@ -2,9 +2,9 @@
 //!
 //! Criterion leaves, for each benchmark, `<group>/<function>/new/benchmark.json`
 //! (ids and throughput) and `new/estimates.json` (time per iteration); the
-//! benchmarks of this crate add `rill-check.json` (see [`crate::check`]).
+//! benchmarks of this crate add `bourn-check.json` (see [`crate::check`]).
 //!
-//! - Groups named `decode-<workload>-<feed>` form the decode matrix: rill
+//! - Groups named `decode-<workload>-<feed>` form the decode matrix: bourn
 //!   beside each peer and the `memchr2` / `memcpy` bounds, the ratios and the
 //!   targets.
 //! - Groups named `encode-<workload>` form the encoding table (events/s).
@@ -23,16 +23,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::check::{self, RowCheck, Status};
 
-/// The rill row of every codec group.
-pub const RILL: &str = "rill-codec";
+/// The bourn row of every codec group.
+pub const BOURN: &str = "bourn-codec";
 /// The line-scan bound row.
 pub const MEMCHR2: &str = "memchr2";
 /// The copy bound row.
 pub const MEMCPY: &str = "memcpy";
-/// Rill must beat the fastest agreeing peer by this factor on every decode
+/// Bourn must beat the fastest agreeing peer by this factor on every decode
 /// workload and feed.
 pub const PEER_TARGET: f64 = 2.0;
-/// The geometric mean of rill/memchr2 over W1–W5 must reach this, per feed.
+/// The geometric mean of bourn/memchr2 over W1–W5 must reach this, per feed.
 pub const BOUND_TARGET: f64 = 0.5;
 
 /// The peers, in column order, with the version measured.
@@ -129,9 +129,9 @@ impl Row {
 
 /// The directory, under criterion's, where the codec benchmark writes each
 /// decoder's conformance result (`<decoder>.json`).
-pub const CONFORMANCE_DIR: &str = "rill-conformance";
+pub const CONFORMANCE_DIR: &str = "bourn-conformance";
 
-/// One decoder's result under the rill-conformance vectors, as the codec
+/// One decoder's result under the bourn-conformance vectors, as the codec
 /// benchmark writes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeerConformance {
@@ -333,7 +333,7 @@ impl Report {
             .values()
             .filter(|r| r.group.starts_with("decode-"))
             .map(|r| r.function.clone())
-            .filter(|f| ![RILL, MEMCHR2, MEMCPY].contains(&f.as_str()))
+            .filter(|f| ![BOURN, MEMCHR2, MEMCPY].contains(&f.as_str()))
             .collect();
         seen.sort_by_key(|f| {
             (
@@ -345,14 +345,14 @@ impl Report {
         seen
     }
 
-    /// rill's rate divided by `function`'s: how many times faster rill is.
+    /// bourn's rate divided by `function`'s: how many times faster bourn is.
     pub fn ratio(&self, group: &str, function: &str) -> Option<f64> {
-        let (rill, _) = self.get(group, RILL)?.rate()?;
+        let (bourn, _) = self.get(group, BOURN)?.rate()?;
         let (other, _) = self.get(group, function)?.rate()?;
-        Some(rill / other)
+        Some(bourn / other)
     }
 
-    /// The fastest peer that agrees with the spec on `group`, and rill's
+    /// The fastest peer that agrees with the spec on `group`, and bourn's
     /// ratio to it.
     pub fn fastest_peer(&self, group: &str) -> Option<(String, f64)> {
         self.peers()
@@ -369,7 +369,7 @@ impl Report {
     }
 
     fn render_into(&self, out: &mut String) -> std::fmt::Result {
-        writeln!(out, "# rill benchmark report")?;
+        writeln!(out, "# bourn benchmark report")?;
         writeln!(out)?;
         writeln!(
             out,
@@ -400,7 +400,7 @@ impl Report {
             writeln!(out)?;
             writeln!(
                 out,
-                "Where rill-codec's decoder spends its instructions, measured with callgrind, \
+                "Where bourn-codec's decoder spends its instructions, measured with callgrind, \
                  and what would change it: [PROFILE.md](PROFILE.md) (written by hand; its \
                  numbers are dated there)."
             )?;
@@ -427,7 +427,7 @@ impl Report {
         writeln!(out)?;
         writeln!(out, "## Targets")?;
         writeln!(out)?;
-        // 1. rill >= 2x the fastest agreeing peer, every workload and feed.
+        // 1. bourn >= 2x the fastest agreeing peer, every workload and feed.
         let mut misses = Vec::new();
         let mut worst: Option<(f64, String)> = None;
         for (w, f) in cells {
@@ -441,7 +441,7 @@ impl Report {
                         worst = Some((ratio, format!("{w} {f}, vs {peer}")));
                     }
                 }
-                None => misses.push(format!("{w} {f}: no rill or no agreeing peer measured")),
+                None => misses.push(format!("{w} {f}: no bourn or no agreeing peer measured")),
             }
         }
         let verdict = if misses.is_empty() {
@@ -451,7 +451,7 @@ impl Report {
         };
         writeln!(
             out,
-            "- rill ≥ {PEER_TARGET}× the fastest spec-agreeing peer on every decode workload \
+            "- bourn ≥ {PEER_TARGET}× the fastest spec-agreeing peer on every decode workload \
              and feed: {verdict}."
         )?;
         if let Some((ratio, at)) = worst {
@@ -460,7 +460,7 @@ impl Report {
         if !misses.is_empty() {
             writeln!(out, "  Below target: {}.", misses.join("; "))?;
         }
-        // 2. geomean rill/memchr2 over W1–W5 >= 0.5, per feed.
+        // 2. geomean bourn/memchr2 over W1–W5 >= 0.5, per feed.
         let mut feeds: Vec<String> = cells.iter().map(|(_, f)| f.clone()).collect();
         feeds.sort_by_key(|f| feed_rank(f));
         feeds.dedup();
@@ -485,7 +485,7 @@ impl Report {
             let verdict = if met { "**met**" } else { "**NOT met**" };
             writeln!(
                 out,
-                "- rill ≥ {BOUND_TARGET}× the memchr2 line-scan bound, geometric mean over \
+                "- bourn ≥ {BOUND_TARGET}× the memchr2 line-scan bound, geometric mean over \
                  W1–W5: {verdict} — per feed: {}; all feeds: {:.3}.",
                 parts.join(", "),
                 geomean(&all)
@@ -494,7 +494,7 @@ impl Report {
         let wrong: Vec<String> = cells
             .iter()
             .filter(|(w, f)| {
-                self.get(&decode_group(w, f), RILL)
+                self.get(&decode_group(w, f), BOURN)
                     .is_some_and(Row::disagrees)
             })
             .map(|(w, f)| format!("{w} {f}"))
@@ -502,7 +502,7 @@ impl Report {
         if !wrong.is_empty() {
             writeln!(
                 out,
-                "- **rill-codec disagrees with the spec on {}**: those cells are not results.",
+                "- **bourn-codec disagrees with the spec on {}**: those cells are not results.",
                 wrong.join(", ")
             )?;
         }
@@ -522,7 +522,7 @@ impl Report {
              \"Rows not compared\"; a super-linear row is slower still on the whole)."
         )?;
         writeln!(out)?;
-        let mut header = format!("| workload | feed | {RILL} | rill events/s |");
+        let mut header = format!("| workload | feed | {BOURN} | bourn events/s |");
         let mut rule = String::from("|---|---|---:|---:|");
         for p in &peers {
             let _ = write!(header, " {p} |");
@@ -534,8 +534,8 @@ impl Report {
         writeln!(out, "{rule}")?;
         for (w, f) in cells {
             let group = decode_group(w, f);
-            let mut line = format!("| {w} | {f} | {} |", self.rate_cell(&group, RILL));
-            let events = self.get(&group, RILL).and_then(|r| {
+            let mut line = format!("| {w} | {f} | {} |", self.rate_cell(&group, BOURN));
+            let events = self.get(&group, BOURN).and_then(|r| {
                 let check = r.check.as_ref()?;
                 let (rate, _) = r.rate()?;
                 Some(check.expected.events as f64 * rate / check.bytes as f64)
@@ -558,7 +558,7 @@ impl Report {
         writeln!(out)?;
         writeln!(
             out,
-            "rill's speed divided by each row's (> 1: rill is faster). Target: ≥ \
+            "bourn's speed divided by each row's (> 1: bourn is faster). Target: ≥ \
              {PEER_TARGET} against the fastest agreeing peer; ≥ {BOUND_TARGET} against \
              memchr2 (geometric mean W1–W5)."
         )?;
@@ -566,10 +566,10 @@ impl Report {
         let mut header = String::from("| workload | feed |");
         let mut rule = String::from("|---|---|");
         for p in &peers {
-            let _ = write!(header, " rill/{p} |");
+            let _ = write!(header, " bourn/{p} |");
             rule.push_str("---:|");
         }
-        header.push_str(" rill/fastest peer | rill/memchr2 | rill/memcpy |");
+        header.push_str(" bourn/fastest peer | bourn/memchr2 | bourn/memcpy |");
         rule.push_str("---:|---:|---:|");
         writeln!(out, "{header}")?;
         writeln!(out, "{rule}")?;
@@ -640,7 +640,7 @@ impl Report {
             return Ok(());
         }
         writeln!(out)?;
-        writeln!(out, "## Conformance (rill-conformance vectors)")?;
+        writeln!(out, "## Conformance (bourn-conformance vectors)")?;
         writeln!(out)?;
         writeln!(
             out,
@@ -658,7 +658,7 @@ impl Report {
         let mut order: Vec<&PeerConformance> = self.conformance.values().collect();
         order.sort_by_key(|c| {
             (
-                c.decoder != RILL,
+                c.decoder != BOURN,
                 PEERS
                     .iter()
                     .position(|(p, _)| *p == c.decoder)
@@ -719,15 +719,15 @@ impl Report {
         writeln!(out)?;
         writeln!(
             out,
-            "Events per second encoding prebuilt events. `{RILL}`: `Event::to_bytes` (one \
-             exact-size `Bytes` per event); `{RILL}-append`: `Event::encode` into one reused \
+            "Events per second encoding prebuilt events. `{BOURN}`: `Event::to_bytes` (one \
+             exact-size `Bytes` per event); `{BOURN}-append`: `Event::encode` into one reused \
              `BytesMut`; `sse-stream`: `Sse::encode` (by value, one `Bytes` per event; the \
              clones it needs are made outside the timed loop). sse-stream is the comparison: \
              the fastest published Rust encoder we know whose output is reachable through its \
              public API (axum's `Event` keeps its buffer private)."
         )?;
         writeln!(out)?;
-        writeln!(out, "| workload | row | events/s | rill-codec / row |")?;
+        writeln!(out, "| workload | row | events/s | bourn-codec / row |")?;
         writeln!(out, "|---|---|---:|---:|")?;
         for group in groups {
             let workload = group.trim_start_matches("encode-");
@@ -836,14 +836,14 @@ impl Report {
 }
 
 const METHOD: &str = "\
-- Workloads (`rill_benches::workload`), ~16 MiB each, generated in memory: W1 small JSON \
+- Workloads (`bourn_benches::workload`), ~16 MiB each, generated in memory: W1 small JSON \
 events (~100 B, `data:` only); W2 `id` + `event` + `data`; W3 64 KiB events of 1,000 \
 `data:` lines; W4 W1 with CRLF; W5 tiny LLM-token events (~25 B); W6 one 4 MiB `data:` \
 line. W1–W5 are fed whole, in 4 KiB and in 61-byte chunks; W6 in 1,460-byte chunks. \
 Chunks are cut before measuring (slices of one buffer).
-- rill appends each chunk to a `BytesMut` kept across iterations (a connection's read \
+- bourn appends each chunk to a `BytesMut` kept across iterations (a connection's read \
 buffer) and drains frames, `decode_eof` at the end; the copy into that buffer is timed. \
-sse-core (`SseDecoder::next`, limit set to rill's 16 MiB default because its 512 KiB \
+sse-core (`SseDecoder::next`, limit set to bourn's 16 MiB default because its 512 KiB \
 default drops W6's event) and sse-parse (`feed`/`next_event`) run sans-IO; sse-stream and \
 eventsource-stream, which have no public sans-IO API, run through their `Stream` adapters \
 over an always-ready in-memory stream polled with a no-op waker. sse-stream returns raw \
@@ -1015,7 +1015,7 @@ mod tests {
         ] {
             let g = decode_group(w, "whole");
             for r in [
-                row(&g, RILL, 1e9 * scale, Status::Agrees),
+                row(&g, BOURN, 1e9 * scale, Status::Agrees),
                 row(&g, "sse-core", 3e9, Status::Agrees),
                 row(&g, "sse-stream", 1e8, Status::Disagrees),
                 row(&g, MEMCHR2, 4e8, Status::Agrees),
@@ -1032,7 +1032,7 @@ mod tests {
         report
             .rows
             .insert((slow.group.clone(), slow.function.clone()), slow);
-        let r = row("decode-W6-1460B", RILL, 1e9, Status::Agrees);
+        let r = row("decode-W6-1460B", BOURN, 1e9, Status::Agrees);
         report.rows.insert((r.group.clone(), r.function.clone()), r);
         let other = row("server-fanout", "1000 subscribers", 2e6, Status::Agrees);
         report
@@ -1043,7 +1043,7 @@ mod tests {
             report.fastest_peer("decode-W1-whole"),
             Some(("sse-core".to_owned(), 3.0))
         );
-        // The single pass of 5 s against rill's 1 s.
+        // The single pass of 5 s against bourn's 1 s.
         assert_eq!(
             report.ratio("decode-W6-1460B", "eventsource-stream"),
             Some(5.0)
@@ -1053,7 +1053,7 @@ mod tests {
             md.contains("every decode workload and feed: **met**"),
             "{md}"
         );
-        // rill/memchr2 = 0.4 on every cell.
+        // bourn/memchr2 = 0.4 on every cell.
         assert!(md.contains("W1–W5: **NOT met**"), "{md}");
         assert!(md.contains("| W1 | whole |"), "{md}");
         assert!(md.contains("disagrees with the spec"), "{md}");

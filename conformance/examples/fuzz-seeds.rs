@@ -1,5 +1,5 @@
 //! Writes the fuzz seed corpora from the vectors:
-//! `cargo run -p rill-conformance --example fuzz-seeds -- fuzz/seeds`.
+//! `cargo run -p bourn-conformance --example fuzz-seeds -- fuzz/seeds`.
 //!
 //! - `decode/<case id>`: the case's input bytes;
 //! - `decode_chunked/<case id>`: a header (chunk lengths, and the case's
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::{fs, io};
 
-use rill_conformance::vectors::{self, EncoderExpect};
+use bourn_conformance::vectors::{self, EncoderExpect};
 
 fn main() -> ExitCode {
     let Some(out) = std::env::args().nth(1).map(PathBuf::from) else {

@@ -1,27 +1,27 @@
-//! rill-codec under test: the [`DecoderUnderTest`] adapter and the encoder
+//! bourn-codec under test: the [`DecoderUnderTest`] adapter and the encoder
 //! case runner.
 
 use std::time::Duration;
 
+use bourn_codec::{DecodeError, Decoder, Event, Limits};
 use bytes::BytesMut;
-use rill_codec::{DecodeError, Decoder, Event, Limits};
 
 use crate::harness::{Capabilities, DecoderUnderTest, Setup};
 use crate::vectors::{
     EncodeField, EncoderCase, EncoderExpect, ErrorFrame, ErrorKind, EventFrame, Frame, VectorLimits,
 };
 
-/// [`rill_codec::Decoder`] over a [`BytesMut`], fed chunk by chunk.
+/// [`bourn_codec::Decoder`] over a [`BytesMut`], fed chunk by chunk.
 #[derive(Debug, Default)]
-pub struct RillDecoder {
+pub struct BournDecoder {
     decoder: Decoder,
     buf: BytesMut,
 }
 
-impl RillDecoder {
+impl BournDecoder {
     /// A decoder with the default limits.
     pub fn new() -> Self {
-        RillDecoder::default()
+        BournDecoder::default()
     }
 
     fn drain(&mut self, eof: bool, out: &mut Vec<Frame>) {
@@ -68,9 +68,9 @@ pub fn limits(limits: Option<VectorLimits>) -> Limits {
     out
 }
 
-impl DecoderUnderTest for RillDecoder {
+impl DecoderUnderTest for BournDecoder {
     fn name(&self) -> &str {
-        "rill-codec"
+        "bourn-codec"
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -101,13 +101,13 @@ impl DecoderUnderTest for RillDecoder {
 }
 
 /// A codec frame as a vector frame.
-pub fn frame_of(frame: rill_codec::Frame) -> Frame {
+pub fn frame_of(frame: bourn_codec::Frame) -> Frame {
     match frame {
-        rill_codec::Frame::Event(event) => Frame::Event(event_frame(&event)),
-        rill_codec::Frame::Retry(retry) => {
+        bourn_codec::Frame::Event(event) => Frame::Event(event_frame(&event)),
+        bourn_codec::Frame::Retry(retry) => {
             Frame::Retry(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX))
         }
-        rill_codec::Frame::Comment(comment) => Frame::Comment(comment.to_string()),
+        bourn_codec::Frame::Comment(comment) => Frame::Comment(comment.to_string()),
         other => Frame::Other(format!("{other:?}")),
     }
 }
@@ -143,7 +143,7 @@ pub fn error_frame(error: DecodeError) -> Frame {
 /// # Errors
 ///
 /// The builder's refusal.
-pub fn build(case: &EncoderCase) -> Result<Event, rill_codec::EncodeError> {
+pub fn build(case: &EncoderCase) -> Result<Event, bourn_codec::EncodeError> {
     let input = &case.build;
     let mut builder = Event::builder();
     if let Some(comment) = &input.comment {
@@ -222,7 +222,7 @@ pub fn run_encoder_case(case: &EncoderCase) -> Result<(), EncoderMismatch> {
                 final_last_event_id: final_last_event_id.clone(),
                 skip: None,
             };
-            let mut decoder = RillDecoder::new();
+            let mut decoder = BournDecoder::new();
             for chunking in crate::harness::full_matrix(&decode_case) {
                 if let crate::harness::Outcome::Fail(mismatch) =
                     crate::harness::run_case(&mut decoder, &decode_case, &chunking)
@@ -237,8 +237,8 @@ pub fn run_encoder_case(case: &EncoderCase) -> Result<(), EncoderMismatch> {
         }
         (EncoderExpect::Error { field, index }, Err(error)) => {
             let actual_field = match error.field() {
-                rill_codec::Field::Event => Some(EncodeField::Event),
-                rill_codec::Field::Id => Some(EncodeField::Id),
+                bourn_codec::Field::Event => Some(EncodeField::Event),
+                bourn_codec::Field::Id => Some(EncodeField::Id),
                 _ => None,
             };
             if actual_field == Some(*field) && error.index() == *index {

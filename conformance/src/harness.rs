@@ -37,7 +37,7 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// Everything: what rill-codec reports.
+    /// Everything: what bourn-codec reports.
     pub const ALL: Capabilities = Capabilities {
         comments: true,
         retry: true,
@@ -61,8 +61,8 @@ pub struct Setup {
 /// An SSE decoder the vectors can run against: "feed bytes, finish, get frames".
 ///
 /// ```
-/// use rill_conformance::harness::{Capabilities, DecoderUnderTest, Setup};
-/// use rill_conformance::vectors::{EventFrame, Frame};
+/// use bourn_conformance::harness::{Capabilities, DecoderUnderTest, Setup};
+/// use bourn_conformance::vectors::{EventFrame, Frame};
 ///
 /// /// A toy decoder that understands only `data:` lines ending in LF.
 /// #[derive(Default)]
@@ -95,12 +95,12 @@ pub struct Setup {
 ///     fn last_event_id(&self) -> Option<String> { None }
 /// }
 ///
-/// let files = rill_conformance::vectors::load_all()?;
-/// let report = rill_conformance::harness::run_suite(&mut Toy::default(), &files, |_| {
-///     vec![rill_conformance::chunking::Chunking::Whole]
+/// let files = bourn_conformance::vectors::load_all()?;
+/// let report = bourn_conformance::harness::run_suite(&mut Toy::default(), &files, |_| {
+///     vec![bourn_conformance::chunking::Chunking::Whole]
 /// });
 /// assert!(report.passed > 0 && report.failed > 0); // a toy: some pass, many fail
-/// # Ok::<(), rill_conformance::vectors::LoadError>(())
+/// # Ok::<(), bourn_conformance::vectors::LoadError>(())
 /// ```
 pub trait DecoderUnderTest {
     /// The decoder's name in reports.

@@ -2,16 +2,16 @@
 //! step of the WHATWG "Parsing an event stream" and "Interpreting an event
 //! stream" text (plus the WPT `format-*` cases and bugs found in peer
 //! libraries), a harness that runs them against any decoder at every
-//! chunking, a spec-literal reference model, and the adapter for rill-codec.
+//! chunking, a spec-literal reference model, and the adapter for bourn-codec.
 //!
 //! ```
-//! use rill_conformance::codec::RillDecoder;
-//! use rill_conformance::{harness, vectors};
+//! use bourn_conformance::codec::BournDecoder;
+//! use bourn_conformance::{harness, vectors};
 //!
 //! let files = vectors::load_all()?;
 //! // Every decoder case, whole and one byte at a time (the test suite runs the full matrix).
-//! let report = harness::run_suite(&mut RillDecoder::new(), &files, |_| {
-//!     vec![rill_conformance::chunking::Chunking::Whole, rill_conformance::chunking::Chunking::Every(1)]
+//! let report = harness::run_suite(&mut BournDecoder::new(), &files, |_| {
+//!     vec![bourn_conformance::chunking::Chunking::Whole, bourn_conformance::chunking::Chunking::Every(1)]
 //! });
 //! assert_eq!(report.failed, 0, "{:#?}", report.groups);
 //! assert!(report.passed >= 2 * 80);
@@ -30,14 +30,14 @@
 //! # Features
 //!
 //! None. The crate is test support (`publish = false`): serde, serde_json
-//! and base64 read the vectors; rill-codec is the decoder it ships an
-//! adapter for ([`codec::RillDecoder`]).
+//! and base64 read the vectors; bourn-codec is the decoder it ships an
+//! adapter for ([`codec::BournDecoder`]).
 //!
 //! # Vectors
 //!
 //! `conformance/vectors/*.json`, one file per area, found through this
 //! crate's manifest directory ([`vectors::dir`]). See [`vectors`] for the
-//! format. The expected frames follow rill-codec's documented choices where
+//! format. The expected frames follow bourn-codec's documented choices where
 //! the text leaves room: an empty or out-of-range `retry` is ignored, a
 //! comment is reported without one leading space, the unterminated last line
 //! is discarded at end of stream (even `retry`), and after a limit error the
@@ -47,7 +47,7 @@
 //! # Reference model
 //!
 //! [`reference`](mod@reference) is a slow, literal transcription of the spec over
-//! `String`s, sharing no code with rill-codec. The property tests check the
+//! `String`s, sharing no code with bourn-codec. The property tests check the
 //! codec against it on arbitrary bytes and chunkings. It has no limits.
 //!
 //! # Limits
@@ -57,7 +57,7 @@
 //!
 //! # Conformance
 //!
-//! `cargo run -p rill-conformance --bin conformance-report` prints a table of
+//! `cargo run -p bourn-conformance --bin conformance-report` prints a table of
 //! vector groups × pass/fail (cases × chunkings) and exits non-zero on any
 //! failure; `--json PATH` also writes the report as JSON.
 #![forbid(unsafe_code)]

@@ -1,6 +1,6 @@
 //! A spec-literal reference model of "9.2.6 Interpreting an event stream".
 //!
-//! Slow and obvious on purpose, and sharing no code with rill-codec: the
+//! Slow and obvious on purpose, and sharing no code with bourn-codec: the
 //! whole byte string is first decoded with the WHATWG Encoding Standard's
 //! UTF-8 decoder (written out here, error mode "replacement", one leading BOM
 //! stripped), then split into lines, then each line is run through the steps
@@ -8,7 +8,7 @@
 //! zero-copy; limits are not modelled.
 //!
 //! Beyond the browser's dispatch steps it records what a non-browser user
-//! agent observes, as rill-codec's contract defines it:
+//! agent observes, as bourn-codec's contract defines it:
 //! - a valid `retry` field is a [`Frame::Retry`] at its line (an empty value
 //!   and a value too large for `u64` milliseconds are ignored);
 //! - a comment line is a [`Frame::Comment`], its colon and one leading space
@@ -17,8 +17,8 @@
 //! - the decoder may start from a last event ID (a reconnecting client's).
 //!
 //! ```
-//! use rill_conformance::reference;
-//! use rill_conformance::vectors::{EventFrame, Frame};
+//! use bourn_conformance::reference;
+//! use bourn_conformance::vectors::{EventFrame, Frame};
 //!
 //! let out = reference::interpret(b"id: 1\ndata: a\r\n\r\nid: 7\n\n", "");
 //! assert_eq!(out.frames, [Frame::Event(EventFrame {

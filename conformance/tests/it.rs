@@ -1,4 +1,4 @@
-//! rill-conformance integration tests: the vectors at every chunking, the
+//! bourn-conformance integration tests: the vectors at every chunking, the
 //! reference model against the codec, round trips and limits (proptest), and
 //! the encoder's output (insta).
 

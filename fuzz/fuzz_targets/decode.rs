@@ -4,9 +4,9 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use rill_codec::{Decoder, Frame};
-use rill_conformance::codec::frame_of;
-use rill_conformance::reference;
+use bourn_codec::{Decoder, Frame};
+use bourn_conformance::codec::frame_of;
+use bourn_conformance::reference;
 
 fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::new();

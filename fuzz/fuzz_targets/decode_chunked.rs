@@ -11,7 +11,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use rill_codec::{DecodeError, Decoder, Frame, Limits};
+use bourn_codec::{DecodeError, Decoder, Frame, Limits};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&header, rest)) = data.split_first() else {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use rill_codec::{Decoder, Event, Field, Frame};
+use bourn_codec::{Decoder, Event, Field, Frame};
 
 type Input = (Option<String>, Option<String>, Option<String>, Option<u64>, Option<String>);
 

@@ -1,6 +1,6 @@
 //! `cargo xtask e2e`: the browser end-to-end test.
 //!
-//! Starts `rill-server`'s hyper example on 127.0.0.1 (a free port) and loads
+//! Starts `bourn-server`'s hyper example on 127.0.0.1 (a free port) and loads
 //! its demo page in headless Chromium (Debian's `chromium`, installed with
 //! apt when missing). The page uses the browser's own `EventSource`: it
 //! receives `message` and `tick` events, the server ends the stream after
@@ -134,15 +134,15 @@ fn find_chromium() -> Option<PathBuf> {
     })
 }
 
-/// Builds `rill-server`'s hyper example and returns its executable.
+/// Builds `bourn-server`'s hyper example and returns its executable.
 fn build_example(root: &Path) -> Result<PathBuf> {
-    println!("e2e: building rill-server's hyper example");
+    println!("e2e: building bourn-server's hyper example");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .args([
             "build",
             "-p",
-            "rill-server",
+            "bourn-server",
             "--example",
             "hyper",
             "--message-format=json-render-diagnostics",
@@ -214,7 +214,8 @@ impl Drop for Server {
 /// page's EventSource work is done (`--virtual-time-budget` skips the
 /// reconnection delay on the page's clock).
 fn drive(chromium: &Path, url: &str) -> Result<String> {
-    let profile = std::env::temp_dir().join(format!("rill-e2e-{}-{}", std::process::id(), nanos()));
+    let profile =
+        std::env::temp_dir().join(format!("bourn-e2e-{}-{}", std::process::id(), nanos()));
     std::fs::create_dir_all(&profile)?;
     println!("e2e: loading {url} in headless {}", chromium.display());
     let mut child = Command::new(chromium)

@@ -1,7 +1,7 @@
-//! `cargo xtask e2e`, the hub part: `rill serve`'s page in two tabs of
+//! `cargo xtask e2e`, the hub part: `bourn serve`'s page in two tabs of
 //! headless Chromium, driven over the DevTools protocol.
 //!
-//! Starts `rill serve` on 127.0.0.1 (a free port) and Debian's `chromium`
+//! Starts `bourn serve` on 127.0.0.1 (a free port) and Debian's `chromium`
 //! (installed with apt when missing) with a fresh profile. Opens the hub's
 //! page in two tabs on a fresh topic, waits until both show the stream as
 //! open, then, in the first tab, types an event type and data into the
@@ -9,7 +9,7 @@
 //! must show the event, with the id the hub answered to the first tab. The
 //! check reads what the receiving page shows (its DOM), not the hub's logs.
 //! Then the hub is restarted on the same port: the receiving tab must show
-//! that it reconnected, and the `rill-reset` event (the in-memory log was
+//! that it reconnected, and the `bourn-reset` event (the in-memory log was
 //! lost), not a silent gap.
 //! A screenshot of the receiving tab is left in cargo's target directory
 //! (`target/e2e-hub.png`).
@@ -34,15 +34,15 @@ const EVENT_TYPE: &str = "greeting";
 pub fn run() -> Result<()> {
     let root = crate::root();
     let chromium = crate::e2e::ensure_chromium()?;
-    let rill = build_rill(&root)?;
-    let mut hub = Hub::start(&rill, "127.0.0.1:0")?;
-    println!("e2e-hub: rill serve at {}", hub.url);
+    let bourn = build_bourn(&root)?;
+    let mut hub = Hub::start(&bourn, "127.0.0.1:0")?;
+    println!("e2e-hub: bourn serve at {}", hub.url);
     let profile = Profile::new()?;
     let mut browser = Browser::launch(&chromium, &profile.0)?;
     let target = crate::target_dir();
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let screenshot = target.join("e2e-hub.png");
-    let result = drive(&mut browser, &mut hub, &rill, &screenshot);
+    let result = drive(&mut browser, &mut hub, &bourn, &screenshot);
     drop(browser);
     drop(hub);
     drop(profile);
@@ -51,7 +51,7 @@ pub fn run() -> Result<()> {
 
 /// Publishes from tab A's form; tab B must show the event. Then restarts
 /// the hub: tab B must show that it reconnected, and the reset event.
-fn drive(browser: &mut Browser, hub: &mut Hub, rill: &Path, screenshot: &Path) -> Result<()> {
+fn drive(browser: &mut Browser, hub: &mut Hub, bourn: &Path, screenshot: &Path) -> Result<()> {
     let nonce = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos() % 1_000_000_000;
     let topic = format!("e2e-{nonce}");
     let message = format!("hello from tab A ({nonce})");
@@ -115,7 +115,7 @@ fn drive(browser: &mut Browser, hub: &mut Hub, rill: &Path, screenshot: &Path) -
     // have been missed.
     let addr = hub.addr.clone();
     hub.stop()?;
-    *hub = Hub::start(rill, &addr)?;
+    *hub = Hub::start(bourn, &addr)?;
     browser.wait_for(
         &receiver,
         "Number(document.getElementById('reconnects').textContent) >= 1",
@@ -137,7 +137,7 @@ fn drive(browser: &mut Browser, hub: &mut Hub, rill: &Path, screenshot: &Path) -
         "document.body.dataset.state === 'open'",
         "tab B to be open again",
     )?;
-    println!("e2e-hub: ok — after a hub restart tab B reconnected and shows rill-reset {reset}");
+    println!("e2e-hub: ok — after a hub restart tab B reconnected and shows bourn-reset {reset}");
     // A picture for people; the check above does not depend on it.
     browser.call(Some(&receiver), "Page.bringToFront", json!({}))?;
     browser.screenshot(&receiver, screenshot)?;
@@ -145,7 +145,7 @@ fn drive(browser: &mut Browser, hub: &mut Hub, rill: &Path, screenshot: &Path) -
     Ok(())
 }
 
-/// A running `rill serve`, killed when dropped.
+/// A running `bourn serve`, killed when dropped.
 struct Hub {
     child: Child,
     url: String,
@@ -153,18 +153,18 @@ struct Hub {
 }
 
 impl Hub {
-    fn start(rill: &Path, addr: &str) -> Result<Hub> {
-        let mut child = Command::new(rill)
+    fn start(bourn: &Path, addr: &str) -> Result<Hub> {
+        let mut child = Command::new(bourn)
             // The in-memory log: the restart must show tab B a reset.
             .args(["serve", "--addr", addr, "--store", "memory"])
-            .env_remove("RILL_CONFIG")
-            .env_remove("RILL_PUBLISH_TOKEN")
-            .env_remove("RILL_SUBSCRIBE_TOKEN")
+            .env_remove("BOURN_CONFIG")
+            .env_remove("BOURN_PUBLISH_TOKEN")
+            .env_remove("BOURN_SUBSCRIBE_TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .with_context(|| format!("starting {}", rill.display()))?;
+            .with_context(|| format!("starting {}", bourn.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let (tx, rx) = std::sync::mpsc::channel();
         thread::spawn(move || {
@@ -176,7 +176,7 @@ impl Hub {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                bail!("rill serve printed no URL within {STEP:?}");
+                bail!("bourn serve printed no URL within {STEP:?}");
             }
         };
         let url = line
@@ -200,7 +200,7 @@ impl Hub {
         while self.child.try_wait()?.is_none() {
             ensure!(
                 Instant::now() < deadline,
-                "rill serve did not stop on SIGTERM"
+                "bourn serve did not stop on SIGTERM"
             );
             thread::sleep(Duration::from_millis(50));
         }
@@ -220,7 +220,7 @@ struct Profile(PathBuf);
 
 impl Profile {
     fn new() -> Result<Profile> {
-        let path = std::env::temp_dir().join(format!("rill-e2e-hub-{}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("bourn-e2e-hub-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
         Ok(Profile(path))
@@ -461,35 +461,35 @@ fn decode_base64(text: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The `rill` binary, built with `cargo build -p rill-cli`.
-fn build_rill(root: &Path) -> Result<PathBuf> {
+/// The `bourn` binary, built with `cargo build -p bourn-cli`.
+fn build_bourn(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = Command::new(cargo)
         .current_dir(root)
         .args([
             "build",
             "-p",
-            "rill-cli",
+            "bourn-cli",
             "--bin",
-            "rill",
+            "bourn",
             "--message-format=json-render-diagnostics",
         ])
         .stdout(Stdio::piped())
         .spawn()
-        .context("running cargo build -p rill-cli")?;
+        .context("running cargo build -p bourn-cli")?;
     let mut output = String::new();
     child
         .stdout
         .take()
         .context("no cargo stdout")?
         .read_to_string(&mut output)?;
-    ensure!(child.wait()?.success(), "cargo build -p rill-cli failed");
+    ensure!(child.wait()?.success(), "cargo build -p bourn-cli failed");
     output
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|message| {
-            message["reason"] == "compiler-artifact" && message["target"]["name"] == "rill"
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "bourn"
         })
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .context("cargo built no `rill` executable")
+        .context("cargo built no `bourn` executable")
 }

@@ -66,14 +66,14 @@ fn ci() -> Result<()> {
     // in CI a missing one is a failure, not a skip.
     redis::ensure_redis_server().context("the Redis backend tests need redis-server")?;
     let mut tests = cargo(&["test", "--workspace", "--all-features", "--locked"]);
-    tests.env("RILL_REQUIRE_REDIS", "1");
+    tests.env("BOURN_REQUIRE_REDIS", "1");
     step("tests", tests)?;
     step(
         "codec without default features",
         cargo(&[
             "test",
             "-p",
-            "rill-codec",
+            "bourn-codec",
             "--no-default-features",
             "--locked",
         ]),
@@ -89,7 +89,7 @@ fn ci() -> Result<()> {
     step("docs", docs)?;
     step(
         "bench smoke",
-        cargo(&["test", "-p", "rill-benches", "--benches", "--locked"]),
+        cargo(&["test", "-p", "bourn-benches", "--benches", "--locked"]),
     )?;
     conformance(&[])?;
     e2e()?;
@@ -106,7 +106,7 @@ fn conformance(args: &[&str]) -> Result<()> {
         "--quiet",
         "--locked",
         "-p",
-        "rill-conformance",
+        "bourn-conformance",
         "--bin",
         "conformance-report",
         "--",
@@ -116,8 +116,8 @@ fn conformance(args: &[&str]) -> Result<()> {
 }
 
 fn bench_report() -> Result<()> {
-    step("benchmarks", cargo(&["bench", "-p", "rill-benches"]))?;
-    // The server rows (issue 3): the load example, rill beside axum's `Sse`
+    step("benchmarks", cargo(&["bench", "-p", "bourn-benches"]))?;
+    // The server rows (issue 3): the load example, bourn beside axum's `Sse`
     // + broadcast, 1,000 and 10,000 connections (about a minute on 2 cores).
     // 10,000 connections need more descriptors than the usual soft limit:
     // the shell raises it to the hard limit for the example.
@@ -127,7 +127,7 @@ fn bench_report() -> Result<()> {
             "build",
             "--release",
             "-p",
-            "rill-server",
+            "bourn-server",
             "--features",
             "axum",
             "--example",
@@ -135,7 +135,7 @@ fn bench_report() -> Result<()> {
         ]),
     )?;
     let target = target_dir();
-    let json = target.join("rill-bench").join("server.json");
+    let json = target.join("bourn-bench").join("server.json");
     let mut load = Command::new("sh");
     load.arg("-c")
         .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@""#)
@@ -161,7 +161,7 @@ fn bench_report() -> Result<()> {
             "--profile",
             "bench",
             "-p",
-            "rill-benches",
+            "bourn-benches",
             "--example",
             "client-load",
             "--",
@@ -180,7 +180,7 @@ fn bench_report() -> Result<()> {
             "--quiet",
             "--release",
             "-p",
-            "rill-benches",
+            "bourn-benches",
             "--bin",
             "bench-report",
             "--",
@@ -191,11 +191,11 @@ fn bench_report() -> Result<()> {
 }
 
 fn e2e() -> Result<()> {
-    println!("\n==> e2e: EventSource in headless Chromium against rill-server");
+    println!("\n==> e2e: EventSource in headless Chromium against bourn-server");
     let started = Instant::now();
-    e2e::run().context("browser end-to-end test (rill-server example)")?;
-    println!("\n==> e2e: the rill serve page in two Chromium tabs");
-    e2e_hub::run().context("browser end-to-end test (rill serve page)")?;
+    e2e::run().context("browser end-to-end test (bourn-server example)")?;
+    println!("\n==> e2e: the bourn serve page in two Chromium tabs");
+    e2e_hub::run().context("browser end-to-end test (bourn serve page)")?;
     println!("==> e2e: ok in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

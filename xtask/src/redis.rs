@@ -3,7 +3,7 @@
 //!
 //! The tests start their own throwaway instance on a free 127.0.0.1 port
 //! with persistence off and stop it after; this only makes sure the binary
-//! is there (`cargo xtask ci` then sets `RILL_REQUIRE_REDIS=1`, so a missing
+//! is there (`cargo xtask ci` then sets `BOURN_REQUIRE_REDIS=1`, so a missing
 //! server fails the tests instead of skipping them).
 
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
-//! The peers under rill-conformance's vectors: a `DecoderUnderTest` adapter
+//! The peers under bourn-conformance's vectors: a `DecoderUnderTest` adapter
 //! per peer, and the run that writes each one's pass rate beside criterion's
-//! results (`<criterion dir>/rill-conformance/<decoder>.json`) for the report.
+//! results (`<criterion dir>/bourn-conformance/<decoder>.json`) for the report.
 //!
 //! Each adapter declares what its decoder can report (`Capabilities`); the
 //! harness judges it on that only. Raw-block decoders (sse-stream) get the
@@ -16,13 +16,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use bourn_benches::report::PeerConformance;
+use bourn_conformance::chunking::Chunking;
+use bourn_conformance::codec::BournDecoder;
+use bourn_conformance::harness::{self, Capabilities, DecoderUnderTest, Setup};
+use bourn_conformance::vectors::{self, DecoderCase, EventFrame, Frame};
 use bytes::Bytes;
 use futures_core::Stream;
-use rill_benches::report::PeerConformance;
-use rill_conformance::chunking::Chunking;
-use rill_conformance::codec::RillDecoder;
-use rill_conformance::harness::{self, Capabilities, DecoderUnderTest, Setup};
-use rill_conformance::vectors::{self, DecoderCase, EventFrame, Frame};
 
 /// Nothing beyond events and incremental output.
 const EVENTS_ONLY: Capabilities = Capabilities {
@@ -35,11 +35,11 @@ const EVENTS_ONLY: Capabilities = Capabilities {
     incremental: true,
 };
 
-/// Runs the vectors against rill and every peer. `thorough`: whole, 1-, 2-
+/// Runs the vectors against bourn and every peer. `thorough`: whole, 1-, 2-
 /// and 3-byte chunks and every single split point; otherwise whole and one
 /// byte at a time (what the peer survey ran).
 pub fn run(thorough: bool) -> Vec<PeerConformance> {
-    let files = vectors::load_all().expect("rill-conformance vectors load");
+    let files = vectors::load_all().expect("bourn-conformance vectors load");
     let plan = |case: &DecoderCase| {
         let mut plan = vec![Chunking::Whole, Chunking::Every(1)];
         if thorough {
@@ -49,7 +49,7 @@ pub fn run(thorough: bool) -> Vec<PeerConformance> {
         plan
     };
     let mut decoders: Vec<Box<dyn DecoderUnderTest>> = vec![
-        Box::new(RillDecoder::new()),
+        Box::new(BournDecoder::new()),
         Box::new(StreamPeer::<SseStream>::default()),
         Box::new(SseCore::default()),
         Box::new(SseParse::default()),
@@ -59,7 +59,7 @@ pub fn run(thorough: bool) -> Vec<PeerConformance> {
         .iter_mut()
         .map(|decoder| {
             let name = match decoder.name() {
-                "rill-codec" | "rill" => "rill-codec".to_owned(),
+                "bourn-codec" | "bourn" => "bourn-codec".to_owned(),
                 other => other.to_owned(),
             };
             let report = harness::run_suite(decoder.as_mut(), &files, plan);
@@ -95,7 +95,7 @@ struct SseCore(sse_core::SseDecoder);
 
 impl Default for SseCore {
     fn default() -> Self {
-        let limit = NonZeroUsize::new(rill_codec::DEFAULT_MAX_EVENT_LEN).expect("non-zero");
+        let limit = NonZeroUsize::new(bourn_codec::DEFAULT_MAX_EVENT_LEN).expect("non-zero");
         SseCore(sse_core::SseDecoder::with_limit(limit))
     }
 }

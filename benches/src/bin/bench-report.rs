@@ -4,7 +4,7 @@
 //! bench-report [--criterion-dir DIR] [--out FILE] [--server-json FILE]
 //! ```
 //!
-//! Run it after `cargo bench -p rill-benches` (`cargo xtask bench-report` does
+//! Run it after `cargo bench -p bourn-benches` (`cargo xtask bench-report` does
 //! both, and runs the server's load example first). The criterion directory
 //! is found as criterion finds it (`$CRITERION_HOME`,
 //! `$CARGO_TARGET_DIR/criterion`, the target directory holding this binary);
@@ -13,7 +13,7 @@
 //! Besides criterion's rows, the report gains:
 //! - the server rows (issue 3) from the JSON the load example writes
 //!   (`crates/server/examples/load.rs --json`; default
-//!   `<criterion dir>/../rill-bench/server.json`), with the targets;
+//!   `<criterion dir>/../bourn-bench/server.json`), with the targets;
 //! - the client cost rows (issue 4) from `client-cost.json`, which the
 //!   client bench writes into the criterion directory, with the targets;
 //! - `benches/BACKENDS.md` (issue 6), included as it is.
@@ -28,8 +28,8 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 
-use rill_benches::criterion_dir;
-use rill_benches::report::{Report, default_output};
+use bourn_benches::criterion_dir;
+use bourn_benches::report::{Report, default_output};
 
 fn main() -> ExitCode {
     let mut dir = criterion_dir();
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         Ok(report) => report,
         Err(error) => {
             eprintln!(
-                "bench-report: cannot read {}: {error} (run `cargo bench -p rill-benches` first)",
+                "bench-report: cannot read {}: {error} (run `cargo bench -p bourn-benches` first)",
                 dir.display()
             );
             return ExitCode::FAILURE;
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     let server_json = server_json.unwrap_or_else(|| {
         dir.parent()
             .unwrap_or(&dir)
-            .join("rill-bench")
+            .join("bourn-bench")
             .join("server.json")
     });
     let backends = default_output().with_file_name("BACKENDS.md");
@@ -114,7 +114,7 @@ struct DeliveredRow {
     cpu_s_per_million: f64,
 }
 
-const RILL_SERVER: &str = "rill-hyper";
+const BOURN_SERVER: &str = "bourn-hyper";
 const AXUM_PEER: &str = "axum-broadcast";
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
@@ -127,7 +127,8 @@ fn met(ok: bool) -> &'static str {
 }
 
 fn server_section(path: &Path) -> String {
-    let mut md = String::from("\n## Server: rill beside axum `Sse` + `tokio::sync::broadcast`\n\n");
+    let mut md =
+        String::from("\n## Server: bourn beside axum `Sse` + `tokio::sync::broadcast`\n\n");
     let figures: ServerFigures = match read_json(path) {
         Ok(figures) => figures,
         Err(error) => {
@@ -141,8 +142,8 @@ fn server_section(path: &Path) -> String {
     let _ = writeln!(
         md,
         "From `crates/server/examples/load.rs` ({} cores, shared by the servers and the load client; \
-         one run). Each server in its own process on 127.0.0.1 with 2 tokio workers: `rill-hyper` \
-         (a `Channel` behind hyper's HTTP/1.1 builder), `rill-axum` (the same `Channel` behind \
+         one run). Each server in its own process on 127.0.0.1 with 2 tokio workers: `bourn-hyper` \
+         (a `Channel` behind hyper's HTTP/1.1 builder), `bourn-axum` (the same `Channel` behind \
          `axum::serve`), `axum-broadcast` (axum's `Sse` over a `broadcast::Receiver`). Memory is \
          the server's RSS delta / N; fan-out is publish → the last of N subscribers has the event \
          (60 rounds); delivered events/s is 100 subscribers, 100-byte events published in batches \
@@ -184,11 +185,11 @@ fn server_section(path: &Path) -> String {
         );
     }
     // Targets (issue 3).
-    md.push_str("\nTargets (issue 3), for `rill-hyper`:\n\n");
+    md.push_str("\nTargets (issue 3), for `bourn-hyper`:\n\n");
     let rss: Vec<&IdleRow> = figures
         .idle_and_fan_out
         .iter()
-        .filter(|row| row.server == RILL_SERVER)
+        .filter(|row| row.server == BOURN_SERVER)
         .collect();
     let worst_rss = rss
         .iter()
@@ -203,18 +204,18 @@ fn server_section(path: &Path) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let rill_cpu = figures
+    let bourn_cpu = figures
         .delivered
         .iter()
-        .find(|row| row.server == RILL_SERVER)
+        .find(|row| row.server == BOURN_SERVER)
         .map(|row| row.cpu_s_per_million);
-    match (rill_cpu, peer_cpu) {
-        (Some(rill), Some(peer)) => {
+    match (bourn_cpu, peer_cpu) {
+        (Some(bourn), Some(peer)) => {
             let _ = writeln!(
                 md,
-                "- at least 2× axum's delivered events per CPU second: {} — {:.2}× ({rill:.3} vs {peer:.3} CPU s per 1M).",
-                met(peer / rill >= 2.0),
-                peer / rill
+                "- at least 2× axum's delivered events per CPU second: {} — {:.2}× ({bourn:.3} vs {peer:.3} CPU s per 1M).",
+                met(peer / bourn >= 2.0),
+                peer / bourn
             );
         }
         _ => md.push_str("- at least 2× axum's delivered events per CPU second: not measured.\n"),
@@ -222,7 +223,7 @@ fn server_section(path: &Path) -> String {
     let at_10k = figures
         .idle_and_fan_out
         .iter()
-        .find(|row| row.server == RILL_SERVER && row.n == 10_000);
+        .find(|row| row.server == BOURN_SERVER && row.n == 10_000);
     let peer_10k = figures
         .idle_and_fan_out
         .iter()
@@ -249,12 +250,12 @@ fn server_section(path: &Path) -> String {
             "\nWhat limits memory: hyper's HTTP/1.1 connection allocates an 8 KiB read buffer and an \
              8 KiB response-head buffer per connection and keeps both for the connection's life \
              (`max_buf_size` cannot go below 8 KiB). Measured with heaptrack over 2,000 idle \
-             `rill-hyper` connections, heap per connection: hyper's write-head buffer 8,192 B, \
+             `bourn-hyper` connections, heap per connection: hyper's write-head buffer 8,192 B, \
              hyper's read buffer ≈ 8,170 B, the tokio task holding hyper's connection 768 B, \
              hyper's connection state and boxed body ≈ 1 KB, the response `HeaderMap` hyper keeps \
-             ≈ 280 B (576 B before it was sized for its three headers), rill's `Sse` body 464 B \
+             ≈ 280 B (576 B before it was sized for its three headers), bourn's `Sse` body 464 B \
              and subscriber slot 96 B. Only the touched pages of the two 8 KiB buffers count in \
-             RSS, which is why RSS sits near 11 KB rather than 19 KB; rill's own state is under \
+             RSS, which is why RSS sits near 11 KB rather than 19 KB; bourn's own state is under \
              1 KB of it.\n",
         );
     }
@@ -323,30 +324,30 @@ fn client_section(path: &Path) -> String {
     };
     md.push_str("\nTargets (issue 4):\n\n");
     for workload in ["W1", "W5"] {
-        if let (Some(rill), Some(raw)) = (
-            cpu(workload, "event-per-chunk", "rill-client"),
+        if let (Some(bourn), Some(raw)) = (
+            cpu(workload, "event-per-chunk", "bourn-client"),
             cpu(workload, "event-per-chunk", "raw-hyper"),
         ) {
             let _ = writeln!(
                 md,
-                "- {workload}, one event per chunk, within 1.3× raw hyper's CPU per event: {} — {:.2}× ({rill:.3} vs {raw:.3} µs).",
-                met(rill / raw <= 1.3),
-                rill / raw
+                "- {workload}, one event per chunk, within 1.3× raw hyper's CPU per event: {} — {:.2}× ({bourn:.3} vs {raw:.3} µs).",
+                met(bourn / raw <= 1.3),
+                bourn / raw
             );
         }
-        if let (Some(rill), Some(peer)) = (
-            cpu(workload, "16KiB", "rill-client"),
+        if let (Some(bourn), Some(peer)) = (
+            cpu(workload, "16KiB", "bourn-client"),
             cpu(workload, "16KiB", "eventsource-client"),
         ) {
             let _ = writeln!(
                 md,
-                "- {workload}, 16 KiB chunks, at least 3× eventsource-client's events per CPU second: {} — {:.2}× ({rill:.3} vs {peer:.3} µs).",
-                met(peer / rill >= 3.0),
-                peer / rill
+                "- {workload}, 16 KiB chunks, at least 3× eventsource-client's events per CPU second: {} — {:.2}× ({bourn:.3} vs {peer:.3} µs).",
+                met(peer / bourn >= 3.0),
+                peer / bourn
             );
         }
     }
-    if let Some(cost) = find("W1", "event-per-chunk", "rill-client") {
+    if let Some(cost) = find("W1", "event-per-chunk", "bourn-client") {
         let _ = writeln!(
             md,
             "- 0 allocations per single-line event (W1): {} — {:.3} per event over the whole process.",
@@ -402,13 +403,13 @@ fn client_conns(path: &Path) -> String {
             .find(|row| row.row == name)
             .map(|row| row.rss_per_connection_bytes)
     };
-    if let (Some(rill), Some(raw)) = (rss("rill-client"), rss("raw-hyper")) {
+    if let (Some(bourn), Some(raw)) = (rss("bourn-client"), rss("raw-hyper")) {
         let _ = writeln!(
             md,
             "\n- RSS per connection at most raw + 2 KB: {} — raw + {:.1} KB ({:.1} vs {:.1} KB).",
-            met(rill - raw <= 2000.0),
-            (rill - raw) / 1000.0,
-            rill / 1000.0,
+            met(bourn - raw <= 2000.0),
+            (bourn - raw) / 1000.0,
+            bourn / 1000.0,
             raw / 1000.0
         );
     }
@@ -425,7 +426,7 @@ fn backends_section(path: &Path) -> String {
             let _ = writeln!(
                 md,
                 "Included from `benches/BACKENDS.md` (not re-run by `bench-report`; \
-                 `cargo run --release -p rill-server --features redb,redis --example backends`).\n"
+                 `cargo run --release -p bourn-server --features redb,redis --example backends`).\n"
             );
             for line in text.lines() {
                 if line.starts_with("# ") {

@@ -1,4 +1,4 @@
-//! `conformance-report`: runs every vector group against rill-codec at every
+//! `conformance-report`: runs every vector group against bourn-codec at every
 //! chunking (and against the reference model, whole), prints a table of
 //! groups × pass/fail, and exits non-zero on any failure.
 //!
@@ -15,11 +15,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rill_conformance::chunking::Chunking;
-use rill_conformance::codec::{self, EncoderMismatch, RillDecoder};
-use rill_conformance::harness::{self, SuiteReport};
-use rill_conformance::reference::Reference;
-use rill_conformance::vectors::{self, VectorFile};
+use bourn_conformance::chunking::Chunking;
+use bourn_conformance::codec::{self, BournDecoder, EncoderMismatch};
+use bourn_conformance::harness::{self, SuiteReport};
+use bourn_conformance::reference::Reference;
+use bourn_conformance::vectors::{self, VectorFile};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -91,7 +91,7 @@ fn usage(problem: &str) -> ExitCode {
 }
 
 fn run(files: &[VectorFile]) -> Report {
-    let codec = harness::run_suite(&mut RillDecoder::new(), files, harness::full_matrix);
+    let codec = harness::run_suite(&mut BournDecoder::new(), files, harness::full_matrix);
     let reference = harness::run_suite(&mut Reference::default(), files, |_| vec![Chunking::Whole]);
     let encoder: Vec<EncoderReport> = files
         .iter()

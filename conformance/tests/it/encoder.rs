@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use rill_codec::{Event, Frame};
+use bourn_codec::{Event, Frame};
 
 fn render(cases: &[(&str, Vec<u8>)]) -> String {
     let mut out = String::new();
@@ -31,7 +31,7 @@ fn render(cases: &[(&str, Vec<u8>)]) -> String {
 
 #[test]
 fn encoder_output() {
-    let event = |builder: rill_codec::EventBuilder| builder.build().unwrap().to_bytes().to_vec();
+    let event = |builder: bourn_codec::EventBuilder| builder.build().unwrap().to_bytes().to_vec();
     let cases = vec![
         ("message", Event::message("hello").to_bytes().to_vec()),
         (

@@ -2,9 +2,9 @@
 //! frames under any chunking, resumes after the next blank line, and agrees
 //! with the reference model whenever no limit was hit.
 
+use bourn_conformance::reference;
+use bourn_conformance::vectors::{EventFrame, Frame, VectorLimits};
 use proptest::prelude::*;
-use rill_conformance::reference;
-use rill_conformance::vectors::{EventFrame, Frame, VectorLimits};
 
 use super::support::{config, cuts, decode, picks, sse_bytes};
 

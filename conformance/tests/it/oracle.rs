@@ -1,8 +1,8 @@
-//! rill-codec equals the spec-literal reference model on arbitrary bytes at
+//! bourn-codec equals the spec-literal reference model on arbitrary bytes at
 //! arbitrary chunkings.
 
+use bourn_conformance::reference;
 use proptest::prelude::*;
-use rill_conformance::reference;
 
 use super::support::{config, cuts, decode, picks, sse_bytes};
 
@@ -43,7 +43,7 @@ proptest! {
     #[test]
     fn codec_yields_frames_without_waiting(input in sse_bytes(48), picks in picks()) {
         let cuts = cuts(input.len(), &picks);
-        let mut decoder = rill_codec::Decoder::new();
+        let mut decoder = bourn_codec::Decoder::new();
         let mut buf = bytes::BytesMut::new();
         let mut frames = Vec::new();
         let mut fed = 0;
@@ -51,7 +51,7 @@ proptest! {
             buf.extend_from_slice(&input[fed..cut]);
             fed = cut;
             while let Some(frame) = decoder.decode(&mut buf).unwrap() {
-                frames.push(rill_conformance::codec::frame_of(frame));
+                frames.push(bourn_conformance::codec::frame_of(frame));
             }
             let model = reference::interpret(&input[..cut], "");
             prop_assert_eq!(&frames, &model.frames, "after {} of {:?}", cut, input.escape_ascii().to_string());

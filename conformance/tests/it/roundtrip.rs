@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use bourn_codec::Event;
+use bourn_conformance::reference;
+use bourn_conformance::vectors::{EventFrame, Frame};
 use bytes::BytesMut;
 use proptest::prelude::*;
-use rill_codec::Event;
-use rill_conformance::reference;
-use rill_conformance::vectors::{EventFrame, Frame};
 
 use super::support::{config, cuts, decode, picks};
 

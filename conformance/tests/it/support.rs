@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests: feeding the codec, and proptest
 //! strategies biased toward the bytes that matter to the grammar.
 
+use bourn_conformance::chunking::Chunking;
+use bourn_conformance::codec::BournDecoder;
+use bourn_conformance::harness::{DecoderUnderTest, Setup};
+use bourn_conformance::vectors::{Frame, VectorLimits};
 use proptest::prelude::*;
-use rill_conformance::chunking::Chunking;
-use rill_conformance::codec::RillDecoder;
-use rill_conformance::harness::{DecoderUnderTest, Setup};
-use rill_conformance::vectors::{Frame, VectorLimits};
 
 /// What the codec yields for `input` cut at `cuts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,10 +14,10 @@ pub struct Decoded {
     pub last_event_id: String,
 }
 
-/// Feeds `input` to rill-codec cut at `cuts` and finishes. Panics if a frame
+/// Feeds `input` to bourn-codec cut at `cuts` and finishes. Panics if a frame
 /// only came out at end of stream (the codec must never withhold one).
 pub fn decode(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
-    let mut decoder = RillDecoder::new();
+    let mut decoder = BournDecoder::new();
     decoder.start(&Setup {
         limits,
         initial_last_event_id: None,

@@ -1,13 +1,13 @@
-//! Every vector at every chunking against rill-codec; every vector (but the
+//! Every vector at every chunking against bourn-codec; every vector (but the
 //! limit ones) against the reference model; every encoder case.
 
 use std::collections::BTreeSet;
 
-use rill_conformance::chunking::Chunking;
-use rill_conformance::codec::{self, RillDecoder};
-use rill_conformance::harness::{self, SuiteReport};
-use rill_conformance::reference::Reference;
-use rill_conformance::vectors;
+use bourn_conformance::chunking::Chunking;
+use bourn_conformance::codec::{self, BournDecoder};
+use bourn_conformance::harness::{self, SuiteReport};
+use bourn_conformance::reference::Reference;
+use bourn_conformance::vectors;
 
 fn describe(report: &SuiteReport) -> String {
     let mut text = String::new();
@@ -66,7 +66,7 @@ fn files_cover_every_area_with_enough_cases() {
 #[test]
 fn codec_passes_every_vector_at_every_chunking() {
     let files = vectors::load_all().unwrap();
-    let report = harness::run_suite(&mut RillDecoder::new(), &files, harness::full_matrix);
+    let report = harness::run_suite(&mut BournDecoder::new(), &files, harness::full_matrix);
     assert_eq!(report.failed, 0, "{}", describe(&report));
     // Whole, three fixed sizes and at least one split per case were run.
     let cases: usize = files.iter().map(|f| f.cases.len()).sum();
@@ -108,7 +108,7 @@ fn encoder_vectors_decode_the_same_in_the_reference_model() {
             final_last_event_id,
         } = &case.expect
         {
-            let out = rill_conformance::reference::interpret(bytes, "");
+            let out = bourn_conformance::reference::interpret(bytes, "");
             assert_eq!(&out.frames, decoded, "{}", case.id);
             assert_eq!(&out.last_event_id, final_last_event_id, "{}", case.id);
         }
@@ -126,7 +126,7 @@ fn a_wrong_expectation_fails() {
         .unwrap()
         .clone();
     case.expect.clear();
-    let outcome = harness::run_case(&mut RillDecoder::new(), &case, &Chunking::Every(1));
+    let outcome = harness::run_case(&mut BournDecoder::new(), &case, &Chunking::Every(1));
     assert!(matches!(outcome, harness::Outcome::Fail(_)), "{outcome:?}");
 }
 
@@ -135,7 +135,7 @@ fn codec_yields_every_frame_as_soon_as_its_bytes_arrive() {
     // After any prefix of a stream, the codec has yielded exactly what the
     // reference model finds in that prefix: a line is interpreted as soon as
     // its line ending (even a CR that ends the chunk) has arrived.
-    use rill_conformance::harness::{DecoderUnderTest, Setup};
+    use bourn_conformance::harness::{DecoderUnderTest, Setup};
     let files = vectors::load_all().unwrap();
     for case in files.iter().flat_map(|f| &f.cases) {
         if case.limits.is_some() {
@@ -143,14 +143,14 @@ fn codec_yields_every_frame_as_soon_as_its_bytes_arrive() {
         }
         let initial = case.initial_last_event_id.clone().unwrap_or_default();
         for cut in 0..=case.input.len() {
-            let mut decoder = RillDecoder::new();
+            let mut decoder = BournDecoder::new();
             decoder.start(&Setup {
                 limits: None,
                 initial_last_event_id: Some(initial.clone()),
             });
             let mut frames = Vec::new();
             decoder.feed(&case.input[..cut], &mut frames);
-            let model = rill_conformance::reference::interpret(&case.input[..cut], &initial);
+            let model = bourn_conformance::reference::interpret(&case.input[..cut], &initial);
             assert_eq!(frames, model.frames, "{} after {cut} bytes", case.id);
             assert_eq!(
                 decoder.last_event_id().unwrap(),

@@ -10,7 +10,7 @@ use crate::serve::ServeArgs;
 /// Server-Sent Events from the command line: a hub, a listener, a publisher
 /// and a decoder.
 #[derive(Debug, Parser)]
-#[command(name = "rill", version, after_help = crate::exit::HELP)]
+#[command(name = "bourn", version, after_help = crate::exit::HELP)]
 pub struct Cli {
     /// More logs on stderr (-v debug, -vv trace). `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -30,10 +30,10 @@ pub enum Command {
     /// Last-Event-ID, prints each event (NDJSON when piped or with --json).
     #[command(after_long_help = LISTEN_AFTER_HELP)]
     Listen(ListenArgs),
-    /// Publish events to a `rill serve` topic and print the ids it assigns.
+    /// Publish events to a `bourn serve` topic and print the ids it assigns.
     Publish(PublishArgs),
     /// Decode a captured text/event-stream (a file or stdin) into NDJSON
-    /// frames, with rill-codec.
+    /// frames, with bourn-codec.
     Decode(DecodeArgs),
 }
 
@@ -46,16 +46,16 @@ piped or with --json, one JSON object per line:
 reconnects, errors) goes to stderr, never stdout.
 
 Examples:
-  rill listen http://127.0.0.1:8080/topics/news
-  rill listen --once -X POST -H 'content-type: application/json' \\
+  bourn listen http://127.0.0.1:8080/topics/news
+  bourn listen --once -X POST -H 'content-type: application/json' \\
        -d @request.json https://llm.example/v1/stream
-  rill listen --max-events 1 --timeout 10s URL | jq .data
+  bourn listen --max-events 1 --timeout 10s URL | jq .data
 
 ",
     crate::exit::exit_help!()
 );
 
-/// `rill listen`.
+/// `bourn listen`.
 #[derive(Debug, Args)]
 pub struct ListenArgs {
     /// The event stream's URL (http or https).
@@ -117,17 +117,17 @@ pub enum Color {
     Never,
 }
 
-/// `rill publish`.
+/// `bourn publish`.
 #[derive(Debug, Args)]
 #[command(after_long_help = concat!("\
 Examples:
-  rill publish http://127.0.0.1:8080/topics/news --event headline --data 'hello'
-  echo hello | rill publish http://127.0.0.1:8080/topics/news
-  tail -f app.log | rill publish --lines http://127.0.0.1:8080/topics/logs
+  bourn publish http://127.0.0.1:8080/topics/news --event headline --data 'hello'
+  echo hello | bourn publish http://127.0.0.1:8080/topics/news
+  tail -f app.log | bourn publish --lines http://127.0.0.1:8080/topics/logs
 
 ", crate::exit::exit_help!()))]
 pub struct PublishArgs {
-    /// The topic's URL on a `rill serve` hub, e.g. http://127.0.0.1:8080/topics/news.
+    /// The topic's URL on a `bourn serve` hub, e.g. http://127.0.0.1:8080/topics/news.
     pub url: String,
     /// The event type. Default: none (the event is a `message`).
     #[arg(short, long, value_name = "TYPE")]
@@ -142,14 +142,14 @@ pub struct PublishArgs {
     /// The hub's publish token, sent as `Authorization: Bearer`.
     #[arg(
         long,
-        env = "RILL_PUBLISH_TOKEN",
+        env = "BOURN_PUBLISH_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN"
     )]
     pub token: Option<String>,
 }
 
-/// `rill decode`.
+/// `bourn decode`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
 Each frame is one JSON object per line:
@@ -162,8 +162,8 @@ id in force when it dispatched. An unterminated last event is discarded, as
 the spec says.
 
 Examples:
-  curl -sN http://127.0.0.1:8080/topics/news | rill decode
-  rill decode --chunk 1 --comments capture.txt")]
+  curl -sN http://127.0.0.1:8080/topics/news | bourn decode
+  bourn decode --chunk 1 --comments capture.txt")]
 pub struct DecodeArgs {
     /// The captured stream; `-` or nothing reads stdin.
     pub file: Option<PathBuf>,

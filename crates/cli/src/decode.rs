@@ -1,11 +1,11 @@
-//! `rill decode`: a captured `text/event-stream` to NDJSON frames, through
-//! `rill-codec`'s `Decoder` (the only parser in the workspace).
+//! `bourn decode`: a captured `text/event-stream` to NDJSON frames, through
+//! `bourn-codec`'s `Decoder` (the only parser in the workspace).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 
+use bourn_codec::{DecodeError, Decoder, Frame};
 use bytes::BytesMut;
-use rill_codec::{DecodeError, Decoder, Frame};
 use serde_json::{Value, json};
 
 use crate::cli::DecodeArgs;
@@ -16,7 +16,7 @@ use crate::output::{event_json, is_broken_pipe, write_json_line};
 const READ_SIZE: usize = 64 * 1024;
 
 /// Decodes the file (or stdin) as it is read, printing each frame at once,
-/// so `curl -N URL | rill decode` shows events live.
+/// so `curl -N URL | bourn decode` shows events live.
 pub fn run(args: &DecodeArgs) -> Outcome {
     let input: Box<dyn Read> = match &args.file {
         None => Box::new(io::stdin().lock()),

@@ -1,4 +1,4 @@
-//! Exit codes, the same for every command (listed in `rill --help`).
+//! Exit codes, the same for every command (listed in `bourn --help`).
 
 use std::fmt;
 use std::io::Write;
@@ -20,7 +20,7 @@ pub enum Code {
     /// 4: `200 OK` but the `Content-Type` is not `text/event-stream`.
     ContentType = 4,
     /// 5: network failure: retries exhausted (`--retry N`), or the first
-    /// failure with `--once` or for `rill publish`.
+    /// failure with `--once` or for `bourn publish`.
     Network = 5,
     /// 6: `--timeout` elapsed before the stream ended.
     Timeout = 6,
@@ -42,7 +42,7 @@ macro_rules! exit_help {
 }
 pub(crate) use exit_help;
 
-/// The text of `rill --help` about exit codes.
+/// The text of `bourn --help` about exit codes.
 pub const HELP: &str = exit_help!();
 
 impl From<Code> for ExitCode {
@@ -76,10 +76,10 @@ impl Failure {
 /// What a command returns.
 pub type Outcome = Result<Code, Failure>;
 
-/// Writes `rill: <message>` to stderr and returns `code` for `main`.
+/// Writes `bourn: <message>` to stderr and returns `code` for `main`.
 pub fn fail(code: Code, message: &str) -> ExitCode {
     let mut stderr = std::io::stderr().lock();
     // Nothing to do if stderr itself is gone.
-    let _ = writeln!(stderr, "rill: {message}");
+    let _ = writeln!(stderr, "bourn: {message}");
     code.into()
 }

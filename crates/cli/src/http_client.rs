@@ -1,4 +1,4 @@
-//! A plain HTTP(S) client for `rill publish` (rill-client reads event
+//! A plain HTTP(S) client for `bourn publish` (bourn-client reads event
 //! streams; publishing is an ordinary request).
 
 use bytes::Bytes;

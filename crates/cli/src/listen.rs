@@ -1,11 +1,11 @@
-//! `rill listen URL`: curl for SSE, on `rill-client`'s `EventSource`.
+//! `bourn listen URL`: curl for SSE, on `bourn-client`'s `EventSource`.
 
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
+use bourn_client::{Error, EventSource, Item, RetryPolicy};
 use futures_util::StreamExt;
 use http::Method;
-use rill_client::{Error, EventSource, Item, RetryPolicy};
 
 use crate::cli::ListenArgs;
 use crate::exit::{Code, Failure, Outcome};
@@ -101,7 +101,7 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
                 state(format_args!("{verb} ({status})"));
             }
             Ok(Item::Event(event)) => {
-                if event.event_type() == rill_server::RESET_EVENT {
+                if event.event_type() == bourn_server::RESET_EVENT {
                     state(format_args!(
                         "the server could not resume from the last event id ({}): events may have been missed; now at {}",
                         event.data(),
@@ -188,5 +188,5 @@ fn describe(error: &Error) -> String {
 fn state(message: std::fmt::Arguments<'_>) {
     let mut stderr = io::stderr().lock();
     // Nothing to do if stderr is gone.
-    let _ = writeln!(stderr, "rill: {message}");
+    let _ = writeln!(stderr, "bourn: {message}");
 }

@@ -1,9 +1,9 @@
-//! `rill`: a Server-Sent Events hub with a browser page (`rill serve`), curl
-//! for SSE (`rill listen URL`), a publisher (`rill publish URL`) and a
-//! decoder for captured streams (`rill decode FILE`).
+//! `bourn`: a Server-Sent Events hub with a browser page (`bourn serve`), curl
+//! for SSE (`bourn listen URL`), a publisher (`bourn publish URL`) and a
+//! decoder for captured streams (`bourn decode FILE`).
 //!
-//! Every byte of `text/event-stream` is read by `rill-codec` and written by
-//! `rill-server`; this crate is the command line around them. Output is the
+//! Every byte of `text/event-stream` is read by `bourn-codec` and written by
+//! `bourn-server`; this crate is the command line around them. Output is the
 //! product here: it is written through `std::io::Write` on locked handles,
 //! never with `println!`.
 #![forbid(unsafe_code)]
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr: `RUST_LOG` if set, else `info` for `rill serve`
+/// Logs go to stderr: `RUST_LOG` if set, else `info` for `bourn serve`
 /// (`debug` with `-v`, `trace` with `-vv`) and `warn` elsewhere.
 fn init_logs(verbose: u8) {
     use tracing_subscriber::EnvFilter;
@@ -60,7 +60,7 @@ fn init_logs(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
-    let default = format!("warn,rill={level},rill_server={level},rill_client={level}");
+    let default = format!("warn,bourn={level},bourn_server={level},bourn_client={level}");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

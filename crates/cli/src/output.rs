@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use rill_codec::Event;
+use bourn_codec::Event;
 use serde_json::{Value, json};
 
 use crate::cli::Color;
@@ -24,7 +24,7 @@ pub fn write_json_line(out: &mut impl Write, value: &Value) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// How `rill listen` prints events.
+/// How `bourn listen` prints events.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     /// NDJSON, or the human layout.

@@ -1,4 +1,4 @@
-//! `rill publish`: POST events to a `rill serve` topic, print their ids.
+//! `bourn publish`: POST events to a `bourn serve` topic, print their ids.
 
 use std::io::{self, Write};
 
@@ -57,7 +57,7 @@ pub async fn run(args: PublishArgs) -> Outcome {
                 .map_err(|error| Failure::error(format!("reading stdin: {error}")))?;
             let mut text =
                 String::from_utf8(bytes).map_err(|_| Failure::error("stdin is not UTF-8 text"))?;
-            // `echo hi | rill publish URL` means the data `hi`.
+            // `echo hi | bourn publish URL` means the data `hi`.
             if text.ends_with('\n') {
                 text.pop();
                 if text.ends_with('\r') {

@@ -1,4 +1,4 @@
-//! End-to-end tests of the `rill` binary: every test runs the real
+//! End-to-end tests of the `bourn` binary: every test runs the real
 //! executable on 127.0.0.1 with free ports, bounded waits and timeouts.
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,7 @@ mod it {
     mod hub;
     mod restart;
     mod support;
-    // `rill serve --store`: embedded file and Redis.
+    // `bourn serve --store`: embedded file and Redis.
     #[path = "../../../server/tests/it/redis_server.rs"]
     mod redis_server;
     mod store;

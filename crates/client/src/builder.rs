@@ -3,12 +3,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use bourn_codec::Limits;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::Connect;
-use rill_codec::Limits;
 
 use crate::config::{Config, DEFAULT_CONNECT_TIMEOUT};
 use crate::error::{Error, Kind};
@@ -23,7 +23,7 @@ use crate::transport::{self, Erased, RequestBody, Transport};
 ///
 /// ```
 /// use std::time::Duration;
-/// use rill_client::{EventSource, RetryPolicy};
+/// use bourn_client::{EventSource, RetryPolicy};
 ///
 /// let source = EventSource::builder("https://api.example.test/v1/stream")
 ///     .method(http::Method::POST)
@@ -35,7 +35,7 @@ use crate::transport::{self, Erased, RequestBody, Transport};
 ///     .idle_timeout(Duration::from_secs(45))
 ///     .build()?;
 /// # drop(source);
-/// # Ok::<(), rill_client::Error>(())
+/// # Ok::<(), bourn_client::Error>(())
 /// ```
 pub struct Builder {
     uri: Result<Uri, Error>,

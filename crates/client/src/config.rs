@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use bourn_codec::Limits;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
-use rill_codec::Limits;
 
 use crate::retry::RetryPolicy;
 use crate::transport::Erased;

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bourn_codec::ByteString;
 use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use rill_codec::ByteString;
 
 use crate::config::{BODY_HEAD_LEN, BODY_HEAD_TIMEOUT, Config};
 use crate::error::{Error, Kind};

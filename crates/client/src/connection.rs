@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bourn_codec::{DecodeError, Decoder, Frame};
 use bytes::BytesMut;
 use http_body::Body;
 use hyper::body::Incoming;
-use rill_codec::{DecodeError, Decoder, Frame};
 use tokio::time::{Instant, Sleep};
 
 /// What reading the body produced, when it was not more bytes.

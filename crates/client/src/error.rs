@@ -4,9 +4,9 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
+use bourn_codec::{DecodeError, Event};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use rill_codec::{DecodeError, Event};
 
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -19,7 +19,7 @@ pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 ///
 /// ```
 /// fn assert_send_sync<T: Send + Sync + 'static>() {}
-/// assert_send_sync::<rill_client::Error>();
+/// assert_send_sync::<bourn_client::Error>();
 /// ```
 pub struct Error {
     inner: Box<Inner>,

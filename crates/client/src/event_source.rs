@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bourn_codec::{ByteString, Decoder, Frame};
 use futures_core::Stream;
-use rill_codec::{ByteString, Decoder, Frame};
 use tokio::time::Sleep;
 
 use crate::builder::Builder;

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use bourn_codec::ByteString;
 use futures_util::task::AtomicWaker;
-use rill_codec::ByteString;
 
 /// The state of an [`EventSource`](crate::EventSource), as the spec's `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,8 +109,8 @@ impl Shared {
 /// from any task or thread while the stream is polled elsewhere.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), rill_client::Error> {
-/// use rill_client::{EventSource, ReadyState};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), bourn_client::Error> {
+/// use bourn_client::{EventSource, ReadyState};
 ///
 /// let source = EventSource::builder("http://127.0.0.1:9/").last_event_id("41").build()?;
 /// let handle = source.handle();

@@ -1,7 +1,7 @@
 //! What the stream yields.
 
+use bourn_codec::Event;
 use http::{HeaderMap, StatusCode};
-use rill_codec::Event;
 
 /// One item of an [`EventSource`](crate::EventSource) stream.
 #[non_exhaustive]

@@ -5,8 +5,8 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bourn_codec::Event;
 use futures_core::Stream;
-use rill_codec::Event;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Kind};
@@ -21,14 +21,14 @@ use crate::item::Item;
 /// carries the event ([`Error::event`]) and the serde error as its source.
 ///
 /// ```
-/// let event = rill_codec::Event::message(r#"{"delta":"Hel"}"#);
-/// let value: serde_json::Value = rill_client::decode_json(&event)?;
+/// let event = bourn_codec::Event::message(r#"{"delta":"Hel"}"#);
+/// let value: serde_json::Value = bourn_client::decode_json(&event)?;
 /// assert_eq!(value["delta"], "Hel");
 ///
-/// let err = rill_client::decode_json::<u32>(&rill_codec::Event::message("{oops")).unwrap_err();
+/// let err = bourn_client::decode_json::<u32>(&bourn_codec::Event::message("{oops")).unwrap_err();
 /// assert!(err.is_json() && !err.is_fatal());
 /// assert_eq!(err.event().map(|e| e.data()), Some("{oops"));
-/// # Ok::<(), rill_client::Error>(())
+/// # Ok::<(), bourn_client::Error>(())
 /// ```
 pub fn decode_json<T: DeserializeOwned>(event: &Event) -> Result<T, Error> {
     serde_json::from_str(event.data()).map_err(|e| {

@@ -1,12 +1,12 @@
 //! An `EventSource` for Rust on hyper: it reads a Server-Sent Events stream,
 //! reconnects with `Last-Event-ID` and backoff when the network fails, and
 //! sends any method, headers and body, so it serves both long-lived feeds and
-//! one-shot LLM streaming APIs. All parsing is `rill-codec`'s.
+//! one-shot LLM streaming APIs. All parsing is `bourn-codec`'s.
 //!
 //! ```
 //! use futures_util::StreamExt;
-//! use rill_client::{EventSource, Item};
-//! use rill_testkit::{Reply, Server};
+//! use bourn_client::{EventSource, Item};
+//! use bourn_testkit::{Reply, Server};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,9 +39,9 @@
 //! For an LLM API, send a POST once and stop at the sentinel:
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), rill_client::Error> {
+//! # async fn run() -> Result<(), bourn_client::Error> {
 //! use futures_util::StreamExt;
-//! use rill_client::{EventSource, Item};
+//! use bourn_client::{EventSource, Item};
 //!
 //! let mut stream = EventSource::builder("https://api.example.test/v1/chat/completions")
 //!     .method(http::Method::POST)
@@ -122,7 +122,7 @@ mod redirect;
 mod retry;
 mod transport;
 
-pub use rill_codec::{DecodeError, Event, Limits};
+pub use bourn_codec::{DecodeError, Event, Limits};
 
 pub use crate::builder::Builder;
 pub use crate::config::{BODY_HEAD_LEN, BODY_HEAD_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};

@@ -24,7 +24,7 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
 ///
 /// ```
 /// use std::time::Duration;
-/// use rill_client::RetryPolicy;
+/// use bourn_client::RetryPolicy;
 ///
 /// let policy = RetryPolicy::new()
 ///     .reconnect_time(Duration::from_secs(1))

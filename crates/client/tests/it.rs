@@ -1,4 +1,4 @@
-//! rill-client against the scripted server of `rill-testkit`, over loopback.
+//! bourn-client against the scripted server of `bourn-testkit`, over loopback.
 // Helpers outside `#[test]` functions panic to report a failure too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -15,7 +15,7 @@ use crate::frame::Frame;
 ///
 /// ```
 /// use futures_util::StreamExt;
-/// use rill_codec::SseCodec;
+/// use bourn_codec::SseCodec;
 /// use tokio_util::codec::FramedRead;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

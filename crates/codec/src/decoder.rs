@@ -85,7 +85,7 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use rill_codec::{Decoder, Frame};
+/// use bourn_codec::{Decoder, Frame};
 ///
 /// let mut decoder = Decoder::new();
 /// let mut buf = BytesMut::from("id: 1\ndata: hel");
@@ -98,7 +98,7 @@ pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
 /// let Some(Frame::Event(event)) = decoder.decode(&mut buf)? else { panic!() };
 /// assert_eq!((event.event_type(), event.data(), event.last_event_id()), ("message", "hello", "1"));
 /// assert_eq!(decoder.last_event_id(), "1");
-/// # Ok::<(), rill_codec::DecodeError>(())
+/// # Ok::<(), bourn_codec::DecodeError>(())
 /// ```
 pub struct Decoder {
     limits: Limits,

@@ -21,11 +21,11 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// `id` is a slice of the input buffer, not a copy.
 ///
 /// ```
-/// use rill_codec::Event;
+/// use bourn_codec::Event;
 ///
 /// let event = Event::builder().event("update").id("7").data("a\nb").build()?;
 /// assert_eq!(event.to_bytes(), "event: update\nid: 7\ndata: a\ndata: b\n\n");
-/// # Ok::<(), rill_codec::EncodeError>(())
+/// # Ok::<(), bourn_codec::EncodeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Event {
@@ -129,7 +129,7 @@ impl Event {
 /// reported by [`build`](EventBuilder::build).
 ///
 /// ```
-/// use rill_codec::{Event, Field};
+/// use bourn_codec::{Event, Field};
 ///
 /// let err = Event::builder().id("1\n2").data("x").build().unwrap_err();
 /// assert_eq!(err.field(), Field::Id);

@@ -5,7 +5,7 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use rill_codec::{Decoder, Event, Frame};
+//! use bourn_codec::{Decoder, Event, Frame};
 //!
 //! // Encode: an event with a type, an id and two lines of data.
 //! let event = Event::builder().event("price").id("42").data("YHOO\n+2").build()?;
@@ -26,7 +26,7 @@
 //! assert_eq!(decoded.event_type(), "price");
 //! assert_eq!(decoded.data(), "YHOO\n+2");
 //! assert_eq!(decoder.last_event_id(), "42");
-//! # Ok::<(), rill_codec::EncodeError>(())
+//! # Ok::<(), bourn_codec::EncodeError>(())
 //! ```
 //!
 //! The decoder yields [`Frame`]s in stream order: [`Frame::Event`] for each
@@ -72,7 +72,7 @@
 //! digits only, and an unfinished event at end of stream discarded. Two choices
 //! the text leaves open: an empty `retry` value is ignored, and a decoder
 //! created with [`Decoder::with_last_event_id`] starts from that ID, as
-//! browsers do on reconnection. The `rill-conformance` crate runs the shared
+//! browsers do on reconnection. The `bourn-conformance` crate runs the shared
 //! vectors at every split point and checks the decoder against a spec-literal
 //! model with proptest.
 #![no_std]

@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
 /// does not depend on how the input was split into chunks.
 ///
 /// ```
-/// use rill_codec::{Decoder, Limits};
+/// use bourn_codec::{Decoder, Limits};
 ///
 /// let decoder = Decoder::with_limits(Limits::default().max_line_len(64 * 1024));
 /// assert_eq!(decoder.limits().get_max_line_len(), 64 * 1024);

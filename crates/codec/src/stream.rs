@@ -22,7 +22,7 @@ pin_project_lite::pin_project! {
     /// ```
     /// use bytes::Bytes;
     /// use futures_util::{StreamExt, stream};
-    /// use rill_codec::{EventStream, Frame};
+    /// use bourn_codec::{EventStream, Frame};
     ///
     /// let chunks = stream::iter([
     ///     Ok::<_, std::io::Error>(Bytes::from("data: a\n")),

@@ -4,7 +4,7 @@
 //! `tick` to topic `ticks` every second.
 //!
 //! ```text
-//! cargo run -p rill-server --features axum --example axum [ADDR]
+//! cargo run -p bourn-server --features axum --example axum [ADDR]
 //! curl -N localhost:3000/events/ticks
 //! curl -d hello localhost:3000/events/ticks
 //! ```
@@ -20,8 +20,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rill_codec::Event;
-use rill_server::{Channel, LastEventId, Shutdown};
+use bourn_codec::Event;
+use bourn_server::{Channel, LastEventId, Shutdown};
 
 async fn subscribe(
     State(channel): State<Channel>,

@@ -5,7 +5,7 @@
 //! persistence off), with 100 subscribers.
 //!
 //! ```text
-//! cargo run --release -p rill-server --features redb,redis --example backends [-- EVENTS [PUBLISHERS]]
+//! cargo run --release -p bourn-server --features redb,redis --example backends [-- EVENTS [PUBLISHERS]]
 //! ```
 //!
 //! In process, no HTTP (the HTTP path is `load.rs`'s): this measures what the
@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bourn_codec::{Decoder, Event};
+use bourn_server::{Channel, Durability, EventId, FileStore, RedisStore};
 use bytes::BytesMut;
 use futures_util::StreamExt;
-use rill_codec::{Decoder, Event};
-use rill_server::{Channel, Durability, EventId, FileStore, RedisStore};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,7 +54,7 @@ fn main() -> Result<(), BoxError> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let dir = std::env::temp_dir().join(format!("rill-backends-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bourn-backends-{}", std::process::id()));
     let redis = RedisProcess::start();
     println!("| store | subscribers | delivered events/s | vs memory | p50 | p99 |");
     println!("|---|---|---|---|---|---|");
@@ -130,7 +130,7 @@ async fn warm_up(channel: &Channel) -> Result<EventId, BoxError> {
 async fn subscribers(
     channel: &Channel,
     count: usize,
-) -> Result<Vec<rill_server::Subscription>, BoxError> {
+) -> Result<Vec<bourn_server::Subscription>, BoxError> {
     let mut subs = Vec::new();
     for _ in 0..count {
         let mut sub = channel.subscribe("t", None)?;
@@ -174,7 +174,7 @@ async fn throughput(channel: &Channel, events: u64, publishers: u64) -> Result<f
                 channel.send("t", Event::message(payload(n))).await?;
                 n += publishers;
             }
-            Ok::<(), rill_server::Error>(())
+            Ok::<(), bourn_server::Error>(())
         }));
     }
     for publisher in tasks {

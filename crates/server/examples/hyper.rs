@@ -2,7 +2,7 @@
 //! `Channel`, graceful shutdown, and a browser page that shows resume.
 //!
 //! ```text
-//! cargo run -p rill-server --example hyper [ADDR]     # default 127.0.0.1:3000
+//! cargo run -p bourn-server --example hyper [ADDR]     # default 127.0.0.1:3000
 //! ```
 //!
 //! - `GET /events?topic=T` subscribes to topic `T` (default `ticks`; a
@@ -21,6 +21,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bourn_codec::Event;
+use bourn_server::{Channel, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -30,15 +32,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rill_codec::Event;
-use rill_server::{Channel, LastEventId, Shutdown, Sse, Subscription};
 use tokio::net::TcpSocket;
 
-type Body = UnsyncBoxBody<Bytes, rill_server::Error>;
+type Body = UnsyncBoxBody<Bytes, bourn_server::Error>;
 
 const PAGE: &str = r#"<!doctype html>
 <meta charset="utf-8">
-<title>rill resume demo</title>
+<title>bourn resume demo</title>
 <pre id="log"></pre>
 <p id="status">waiting</p>
 <script>
@@ -51,7 +51,7 @@ const PAGE: &str = r#"<!doctype html>
   source.onopen = () => { opens += 1; };
   source.onmessage = record;
   source.addEventListener("tick", record);
-  source.addEventListener("rill-reset", record);
+  source.addEventListener("bourn-reset", record);
   source.addEventListener("done", (e) => {
     record(e);
     source.close();

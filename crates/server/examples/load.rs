@@ -1,13 +1,13 @@
-//! The server benchmark: rill beside axum's `Sse` fed by
+//! The server benchmark: bourn beside axum's `Sse` fed by
 //! `tokio::sync::broadcast` (the common way peers fan out), each server in
 //! its own process on 127.0.0.1, driven by this load client.
 //!
 //! ```text
-//! cargo run --release -p rill-server --features axum --example load [-- [--json PATH] N...]
+//! cargo run --release -p bourn-server --features axum --example load [-- [--json PATH] N...]
 //! ```
 //!
-//! Servers: `rill-hyper` (a `Channel` behind hyper's HTTP/1.1 builder),
-//! `rill-axum` (the same `Channel` behind `axum::serve`), `axum-broadcast`
+//! Servers: `bourn-hyper` (a `Channel` behind hyper's HTTP/1.1 builder),
+//! `bourn-axum` (the same `Channel` behind `axum::serve`), `axum-broadcast`
 //! (`axum::response::Sse` over a `broadcast::Receiver`, one `Event` built per
 //! connection per event). Per server it measures:
 //! - memory per idle connection: server RSS delta / N;
@@ -19,7 +19,7 @@
 //! N defaults to 1,000 and 10,000 (arguments override); 10,000 needs
 //! `ulimit -n` above 10,000. `--json PATH` also writes the figures as JSON
 //! (`cargo xtask bench-report` reads them from
-//! `target/rill-bench/server.json`). Both servers listen
+//! `target/bourn-bench/server.json`). Both servers listen
 //! with a backlog of 16,384 and run 2 tokio workers; the publisher is its
 //! own thread (on a worker it starves behind 1,000 connections).
 #![expect(clippy::print_stdout, reason = "a benchmark prints its results")]
@@ -31,20 +31,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bourn_codec::{Decoder, Frame};
 use bytes::BytesMut;
-use rill_codec::{Decoder, Frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Notify;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const SERVERS: [&str; 3] = ["rill-hyper", "rill-axum", "axum-broadcast"];
+const SERVERS: [&str; 3] = ["bourn-hyper", "bourn-axum", "axum-broadcast"];
 
 fn main() -> Result<(), BoxError> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("serve") {
-        return serve(args.get(1).map_or("rill-hyper", String::as_str));
+        return serve(args.get(1).map_or("bourn-hyper", String::as_str));
     }
     let json = match args.iter().position(|a| a == "--json") {
         Some(at) if at + 1 < args.len() => {
@@ -343,15 +343,15 @@ fn serve(kind: &str) -> Result<(), BoxError> {
             })
         }
         _ => {
-            let channel = rill_server::Channel::new();
-            if kind == "rill-axum" {
-                let app = rill_axum::router(channel.clone());
+            let channel = bourn_server::Channel::new();
+            if kind == "bourn-axum" {
+                let app = bourn_axum::router(channel.clone());
                 runtime.spawn(async move { axum::serve(listener, app).await });
             } else {
-                runtime.spawn(rill_hyper::serve(listener, channel.clone()));
+                runtime.spawn(bourn_hyper::serve(listener, channel.clone()));
             }
             Box::new(move |data| {
-                let _ = channel.publish("bench", rill_codec::Event::message(data));
+                let _ = channel.publish("bench", bourn_codec::Event::message(data));
             })
         }
     };
@@ -373,13 +373,13 @@ fn serve(kind: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-mod rill_hyper {
+mod bourn_hyper {
     use std::convert::Infallible;
 
+    use bourn_server::Channel;
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
-    use rill_server::Channel;
     use tokio::net::TcpListener;
 
     pub async fn serve(listener: TcpListener, channel: Channel) {
@@ -394,13 +394,13 @@ mod rill_hyper {
     }
 }
 
-mod rill_axum {
+mod bourn_axum {
     use axum::Router;
     use axum::extract::State;
     use axum::http::HeaderMap;
     use axum::response::{IntoResponse, Response};
     use axum::routing::get;
-    use rill_server::{Channel, LastEventId};
+    use bourn_server::{Channel, LastEventId};
 
     async fn events(
         State(channel): State<Channel>,

@@ -61,9 +61,9 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for LastEventId {
 
 #[cfg(test)]
 mod tests {
+    use bourn_codec::Event;
     use futures_util::stream;
     use http::Request;
-    use rill_codec::Event;
 
     use super::*;
 

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bourn_codec::Event;
 use http::{HeaderMap, Request, Response};
-use rill_codec::Event;
 
 use crate::encoded::Encoded;
 use crate::error::{Error, Kind};
@@ -28,7 +28,7 @@ use crate::sync::lock;
 /// reason: `trimmed` (the log no longer holds the next event), `epoch`
 /// (another history, e.g. before a restart), `unknown` (not an id of this
 /// channel) or `ahead` (beyond the newest event).
-pub const RESET_EVENT: &str = "rill-reset";
+pub const RESET_EVENT: &str = "bourn-reset";
 
 /// A fan-out hub of named topics with a replay log.
 ///
@@ -371,7 +371,7 @@ impl Channel {
     /// Publishes `event` to `topic` and returns the id it was given.
     ///
     /// The channel sets the event's `id` (any id it had is replaced), encodes
-    /// it once with `rill-codec`, appends it to the log and queues it for
+    /// it once with `bourn-codec`, appends it to the log and queues it for
     /// every subscriber of the topic: a refcount bump each, never a copy.
     /// Never waits: a subscriber whose queue is full is disconnected instead.
     ///

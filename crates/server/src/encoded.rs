@@ -1,13 +1,13 @@
-//! `Encoded`: bytes produced by `rill-codec`, shared by reference count.
+//! `Encoded`: bytes produced by `bourn-codec`, shared by reference count.
 
 use std::convert::Infallible;
 
+use bourn_codec::{Event, Frame};
 use bytes::Bytes;
-use rill_codec::{Event, Frame};
 
 use crate::error::{BoxError, Error, Kind};
 
-/// An event (or a `retry`/comment frame) already encoded by `rill-codec`.
+/// An event (or a `retry`/comment frame) already encoded by `bourn-codec`.
 ///
 /// Cloning is a reference-count bump: a [`Channel`](crate::Channel) encodes a
 /// published event once and every subscriber writes a clone of the same
@@ -27,7 +27,7 @@ impl Encoded {
         self.0
     }
 
-    /// Bytes that `rill-codec` encoded earlier, read back from a store.
+    /// Bytes that `bourn-codec` encoded earlier, read back from a store.
     #[cfg_attr(not(feature = "redb"), allow(dead_code))]
     pub(crate) fn from_stored(bytes: Bytes) -> Encoded {
         Encoded(bytes)
@@ -72,7 +72,7 @@ impl From<Frame> for Encoded {
 /// [`Frame`], an [`Encoded`], or a `Result` of one of those (an `Err` ends
 /// the response with an error, and hyper closes the connection).
 pub trait IntoEncoded {
-    /// Encodes the item with `rill-codec`.
+    /// Encodes the item with `bourn-codec`.
     fn into_encoded(self) -> Result<Encoded, Error>;
 }
 
@@ -117,7 +117,7 @@ impl IntoEncoded for Infallible {
 mod tests {
     use std::time::Duration;
 
-    use rill_codec::ByteString;
+    use bourn_codec::ByteString;
 
     use super::*;
 

@@ -6,7 +6,7 @@ use std::fmt;
 /// A boxed error from a user's event stream.
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
-/// What went wrong in `rill-server`.
+/// What went wrong in `bourn-server`.
 ///
 /// Opaque on purpose: ask it with the `is_*()` predicates, read
 /// [`limit`](Error::limit) for a limit that was hit, and follow
@@ -68,7 +68,7 @@ impl Error {
     }
 
     /// An event could not be encoded (its `source` is the codec's
-    /// [`EncodeError`](rill_codec::EncodeError)).
+    /// [`EncodeError`](bourn_codec::EncodeError)).
     pub fn is_encode(&self) -> bool {
         matches!(self.kind, Kind::Encode)
     }
@@ -106,7 +106,7 @@ impl Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("rill_server::Error");
+        let mut d = f.debug_struct("bourn_server::Error");
         d.field("kind", &self.kind);
         if let Some(source) = &self.source {
             d.field("source", source);
@@ -131,8 +131,8 @@ impl fmt::Display for Error {
     }
 }
 
-impl From<rill_codec::EncodeError> for Error {
-    fn from(error: rill_codec::EncodeError) -> Self {
+impl From<bourn_codec::EncodeError> for Error {
+    fn from(error: bourn_codec::EncodeError) -> Self {
         Error::with_source(Kind::Encode, error)
     }
 }

@@ -163,7 +163,7 @@ impl FileStore {
     pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
     /// Default for [`max_age`](FileStoreBuilder::max_age): 24 h.
     pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-    /// A loss window for [`Durability::Batched`] (what `rill serve
+    /// A loss window for [`Durability::Batched`] (what `bourn serve
     /// --durability batched` uses): 10 ms.
     pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(10);
     /// Default for [`compaction_interval`](FileStoreBuilder::compaction_interval): 1 s.
@@ -297,7 +297,7 @@ impl FileStore {
         };
         let shared = Arc::clone(&self.shared);
         let spawned = std::thread::Builder::new()
-            .name("rill-file-store".into())
+            .name("bourn-file-store".into())
             .spawn(move || shared.run(&receiver, &channel));
         match spawned {
             Ok(handle) => *lock(&self.writer) = Some(handle),
@@ -632,14 +632,14 @@ impl fmt::Debug for FileStore {
 
 #[cfg(test)]
 mod tests {
-    use rill_codec::Event;
+    use bourn_codec::Event;
 
     use super::*;
     use crate::{Channel, LastEventId};
 
     fn temp_path(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
-            "rill-file-store-{}-{name}-{:x}",
+            "bourn-file-store-{}-{name}-{:x}",
             std::process::id(),
             rand::random::<u32>()
         ));
@@ -647,7 +647,7 @@ mod tests {
     }
 
     fn datas(events: &[Encoded]) -> Vec<String> {
-        let mut decoder = rill_codec::Decoder::new();
+        let mut decoder = bourn_codec::Decoder::new();
         let mut out = Vec::new();
         for event in events {
             let mut buf = bytes::BytesMut::from(&event.as_bytes()[..]);

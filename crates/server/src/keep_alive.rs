@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rill_codec::{ByteString, Frame};
+use bourn_codec::{ByteString, Frame};
 
 use crate::encoded::Encoded;
 
@@ -37,7 +37,7 @@ impl KeepAlive {
         self
     }
 
-    /// Sets the comment text (encoded by `rill-codec`, so a newline inside
+    /// Sets the comment text (encoded by `bourn-codec`, so a newline inside
     /// becomes several comment lines, never a field). Default: empty.
     pub fn text(mut self, text: impl Into<ByteString>) -> KeepAlive {
         self.comment = Encoded::from(Frame::Comment(text.into()));

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
+use bourn_codec::ByteString;
 use http::header::HeaderMap;
 use http::{Request, Uri};
-use rill_codec::ByteString;
 
 /// The id of the last event a client received, from its `Last-Event-ID`
 /// request header or, for pages that reconnect with a new URL (a new

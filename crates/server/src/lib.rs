@@ -3,15 +3,15 @@
 //! [`Channel`] that publishes each event once to every subscriber of a topic,
 //! replays what a reconnecting client missed from its `Last-Event-ID`, and
 //! never lets a slow client slow the others. Every byte is encoded by
-//! `rill-codec`.
+//! `bourn-codec`.
 //!
 //! ```
 //! use futures_util::StreamExt;
-//! use rill_codec::Event;
-//! use rill_server::{Channel, LastEventId};
+//! use bourn_codec::Event;
+//! use bourn_server::{Channel, LastEventId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), rill_server::Error> {
+//! # async fn main() -> Result<(), bourn_server::Error> {
 //! let channel = Channel::new();
 //! let mut alice = channel.subscribe("prices", None)?;
 //! // Alice's stream opens with her position (an id-only block)...

@@ -128,7 +128,7 @@ impl ReplayLog for MemoryLog {
 
 #[cfg(test)]
 mod tests {
-    use rill_codec::Event;
+    use bourn_codec::Event;
 
     use super::*;
 

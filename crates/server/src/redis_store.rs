@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use bourn_codec::Event;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::StreamRangeReply;
 use redis::{Client, Script, Value};
-use rill_codec::Event;
 use tokio::sync::oneshot;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -161,8 +161,8 @@ impl RedisStore {
     pub const DEFAULT_MAX_LEN: u64 = 100_000;
     /// Default command timeout: 2 s.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
-    /// Default key prefix: `rill`.
-    pub const DEFAULT_PREFIX: &str = "rill";
+    /// Default key prefix: `bourn`.
+    pub const DEFAULT_PREFIX: &str = "bourn";
 
     /// A store on the Redis at `url` (`redis://host:port[/db]`), with every
     /// default. Must be called inside a tokio runtime. Does not wait for
@@ -174,7 +174,7 @@ impl RedisStore {
     }
 
     /// As [`open`](RedisStore::open), with keys and the Pub/Sub channel
-    /// under `prefix` instead of `rill` (several hubs on one Redis).
+    /// under `prefix` instead of `bourn` (several hubs on one Redis).
     pub fn with_prefix(url: &str, prefix: &str) -> Result<RedisStore, Error> {
         let unavailable = |error| Error::with_source(Kind::Unavailable, Unreachable(error));
         let client = Client::open(url).map_err(unavailable)?;
@@ -452,7 +452,7 @@ impl Shared {
                 return Ok(());
             };
             let Some((name, epoch, seq, stored)) = parse_live(message.get_payload_bytes()) else {
-                tracing::warn!("Redis: a live event that is not rill's; ignored");
+                tracing::warn!("Redis: a live event that is not bourn's; ignored");
                 continue;
             };
             let Some(topic) = inner.existing_topic(&name) else {
@@ -645,7 +645,7 @@ impl Stored {
         }
     }
 
-    /// The event with its id, encoded once by `rill-codec` for this node.
+    /// The event with its id, encoded once by `bourn-codec` for this node.
     fn encode(self, id: EventId) -> Option<Encoded> {
         let mut builder = Event::builder().id(id.to_string()).data(self.data);
         if !self.event_type.is_empty() {

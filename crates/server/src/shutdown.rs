@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use rill_codec::Event;
+use bourn_codec::Event;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::encoded::Encoded;

@@ -4,13 +4,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bourn_codec::Event;
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use rill_codec::Event;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
@@ -34,9 +34,9 @@ const BATCH_BYTES: usize = 32 * 1024;
 pin_project! {
     /// A Server-Sent Events response body over any `Stream` of events.
     ///
-    /// The stream's items are [`Event`]s, `rill_codec::Frame`s, [`Encoded`]
+    /// The stream's items are [`Event`]s, `bourn_codec::Frame`s, [`Encoded`]
     /// bytes or `Result`s of those ([`IntoEncoded`]), each encoded by
-    /// `rill-codec`. The body implements
+    /// `bourn-codec`. The body implements
     /// [`http_body::Body`] with `Data = Bytes`, so hyper serves it over
     /// HTTP/1.1 (chunked) and HTTP/2 alike; [`into_response`](Sse::into_response)
     /// adds the headers.

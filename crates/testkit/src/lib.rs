@@ -5,7 +5,7 @@
 //! request it receives (method, path, headers, body).
 //!
 //! ```
-//! use rill_testkit::{Reply, Server};
+//! use bourn_testkit::{Reply, Server};
 //!
 //! # tokio::runtime::Runtime::new()?.block_on(async {
 //! let server = Server::replies([Reply::sse("data: hello\n\n").chunk_size(3)]).await?;
@@ -19,7 +19,7 @@
 //!
 //! # Features
 //!
-//! None. The crate is a test helper (`publish = false`) for `rill-client`,
+//! None. The crate is a test helper (`publish = false`) for `bourn-client`,
 //! its benchmarks and the conformance harness.
 //!
 //! # Limits

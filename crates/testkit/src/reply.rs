@@ -21,7 +21,7 @@ pub(crate) enum End {
 ///
 /// ```
 /// use std::time::Duration;
-/// use rill_testkit::Reply;
+/// use bourn_testkit::Reply;
 ///
 /// // 200 text/event-stream, body in 4-byte chunks, connection dropped at byte 10.
 /// let reply = Reply::sse("data: first\n\ndata: second\n\n").chunk_size(4).drop_at(10);

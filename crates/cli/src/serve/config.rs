@@ -1,12 +1,12 @@
-//! `rill serve` options: flags, then environment variables, then a TOML
+//! `bourn serve` options: flags, then environment variables, then a TOML
 //! file, then the defaults.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use bourn_server::{Durability, FileStore};
 use clap::Args;
-use rill_server::{Durability, FileStore};
 use serde::Deserialize;
 
 use crate::cli::parse_duration;
@@ -42,20 +42,20 @@ pub struct ServeArgs {
     /// A TOML file of options: the same names as the flags, without the
     /// dashes in front (`addr = "0.0.0.0:8080"`, `max-body = 65536`,
     /// `cors-origin = ["https://app.example"]`, `keep-alive = "15s"`,
-    /// `store = "/var/lib/rill/hub.redb"`, `durability = "batched:10"`).
-    #[arg(long, env = "RILL_CONFIG", value_name = "FILE")]
+    /// `store = "/var/lib/bourn/hub.redb"`, `durability = "batched:10"`).
+    #[arg(long, env = "BOURN_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Address to listen on. Port 0 picks a free port (the URL printed at
     /// start says which). [default: 127.0.0.1:8080]
-    #[arg(long, env = "RILL_ADDR", value_name = "HOST:PORT")]
+    #[arg(long, env = "BOURN_ADDR", value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
 
     /// Publishing needs `Authorization: Bearer TOKEN`. Without it, anyone
     /// who can reach the address can publish. [default: none]
     #[arg(
         long,
-        env = "RILL_PUBLISH_TOKEN",
+        env = "BOURN_PUBLISH_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN"
     )]
@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// send headers. [default: none]
     #[arg(
         long,
-        env = "RILL_SUBSCRIBE_TOKEN",
+        env = "BOURN_SUBSCRIBE_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN"
     )]
@@ -77,7 +77,7 @@ pub struct ServeArgs {
     /// none: only pages served by the hub itself]
     #[arg(
         long = "cors-origin",
-        env = "RILL_CORS_ORIGINS",
+        env = "BOURN_CORS_ORIGINS",
         value_delimiter = ',',
         value_name = "ORIGIN"
     )]
@@ -85,48 +85,48 @@ pub struct ServeArgs {
 
     /// Largest publish request body, in bytes; larger ones get 413.
     /// [default: 1048576]
-    #[arg(long, env = "RILL_MAX_BODY", value_name = "BYTES")]
+    #[arg(long, env = "BOURN_MAX_BODY", value_name = "BYTES")]
     pub max_body: Option<usize>,
 
     /// Most topics; publishing or subscribing to a new topic beyond it gets
     /// 429. Topics live as long as the process. [default: 1024]
-    #[arg(long, env = "RILL_MAX_TOPICS", value_name = "N")]
+    #[arg(long, env = "BOURN_MAX_TOPICS", value_name = "N")]
     pub max_topics: Option<usize>,
 
     /// Most subscribers over all topics. Beyond it a browser gets a 200
     /// stream with `: busy` and a `retry:` hint (so it comes back later); a
     /// client sending `Prefer: retry-after` gets 503 with `Retry-After`.
     /// [default: 10000]
-    #[arg(long, env = "RILL_MAX_SUBSCRIBERS", value_name = "N")]
+    #[arg(long, env = "BOURN_MAX_SUBSCRIBERS", value_name = "N")]
     pub max_subscribers: Option<usize>,
 
     /// Most subscribers of one topic, answered as --max-subscribers.
     /// [default: the value of --max-subscribers]
-    #[arg(long, env = "RILL_MAX_TOPIC_SUBSCRIBERS", value_name = "N")]
+    #[arg(long, env = "BOURN_MAX_TOPIC_SUBSCRIBERS", value_name = "N")]
     pub max_topic_subscribers: Option<usize>,
 
     /// With --store memory: events kept per topic for replay to clients
     /// that resume with Last-Event-ID. That log is lost when the hub stops,
-    /// and clients resuming across a restart get a `rill-reset` event.
+    /// and clients resuming across a restart get a `bourn-reset` event.
     /// [default: 1024]
-    #[arg(long, env = "RILL_LOG_EVENTS", value_name = "N")]
+    #[arg(long, env = "BOURN_LOG_EVENTS", value_name = "N")]
     pub log_events: Option<usize>,
 
     /// With --store memory: bytes of encoded events kept per topic for
     /// replay. [default: 1048576]
-    #[arg(long, env = "RILL_LOG_BYTES", value_name = "BYTES")]
+    #[arg(long, env = "BOURN_LOG_BYTES", value_name = "BYTES")]
     pub log_bytes: Option<usize>,
 
     /// Where topics' history is kept: a file path (the embedded store, one
     /// redb file: survives restarts and SIGKILL with the same epoch, so
     /// clients resume across them; see --durability), `memory` (bounded by
     /// --log-events and --log-bytes, lost when the hub stops: clients
-    /// resuming across a restart get a `rill-reset` event), or
+    /// resuming across a restart get a `bourn-reset` event), or
     /// `redis://host:port` (Redis Streams: several hubs share the topics
     /// and clients resume on any of them; as durable as that Redis).
-    /// [default: the embedded store in $XDG_DATA_HOME/rill/rill.redb, else
-    /// $HOME/.local/share/rill/rill.redb]
-    #[arg(long, env = "RILL_STORE", value_name = "STORE")]
+    /// [default: the embedded store in $XDG_DATA_HOME/bourn/bourn.redb, else
+    /// $HOME/.local/share/bourn/bourn.redb]
+    #[arg(long, env = "BOURN_STORE", value_name = "STORE")]
     pub store: Option<String>,
 
     /// With the embedded store: when a publish is answered. `immediate`:
@@ -138,27 +138,27 @@ pub struct ServeArgs {
     /// unwritten, publishes wait for the disk until it catches up); their ids are
     /// then given to the next events. Subscribers only ever get events that are
     /// on disk, in both modes. [default: immediate]
-    #[arg(long, env = "RILL_DURABILITY", value_name = "MODE", value_parser = parse_durability)]
+    #[arg(long, env = "BOURN_DURABILITY", value_name = "MODE", value_parser = parse_durability)]
     pub durability: Option<Durability>,
 
     /// Events waiting for one slow subscriber before it is disconnected (it
     /// then resumes from the replay log). [default: 1024]
-    #[arg(long, env = "RILL_QUEUE_LEN", value_name = "N")]
+    #[arg(long, env = "BOURN_QUEUE_LEN", value_name = "N")]
     pub queue_len: Option<usize>,
 
     /// Send a keep-alive comment after this long without traffic.
     /// [default: 15s]
-    #[arg(long, env = "RILL_KEEP_ALIVE", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "BOURN_KEEP_ALIVE", value_name = "DURATION", value_parser = parse_duration)]
     pub keep_alive: Option<Duration>,
 
     /// The `retry:` sent to subscribers: how long they wait before
     /// reconnecting (also sent when the hub shuts down). [default: 1s]
-    #[arg(long, env = "RILL_RETRY_HINT", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "BOURN_RETRY_HINT", value_name = "DURATION", value_parser = parse_duration)]
     pub retry_hint: Option<Duration>,
 
     /// On Ctrl-C or SIGTERM, how long to wait for connections to finish
     /// after every stream was ended. [default: 5s]
-    #[arg(long, env = "RILL_GRACE", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "BOURN_GRACE", value_name = "DURATION", value_parser = parse_duration)]
     pub grace: Option<Duration>,
 }
 
@@ -255,7 +255,7 @@ impl Config {
                 .log_bytes
                 .or(file.log_bytes)
                 .unwrap_or(DEFAULT_LOG_BYTES),
-            // An empty value (e.g. `RILL_STORE=`) means the default.
+            // An empty value (e.g. `BOURN_STORE=`) means the default.
             store: args
                 .store
                 .filter(|store| !store.is_empty())
@@ -398,16 +398,16 @@ mod tests {
 
     #[test]
     fn store_and_durability_from_the_file_flags_and_environment() {
-        let dir = std::env::temp_dir().join(format!("rill-config-store-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bourn-config-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("rill.toml");
+        let path = dir.join("bourn.toml");
         std::fs::write(
             &path,
-            "store = \"/var/lib/rill/hub.redb\"\ndurability = \"batched:20\"\n",
+            "store = \"/var/lib/bourn/hub.redb\"\ndurability = \"batched:20\"\n",
         )
         .unwrap();
         let config = Config::load(args(Some(&path))).unwrap();
-        assert_eq!(config.store.as_deref(), Some("/var/lib/rill/hub.redb"));
+        assert_eq!(config.store.as_deref(), Some("/var/lib/bourn/hub.redb"));
         assert_eq!(
             config.durability,
             Durability::Batched(Duration::from_millis(20))
@@ -436,9 +436,9 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_which_wins_over_defaults() {
-        let dir = std::env::temp_dir().join(format!("rill-config-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("bourn-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("rill.toml");
+        let path = dir.join("bourn.toml");
         std::fs::write(
             &path,
             "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\n",

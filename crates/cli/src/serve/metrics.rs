@@ -1,6 +1,6 @@
 //! Counters for `GET /metrics`, and the subscriber stream that feeds them.
 //!
-//! `rill-server`'s `Channel` tells how many subscribers are connected; the
+//! `bourn-server`'s `Channel` tells how many subscribers are connected; the
 //! rest is counted here: publishes in the publish handler, and deliveries,
 //! replays, resets and lag disconnects by wrapping each `Subscription`.
 
@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
+use bourn_codec::{Decoder, Frame};
+use bourn_server::{Encoded, RESET_EVENT, Subscription};
 use bytes::BytesMut;
 use futures_core::Stream;
-use rill_codec::{Decoder, Frame};
-use rill_server::{Encoded, RESET_EVENT, Subscription};
 
 /// The hub's counters (all since the process started).
 #[derive(Debug, Default)]
@@ -29,7 +29,7 @@ pub struct Metrics {
     pub rejected: [AtomicU64; REJECTED.len()],
 }
 
-/// The statuses counted in `rill_rejected_total`.
+/// The statuses counted in `bourn_rejected_total`.
 pub const REJECTED: [u16; 7] = [400, 401, 403, 404, 413, 415, 429];
 
 impl Metrics {
@@ -51,60 +51,60 @@ impl Metrics {
         };
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         metric(
-            "rill_subscribers",
+            "bourn_subscribers",
             "gauge",
             "Subscribers connected now.",
             subscribers as u64,
         );
         metric(
-            "rill_topics",
+            "bourn_topics",
             "gauge",
             "Topics in use (kept for the process's life).",
             topics as u64,
         );
         metric(
-            "rill_published_total",
+            "bourn_published_total",
             "counter",
             "Events published.",
             get(&self.published),
         );
         metric(
-            "rill_delivered_total",
+            "bourn_delivered_total",
             "counter",
             "Events handed to subscriber streams, replayed ones included.",
             get(&self.delivered),
         );
         metric(
-            "rill_replayed_total",
+            "bourn_replayed_total",
             "counter",
             "Events replayed from the log to subscribers resuming with Last-Event-ID.",
             get(&self.replayed),
         );
         metric(
-            "rill_dropped_for_lag_total",
+            "bourn_dropped_for_lag_total",
             "counter",
             "Subscribers disconnected because their queue was full (they resume from the log).",
             get(&self.dropped_for_lag),
         );
         metric(
-            "rill_resets_total",
+            "bourn_resets_total",
             "counter",
-            "rill-reset events sent: a Last-Event-ID the log could not resume from.",
+            "bourn-reset events sent: a Last-Event-ID the log could not resume from.",
             get(&self.resets),
         );
         metric(
-            "rill_subscriptions_total",
+            "bourn_subscriptions_total",
             "counter",
             "Subscriptions opened.",
             get(&self.subscriptions),
         );
         metric(
-            "rill_busy_total",
+            "bourn_busy_total",
             "counter",
             "Subscribers turned away at a subscriber limit.",
             get(&self.busy),
         );
-        let name = "rill_rejected_total";
+        let name = "bourn_rejected_total";
         let _ = write!(
             out,
             "# HELP {name} Requests refused, by status.\n# TYPE {name} counter\n"
@@ -211,9 +211,9 @@ impl Stream for Counted {
 
 #[cfg(test)]
 mod tests {
+    use bourn_codec::Event;
+    use bourn_server::{Channel, LastEventId};
     use futures_util::StreamExt;
-    use rill_codec::Event;
-    use rill_server::{Channel, LastEventId};
 
     use super::*;
 
@@ -262,9 +262,9 @@ mod tests {
         assert_eq!(get(&metrics.dropped_for_lag), 1);
         assert_eq!(get(&metrics.delivered), 3);
         let text = metrics.render(channel.subscriber_count(), 1);
-        assert!(text.contains("\nrill_replayed_total 1\n"), "{text}");
+        assert!(text.contains("\nbourn_replayed_total 1\n"), "{text}");
         assert!(
-            text.contains("rill_rejected_total{status=\"413\"} 0\n"),
+            text.contains("bourn_rejected_total{status=\"413\"} 0\n"),
             "{text}"
         );
     }

@@ -1,4 +1,4 @@
-//! `rill serve`: the hub.
+//! `bourn serve`: the hub.
 
 mod auth;
 mod config;
@@ -9,8 +9,8 @@ mod store;
 use std::io::Write;
 use std::time::Duration;
 
+use bourn_server::Shutdown;
 use http::{HeaderName, HeaderValue, Method};
-use rill_server::Shutdown;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use self::config::Config;
@@ -18,7 +18,7 @@ pub use self::config::ServeArgs;
 use self::routes::App;
 use crate::exit::{Code, Failure, Outcome};
 
-/// The end of `rill serve --help`: endpoints, statuses, what each store keeps.
+/// The end of `bourn serve --help`: endpoints, statuses, what each store keeps.
 pub const AFTER_HELP: &str = "\
 Each option: a flag wins over its environment variable, which wins over the
 --config file, which wins over the default.
@@ -28,7 +28,7 @@ Endpoints:
   GET  /topics/NAME      subscribe (text/event-stream); resumes after the
                          Last-Event-ID header or ?lastEventId=ID
   POST /topics/NAME      publish: the body is the data; the type from
-                         ?event=TYPE or the Rill-Event header; or JSON
+                         ?event=TYPE or the Bourn-Event header; or JSON
                          {\"event\": \"TYPE\", \"data\": \"…\"} with
                          Content-Type: application/json. Answers the id
                          (<epoch>.<seq>) as text, or {\"id\",\"topic\"} with
@@ -51,15 +51,15 @@ Statuses (each with a one-line reason in the body):
 
 History (--store), replayed to clients that resume with Last-Event-ID:
   (default)        the embedded store, one redb file in
-                   $XDG_DATA_HOME/rill/rill.redb (else
-                   ~/.local/share/rill/rill.redb): survives restarts, SIGKILL
+                   $XDG_DATA_HOME/bourn/bourn.redb (else
+                   ~/.local/share/bourn/bourn.redb): survives restarts, SIGKILL
                    and power loss with its epoch, so clients resume across
                    them with no reset. Per topic it keeps 100,000 events,
                    64 MiB and 24 h. One hub per file.
   --store PATH     the same in another file.
   --store memory   a ring per topic (--log-events, --log-bytes), lost when the
                    hub stops: a client resuming with an id from before the
-                   restart gets a `rill-reset` event (data: `epoch`) with the
+                   restart gets a `bourn-reset` event (data: `epoch`) with the
                    new position, never a silent gap.
   --store redis://HOST:PORT  Redis Streams, shared by every hub on that Redis.
 Durability of the embedded store (--durability):
@@ -75,11 +75,11 @@ Ctrl-C or SIGTERM ends every stream (with a retry: hint), commits what the
 embedded store has queued, and exits after --grace.
 
 Examples:
-  rill serve                                  # then open http://127.0.0.1:8080/
-  rill serve --store memory                   # nothing written to disk
-  rill serve --store /var/lib/rill/hub.redb --durability batched:5
-  RILL_PUBLISH_TOKEN=s3cret rill serve --addr 0.0.0.0:8080
-  rill serve --config rill.toml --cors-origin https://app.example";
+  bourn serve                                  # then open http://127.0.0.1:8080/
+  bourn serve --store memory                   # nothing written to disk
+  bourn serve --store /var/lib/bourn/hub.redb --durability batched:5
+  BOURN_PUBLISH_TOKEN=s3cret bourn serve --addr 0.0.0.0:8080
+  bourn serve --config bourn.toml --cors-origin https://app.example";
 
 /// How long shutdown waits for the embedded store's last commit.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,7 +118,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
         .local_addr()
         .map_err(|error| Failure::error(format!("cannot read the bound address: {error}")))?;
     announce(&format!(
-        "rill hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
+        "bourn hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
     ));
     tracing::info!(%local, auth = auth_note, "listening");
 

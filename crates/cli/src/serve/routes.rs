@@ -10,12 +10,12 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use bourn_codec::Event;
+use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use rill_codec::Event;
-use rill_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,7 +26,7 @@ use super::metrics::{Counted, Metrics};
 /// The page served at `GET /`.
 const PAGE: &str = include_str!("page.html");
 /// The request header that can carry the event type of a publish.
-pub const EVENT_HEADER: &str = "rill-event";
+pub const EVENT_HEADER: &str = "bourn-event";
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_LEN: usize = 128;
 /// Event types remembered per topic for `GET /topics`.
@@ -101,7 +101,7 @@ impl App {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"rill\""),
+                HeaderValue::from_static("Bearer realm=\"bourn\""),
             );
         }
         response

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rill_server::{ChannelBuilder, Durability, FileStore, FlushHandle, MemoryLog, RedisStore};
+use bourn_server::{ChannelBuilder, Durability, FileStore, FlushHandle, MemoryLog, RedisStore};
 
 use super::config::Config;
 use crate::exit::Failure;
@@ -11,7 +11,7 @@ use crate::exit::Failure;
 pub const KINDS: &str = "`memory`, a file path (embedded store) or `redis://host:port`";
 
 /// The embedded store's file under the data directory.
-const DEFAULT_FILE: &str = "rill/rill.redb";
+const DEFAULT_FILE: &str = "bourn/bourn.redb";
 
 /// A channel builder with the history `config.store` names: none for the
 /// embedded store at [`default_path`], `memory` (`--log-events`/`--log-bytes`
@@ -19,7 +19,7 @@ const DEFAULT_FILE: &str = "rill/rill.redb";
 /// hubs), anything else a file path (the embedded store, durable across
 /// restarts). With the embedded store, also the handle to flush it at exit.
 pub fn builder(config: &Config) -> Result<(ChannelBuilder, Option<FlushHandle>), Failure> {
-    let builder = rill_server::Channel::builder();
+    let builder = bourn_server::Channel::builder();
     let store = match config.store.as_deref() {
         Some(store) => store,
         None => return embedded(builder, default_path()?, config.durability),
@@ -31,7 +31,7 @@ pub fn builder(config: &Config) -> Result<(ChannelBuilder, Option<FlushHandle>),
     match store {
         "memory" => {
             tracing::info!(
-                "store: in memory (history is lost when the hub stops; clients resuming across a restart get a rill-reset event)"
+                "store: in memory (history is lost when the hub stops; clients resuming across a restart get a bourn-reset event)"
             );
             Ok((
                 builder.log(
@@ -99,8 +99,8 @@ fn embedded(
     Ok((builder.file_store(store), Some(flush)))
 }
 
-/// The default embedded store: `$XDG_DATA_HOME/rill/rill.redb`, else
-/// `$HOME/.local/share/rill/rill.redb`. The XDG base directory spec ignores
+/// The default embedded store: `$XDG_DATA_HOME/bourn/bourn.redb`, else
+/// `$HOME/.local/share/bourn/bourn.redb`. The XDG base directory spec ignores
 /// a relative `XDG_DATA_HOME`: "If an implementation encounters a relative
 /// path in any of these variables it should consider the path invalid and
 /// ignore it."

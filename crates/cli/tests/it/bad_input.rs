@@ -34,7 +34,7 @@ fn bad_requests_get_clear_statuses_and_the_hub_keeps_serving() {
         "Authorization: Bearer sub-secret",
         &hub.url("/topics/ok"),
     ]);
-    hub.wait_metric("rill_subscribers", 1);
+    hub.wait_metric("bourn_subscribers", 1);
 
     // Huge bodies: with Content-Length, and larger than the limit.
     let huge = vec![b'x'; 64 * 1024];
@@ -112,7 +112,7 @@ fn bad_requests_get_clear_statuses_and_the_hub_keeps_serving() {
     assert_refused(&missing, 401, "Authorization: Bearer");
     assert_eq!(
         missing.header("www-authenticate").as_deref(),
-        Some("Bearer realm=\"rill\"")
+        Some("Bearer realm=\"bourn\"")
     );
     assert_refused(
         &hub.request(
@@ -204,13 +204,13 @@ fn bad_requests_get_clear_statuses_and_the_hub_keeps_serving() {
     assert_eq!(event["data"], "still here");
     assert_eq!(event["id"], good.stdout.trim());
     assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
-    assert_eq!(hub.metric("rill_rejected_total{status=\"413\"}"), 2);
-    assert_eq!(hub.metric("rill_rejected_total{status=\"401\"}"), 3);
-    assert_eq!(hub.metric("rill_published_total"), 3);
+    assert_eq!(hub.metric("bourn_rejected_total{status=\"413\"}"), 2);
+    assert_eq!(hub.metric("bourn_rejected_total{status=\"401\"}"), 3);
+    assert_eq!(hub.metric("bourn_published_total"), 3);
     // The publish token also comes from the environment.
-    let from_env = super::support::rill()
+    let from_env = super::support::bourn()
         .args(["publish", &hub.url("/topics/ok"), "-d", "env"])
-        .env("RILL_PUBLISH_TOKEN", "pub-secret")
+        .env("BOURN_PUBLISH_TOKEN", "pub-secret")
         .output()
         .unwrap();
     assert!(from_env.status.success(), "{from_env:?}");
@@ -223,7 +223,7 @@ fn a_subscriber_limit_answers_busy_or_503() {
     let hub = Hub::start(&["--max-subscribers", "1", "--retry-hint", "2s"]);
     let (first, _held) = open_stream(hub.addr, "/topics/a", &[]);
     assert_eq!(first.status, 200);
-    hub.wait_metric("rill_subscribers", 1);
+    hub.wait_metric("bourn_subscribers", 1);
 
     // A browser gets a short 200 stream that tells it to come back later.
     let busy = hub.request("GET", "/topics/a", &[], b"");
@@ -238,7 +238,7 @@ fn a_subscriber_limit_answers_busy_or_503() {
     assert_eq!(refused.status, 503);
     let after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((2..=3).contains(&after), "{after}");
-    assert_eq!(hub.metric("rill_busy_total"), 2);
+    assert_eq!(hub.metric("bourn_busy_total"), 2);
     // Publishing is not limited by subscribers.
     assert_eq!(hub.request("POST", "/topics/a", &[], b"x").status, 200);
 }
@@ -279,9 +279,9 @@ fn cors_is_closed_by_default_and_open_to_configured_origins() {
 
 #[test]
 fn options_come_from_flags_then_env_then_the_file() {
-    let dir = std::env::temp_dir().join(format!("rill-it-config-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bourn-it-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("rill.toml");
+    let file = dir.join("bourn.toml");
     std::fs::write(
         &file,
         "max-body = 10\nmax-topics = 1\npublish-token = \"from-file\"\n",
@@ -302,7 +302,7 @@ fn options_come_from_flags_then_env_then_the_file() {
 
     // The environment over the file, a flag over the environment.
     let data = super::support::DataDir::new();
-    let mut child = super::support::rill_in(&data.path)
+    let mut child = super::support::bourn_in(&data.path)
         .args([
             "serve",
             "--addr",
@@ -312,8 +312,8 @@ fn options_come_from_flags_then_env_then_the_file() {
             "--max-body",
             "30",
         ])
-        .env("RILL_MAX_BODY", "20")
-        .env("RILL_MAX_TOPICS", "5")
+        .env("BOURN_MAX_BODY", "20")
+        .env("BOURN_MAX_TOPICS", "5")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -343,10 +343,10 @@ fn options_come_from_flags_then_env_then_the_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A bad file is an error, not a silent default.
-    let bad = run(&["serve", "--config", "/nonexistent/rill.toml"], b"");
+    let bad = run(&["serve", "--config", "/nonexistent/bourn.toml"], b"");
     assert_eq!(bad.code(), Some(1));
     assert!(
-        bad.stderr.contains("/nonexistent/rill.toml"),
+        bad.stderr.contains("/nonexistent/bourn.toml"),
         "{}",
         bad.stderr
     );

@@ -1,4 +1,4 @@
-//! `rill decode` on a captured stream (BOM, CRLF, bare CR, comments,
+//! `bourn decode` on a captured stream (BOM, CRLF, bare CR, comments,
 //! retry, multi-line data, an id-only block, an id reset and an
 //! unterminated last event).
 

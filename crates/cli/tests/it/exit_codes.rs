@@ -1,4 +1,4 @@
-//! The documented exit codes, and the request options of `rill listen`.
+//! The documented exit codes, and the request options of `bourn listen`.
 
 use super::support::{Hub, closed_port, one_shot_server, run};
 
@@ -12,7 +12,7 @@ fn once_sends_method_headers_body_and_ends_with_0_at_the_end_of_the_stream() {
         "data: {\"delta\":\"Hel\"}\n\ndata: {\"delta\":\"lo\"}\n\n"
     );
     let (addr, request) = one_shot_server(RESPONSE.as_bytes());
-    let dir = std::env::temp_dir().join(format!("rill-it-body-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bourn-it-body-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let body = dir.join("request.json");
     std::fs::write(&body, "{\"stream\":\ntrue}\n").unwrap();
@@ -160,15 +160,15 @@ fn usage_errors_exit_2_and_help_documents_codes() {
     let serve = run(&["serve", "--help"], b"");
     for needle in [
         "--publish-token",
-        "RILL_PUBLISH_TOKEN",
+        "BOURN_PUBLISH_TOKEN",
         "--max-body",
         "--config",
         "--store memory",
-        "rill.redb",
+        "bourn.redb",
         "XDG_DATA_HOME",
         "--durability",
         "batched[:MS]",
-        "rill-reset",
+        "bourn-reset",
         "127.0.0.1:8080",
     ] {
         assert!(serve.stdout.contains(needle), "serve --help lacks {needle}");

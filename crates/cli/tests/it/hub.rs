@@ -1,4 +1,4 @@
-//! `rill serve` + `rill listen` + `rill publish` through loopback.
+//! `bourn serve` + `bourn listen` + `bourn publish` through loopback.
 
 use super::support::{Hub, Listen, run};
 
@@ -8,7 +8,7 @@ fn publish_and_listen_through_the_hub() {
     let topic = hub.url("/topics/news");
     let mut listen = Listen::start(&["--json", "--max-events", "4", &topic]);
     listen.stderr.until("connected (200 OK)");
-    hub.wait_metric("rill_subscribers", 1);
+    hub.wait_metric("bourn_subscribers", 1);
 
     // One event with a type, from flags.
     let one = run(
@@ -74,7 +74,7 @@ fn publish_and_listen_through_the_hub() {
     assert_eq!(answer["id"], format!("{epoch}.5"));
     // The type from the query and from the header.
     let query = hub.request("POST", "/topics/news?event=q", &[], b"x");
-    let header = hub.request("POST", "/topics/news", &[("rill-event", "h")], b"y");
+    let header = hub.request("POST", "/topics/news", &[("bourn-event", "h")], b"y");
     assert_eq!((query.status, header.status), (200, 200));
 
     // A late subscriber resumes after the first event: everything else is
@@ -123,10 +123,10 @@ fn publish_and_listen_through_the_hub() {
     );
     assert!(page.text().contains("id=\"publish-form\""));
     assert_eq!(hub.request("GET", "/health", &[], b"").text(), "ok\n");
-    assert_eq!(hub.metric("rill_published_total"), 7);
-    assert_eq!(hub.metric("rill_replayed_total"), 6);
-    assert_eq!(hub.metric("rill_delivered_total"), 10);
-    assert_eq!(hub.metric("rill_subscriptions_total"), 2);
+    assert_eq!(hub.metric("bourn_published_total"), 7);
+    assert_eq!(hub.metric("bourn_replayed_total"), 6);
+    assert_eq!(hub.metric("bourn_delivered_total"), 10);
+    assert_eq!(hub.metric("bourn_subscriptions_total"), 2);
     let topics: serde_json::Value =
         serde_json::from_slice(&hub.request("GET", "/topics", &[], b"").body).unwrap();
     assert_eq!(topics["topics"][0]["name"], "news");
@@ -138,7 +138,7 @@ fn human_output_names_type_id_and_data() {
     let hub = Hub::start(&[]);
     let topic = hub.url("/topics/h");
     let mut listen = Listen::start(&["--human", "--color", "never", "--max-events", "1", &topic]);
-    hub.wait_metric("rill_subscribers", 1);
+    hub.wait_metric("bourn_subscribers", 1);
     let id = run(&["publish", &topic, "-e", "greet", "-d", "hi\nthere"], b"").stdout;
     assert_eq!(listen.stdout.next(), format!("greet id {}", id.trim()));
     assert_eq!(listen.stdout.next(), "  hi");
@@ -150,7 +150,7 @@ fn human_output_names_type_id_and_data() {
 fn sigterm_ends_open_streams_and_the_hub_exits_cleanly() {
     let mut hub = Hub::start(&["--grace", "2s"]);
     let mut listen = Listen::start(&["--json", "--once", &hub.url("/topics/t")]);
-    hub.wait_metric("rill_subscribers", 1);
+    hub.wait_metric("bourn_subscribers", 1);
     let status = hub.terminate();
     assert_eq!(status.code(), Some(0), "graceful exit: {status:?}");
     hub.stderr.until("shutting down");

@@ -1,7 +1,7 @@
-//! Resume across a restart of `rill serve`: by default the embedded store
+//! Resume across a restart of `bourn serve`: by default the embedded store
 //! keeps the history and the epoch, so the listener resumes with no reset;
 //! with `--store memory` the log is lost, so the listener must be told (a
-//! `rill-reset` event), never left with a silent gap.
+//! `bourn-reset` event), never left with a silent gap.
 
 use super::support::{DataDir, Hub, Listen, run};
 
@@ -18,7 +18,7 @@ fn a_listener_resuming_across_a_restart_of_a_memory_hub_gets_the_reset_event() {
     let addr = first.addr.to_string();
     let topic = first.url("/topics/orders");
     let listen = Listen::start(&["--json", &topic]);
-    first.wait_metric("rill_subscribers", 1);
+    first.wait_metric("bourn_subscribers", 1);
 
     let before = run(&["publish", &topic, "--data", "before"], b"");
     let before_id = before.stdout.trim().to_owned();
@@ -33,19 +33,19 @@ fn a_listener_resuming_across_a_restart_of_a_memory_hub_gets_the_reset_event() {
     assert_eq!(first.terminate().code(), Some(0));
     let second = Hub::start_at(&addr, &["--store", "memory", "--retry-hint", "100ms"]);
     listen.stderr.until("reconnected");
-    second.wait_metric("rill_subscribers", 1);
+    second.wait_metric("bourn_subscribers", 1);
 
     // The listener came back with Last-Event-ID = the old id: the new hub
     // cannot resume from it and says so, with its position.
     let reset = listen.event();
-    assert_eq!(reset["type"], "rill-reset", "{reset}");
+    assert_eq!(reset["type"], "bourn-reset", "{reset}");
     assert_eq!(reset["data"], "epoch");
     let position = reset["id"].as_str().unwrap().to_owned();
     let (old_epoch, _) = before_id.split_once('.').unwrap();
     let (new_epoch, seq) = position.split_once('.').unwrap();
     assert_ne!(old_epoch, new_epoch);
     assert_eq!(seq, "0");
-    assert_eq!(second.metric("rill_resets_total"), 1);
+    assert_eq!(second.metric("bourn_resets_total"), 1);
     // And says so on stderr, for people.
     listen
         .stderr
@@ -67,7 +67,7 @@ fn a_default_hub_keeps_its_history_in_the_data_dir_and_resumes_across_a_restart(
     let addr = first.addr.to_string();
     let topic = first.url("/topics/orders");
     let listen = Listen::start(&["--json", &topic]);
-    first.wait_metric("rill_subscribers", 1);
+    first.wait_metric("bourn_subscribers", 1);
 
     let ids: Vec<String> = ["one", "two"]
         .iter()
@@ -94,7 +94,7 @@ fn a_default_hub_keeps_its_history_in_the_data_dir_and_resumes_across_a_restart(
     assert_eq!(first.terminate().code(), Some(0));
     let second = Hub::start_in(&data.path, &addr, &args);
     listen.stderr.until("reconnected");
-    second.wait_metric("rill_subscribers", 1);
+    second.wait_metric("bourn_subscribers", 1);
 
     // Same epoch, numbering goes on, and the listener resumed with no reset.
     let after = run(&["publish", &topic, "--data", "after"], b"");
@@ -106,7 +106,7 @@ fn a_default_hub_keeps_its_history_in_the_data_dir_and_resumes_across_a_restart(
         (event["id"].as_str(), event["data"].as_str()),
         (Some(after.stdout.trim()), Some("after"))
     );
-    assert_eq!(second.metric("rill_resets_total"), 0);
+    assert_eq!(second.metric("bourn_resets_total"), 0);
 
     // A client that saw only the first event is replayed the rest.
     let late = Listen::start(&[

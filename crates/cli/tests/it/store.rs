@@ -1,14 +1,14 @@
-//! `rill serve --store`: the embedded store across a SIGKILL, and two hubs
+//! `bourn serve --store`: the embedded store across a SIGKILL, and two hubs
 //! over one throwaway Redis with clients moving from one to the other.
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use bourn_client::{EventSource, Item};
 use futures_util::StreamExt;
-use rill_client::{EventSource, Item};
 
 use super::redis_server::RedisServer;
-use super::support::{DataDir, Hub, Lines, rill_in, wait_for_exit};
+use super::support::{DataDir, Hub, Lines, bourn_in, wait_for_exit};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -50,7 +50,7 @@ async fn read(source: &mut EventSource, count: usize) -> (Vec<(String, String)>,
 
 #[test]
 fn the_embedded_store_resumes_across_a_sigkill() {
-    let dir = std::env::temp_dir().join(format!("rill-cli-store-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("bourn-cli-store-{}", std::process::id()));
     let path = dir.join("hub.redb");
     let path = path.to_str().unwrap();
     let mut hub = Hub::start(&["--store", path]);
@@ -84,7 +84,7 @@ fn a_data_dir_that_cannot_be_created_is_a_clear_error() {
     // XDG_DATA_HOME is a file: the store's folder cannot be made in it.
     let file = data.path.join("not-a-dir");
     std::fs::write(&file, b"").unwrap();
-    let mut child = rill_in(&file)
+    let mut child = bourn_in(&file)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -94,11 +94,11 @@ fn a_data_dir_that_cannot_be_created_is_a_clear_error() {
     let stderr = Lines::new(child.stderr.take().unwrap());
     let status = wait_for_exit(&mut child, WAIT).unwrap_or_else(|| {
         let _ = child.kill();
-        panic!("rill serve started without its store")
+        panic!("bourn serve started without its store")
     });
     assert_eq!(status.code(), Some(1));
     let line = stderr.until("cannot create the directory");
-    assert!(line.contains("not-a-dir/rill"), "{line}");
+    assert!(line.contains("not-a-dir/bourn"), "{line}");
     assert!(line.contains("--store memory"), "{line}");
 }
 
@@ -220,7 +220,7 @@ fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile() {
             }
         };
         let reset = next_event().await;
-        assert_eq!(reset.event_type(), "rill-reset");
+        assert_eq!(reset.event_type(), "bourn-reset");
         assert_eq!(reset.data(), "epoch");
         // The client resumes from the reset's id: the next event, no gap.
         let third = publish(&hub, "t", "2");

@@ -1,4 +1,4 @@
-//! Running `rill`, talking raw HTTP/1.1 to it, reading its output with
+//! Running `bourn`, talking raw HTTP/1.1 to it, reading its output with
 //! deadlines.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,38 +15,38 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
 const ENV: [&str; 19] = [
-    "RILL_CONFIG",
-    "RILL_ADDR",
-    "RILL_PUBLISH_TOKEN",
-    "RILL_SUBSCRIBE_TOKEN",
-    "RILL_CORS_ORIGINS",
-    "RILL_MAX_BODY",
-    "RILL_MAX_TOPICS",
-    "RILL_MAX_SUBSCRIBERS",
-    "RILL_MAX_TOPIC_SUBSCRIBERS",
-    "RILL_LOG_EVENTS",
-    "RILL_LOG_BYTES",
-    "RILL_STORE",
-    "RILL_DURABILITY",
-    "RILL_QUEUE_LEN",
-    "RILL_KEEP_ALIVE",
-    "RILL_RETRY_HINT",
-    "RILL_GRACE",
+    "BOURN_CONFIG",
+    "BOURN_ADDR",
+    "BOURN_PUBLISH_TOKEN",
+    "BOURN_SUBSCRIBE_TOKEN",
+    "BOURN_CORS_ORIGINS",
+    "BOURN_MAX_BODY",
+    "BOURN_MAX_TOPICS",
+    "BOURN_MAX_SUBSCRIBERS",
+    "BOURN_MAX_TOPIC_SUBSCRIBERS",
+    "BOURN_LOG_EVENTS",
+    "BOURN_LOG_BYTES",
+    "BOURN_STORE",
+    "BOURN_DURABILITY",
+    "BOURN_QUEUE_LEN",
+    "BOURN_KEEP_ALIVE",
+    "BOURN_RETRY_HINT",
+    "BOURN_GRACE",
     "RUST_LOG",
     "NO_COLOR",
 ];
 
-/// `rill` with a clean environment, and a data directory (`XDG_DATA_HOME`,
+/// `bourn` with a clean environment, and a data directory (`XDG_DATA_HOME`,
 /// `HOME`) that is never the real one: a path nothing creates, for commands
-/// that store nothing. A hub gets its own with [`rill_in`].
-pub fn rill() -> Command {
-    let unused = std::env::temp_dir().join(format!("rill-cli-it-{}-unused", std::process::id()));
-    rill_in(&unused)
+/// that store nothing. A hub gets its own with [`bourn_in`].
+pub fn bourn() -> Command {
+    let unused = std::env::temp_dir().join(format!("bourn-cli-it-{}-unused", std::process::id()));
+    bourn_in(&unused)
 }
 
-/// `rill` with a clean environment and `data` as its data directory.
-pub fn rill_in(data: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rill"));
+/// `bourn` with a clean environment and `data` as its data directory.
+pub fn bourn_in(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bourn"));
     for name in ENV {
         command.env_remove(name);
     }
@@ -54,7 +54,7 @@ pub fn rill_in(data: &Path) -> Command {
     command
 }
 
-/// A fresh data directory for `rill serve` (where its default embedded
+/// A fresh data directory for `bourn serve` (where its default embedded
 /// store goes), removed when dropped.
 #[derive(Debug)]
 pub struct DataDir {
@@ -65,7 +65,7 @@ impl DataDir {
     pub fn new() -> DataDir {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
-            "rill-cli-it-{}-data-{}",
+            "bourn-cli-it-{}-data-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
@@ -75,9 +75,9 @@ impl DataDir {
         DataDir { path }
     }
 
-    /// Where `rill serve` keeps its embedded store by default.
+    /// Where `bourn serve` keeps its embedded store by default.
     pub fn default_store(&self) -> PathBuf {
-        self.path.join("rill").join("rill.redb")
+        self.path.join("bourn").join("bourn.redb")
     }
 }
 
@@ -87,9 +87,9 @@ impl Drop for DataDir {
     }
 }
 
-/// Runs `rill ARGS` to completion (bounded), with `stdin` as its input.
+/// Runs `bourn ARGS` to completion (bounded), with `stdin` as its input.
 pub fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = rill()
+    let mut child = bourn()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -105,7 +105,7 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     let stderr = collect(child.stderr.take().unwrap());
     let status = wait_for_exit(&mut child, WAIT).unwrap_or_else(|| {
         let _ = child.kill();
-        panic!("rill {args:?} did not exit within {WAIT:?}")
+        panic!("bourn {args:?} did not exit within {WAIT:?}")
     });
     writer.join().unwrap();
     Output {
@@ -115,7 +115,7 @@ pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     }
 }
 
-/// What a finished `rill` printed.
+/// What a finished `bourn` printed.
 #[derive(Debug)]
 pub struct Output {
     pub status: ExitStatus,
@@ -189,7 +189,7 @@ impl Lines {
     }
 }
 
-/// A running `rill serve`, stopped (SIGKILL) when dropped.
+/// A running `bourn serve`, stopped (SIGKILL) when dropped.
 pub struct Hub {
     pub child: Child,
     pub addr: SocketAddr,
@@ -201,13 +201,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// `rill serve --addr 127.0.0.1:0 ARGS` with a data directory of its
+    /// `bourn serve --addr 127.0.0.1:0 ARGS` with a data directory of its
     /// own, once it printed its URL.
     pub fn start(args: &[&str]) -> Hub {
         Hub::start_at("127.0.0.1:0", args)
     }
 
-    /// `rill serve --addr ADDR ARGS` with a data directory of its own, once
+    /// `bourn serve --addr ADDR ARGS` with a data directory of its own, once
     /// it printed its URL.
     pub fn start_at(addr: &str, args: &[&str]) -> Hub {
         let data = DataDir::new();
@@ -216,10 +216,10 @@ impl Hub {
         hub
     }
 
-    /// `rill serve --addr ADDR ARGS` with `data` as its data directory, once
+    /// `bourn serve --addr ADDR ARGS` with `data` as its data directory, once
     /// it printed its URL.
     pub fn start_in(data: &Path, addr: &str, args: &[&str]) -> Hub {
-        let mut child = rill_in(data)
+        let mut child = bourn_in(data)
             .args(["serve", "--addr", addr])
             .args(args)
             .stdin(Stdio::null())
@@ -302,7 +302,7 @@ impl Drop for Hub {
     }
 }
 
-/// A `rill listen` running in the background, killed when dropped.
+/// A `bourn listen` running in the background, killed when dropped.
 pub struct Listen {
     pub child: Child,
     pub stdout: Lines,
@@ -311,7 +311,7 @@ pub struct Listen {
 
 impl Listen {
     pub fn start(args: &[&str]) -> Listen {
-        let mut child = rill()
+        let mut child = bourn()
             .arg("listen")
             .args(args)
             .stdin(Stdio::null())
@@ -335,7 +335,7 @@ impl Listen {
     }
 
     pub fn wait(&mut self) -> ExitStatus {
-        wait_for_exit(&mut self.child, WAIT).expect("rill listen did not exit")
+        wait_for_exit(&mut self.child, WAIT).expect("bourn listen did not exit")
     }
 }
 
@@ -473,7 +473,7 @@ pub fn open_stream(
 }
 
 /// A server for one connection that answers `response` and records the
-/// request head and body (for `rill listen` exit codes and request options).
+/// request head and body (for `bourn listen` exit codes and request options).
 pub fn one_shot_server(response: &'static [u8]) -> (SocketAddr, thread::JoinHandle<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

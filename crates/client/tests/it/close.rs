@@ -2,17 +2,17 @@
 
 use std::time::{Duration, Instant};
 
+use bourn_client::ReadyState;
+use bourn_testkit::{Reply, Server};
 use futures_util::StreamExt;
-use rill_client::ReadyState;
-use rill_testkit::{Reply, Server};
 
 use crate::util::*;
 
 /// Closes from another task after `after`, and checks the stream ends at once.
 async fn close_while(
-    source: rill_client::EventSource,
+    source: bourn_client::EventSource,
     after: Duration,
-) -> Vec<Result<rill_client::Item, rill_client::Error>> {
+) -> Vec<Result<bourn_client::Item, bourn_client::Error>> {
     let handle = source.handle();
     let closer = tokio::spawn(async move {
         tokio::time::sleep(after).await;

@@ -1,16 +1,16 @@
-//! Every decoder vector of `rill-conformance`, played by the scripted server
+//! Every decoder vector of `bourn-conformance`, played by the scripted server
 //! over real HTTP and read by the client: the same events, limit errors, last
 //! event ID and reconnection time as the vectors expect.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bourn_client::{EventSource, Item, RetryPolicy};
+use bourn_conformance::codec::{error_frame, event_frame, limits};
+use bourn_conformance::harness::{Capabilities, project};
+use bourn_conformance::vectors::{self, DecoderCase, Frame};
+use bourn_testkit::{Reply, Server};
 use futures_util::StreamExt;
-use rill_client::{EventSource, Item, RetryPolicy};
-use rill_conformance::codec::{error_frame, event_frame, limits};
-use rill_conformance::harness::{Capabilities, project};
-use rill_conformance::vectors::{self, DecoderCase, Frame};
-use rill_testkit::{Reply, Server};
 
 /// What the client reports: events (with ids and last event ids) and limit
 /// errors; `retry` is checked through `reconnect_time`, comments are not

@@ -1,8 +1,8 @@
 //! What every request carries.
 
+use bourn_client::EventSource;
+use bourn_testkit::{Reply, Server};
 use http::Method;
-use rill_client::EventSource;
-use rill_testkit::{Reply, Server};
 
 use crate::util::*;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rill_testkit::{Reply, Server};
+use bourn_testkit::{Reply, Server};
 
 use crate::util::*;
 

@@ -1,7 +1,7 @@
 //! Event size: the defaults take a 14 MB event; limits are reported as the codec reports them.
 
-use rill_client::{DecodeError, Limits};
-use rill_testkit::{Reply, Server};
+use bourn_client::{DecodeError, Limits};
+use bourn_testkit::{Reply, Server};
 
 use crate::util::*;
 

@@ -1,8 +1,8 @@
 //! One-shot mode for LLM APIs: POST once, the end is the end, `[DONE]`, serde.
 
+use bourn_client::ReadyState;
+use bourn_testkit::{Reply, Server};
 use http::Method;
-use rill_client::ReadyState;
-use rill_testkit::{Reply, Server};
 
 use crate::util::*;
 

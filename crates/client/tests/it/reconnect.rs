@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use rill_client::{Item, ReadyState};
-use rill_testkit::{Reply, Server};
+use bourn_client::{Item, ReadyState};
+use bourn_testkit::{Reply, Server};
 
 use crate::util::*;
 

@@ -1,7 +1,7 @@
 //! Redirects: followed up to the limit; a bad Location is an error.
 
+use bourn_testkit::{Reply, Server};
 use http::Method;
-use rill_testkit::{Reply, Server};
 
 use crate::util::*;
 

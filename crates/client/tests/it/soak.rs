@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rill_client::Item;
-use rill_testkit::{Reply, Server};
+use bourn_client::Item;
+use bourn_testkit::{Reply, Server};
 
 use crate::util::*;
 

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use bourn_client::{Item, ReadyState};
+use bourn_testkit::{Reply, Server};
 use http::StatusCode;
-use rill_client::{Item, ReadyState};
-use rill_testkit::{Reply, Server};
 
 use crate::util::*;
 
@@ -63,7 +63,7 @@ async fn other_statuses_fail_with_status_headers_and_body_head() {
         );
         assert_eq!(err.status().map(|s| s.as_u16()), Some(code));
         assert_eq!(err.headers().unwrap()["x-why"], "because");
-        assert_eq!(err.body().unwrap().len(), rill_client::BODY_HEAD_LEN);
+        assert_eq!(err.body().unwrap().len(), bourn_client::BODY_HEAD_LEN);
         assert!(err.body().unwrap().iter().all(|&b| b == b'x'));
         assert_eq!(source.ready_state(), ReadyState::Closed);
         tokio::time::sleep(20 * MS).await;

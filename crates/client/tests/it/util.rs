@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use bourn_client::{Builder, Error, EventSource, Item, RetryPolicy};
 use futures_util::StreamExt;
-use rill_client::{Builder, Error, EventSource, Item, RetryPolicy};
 
 pub const MS: Duration = Duration::from_millis(1);
 

@@ -1,6 +1,6 @@
+use bourn_codec::{Decoder, EventStream, Frame, Limits, SseCodec, StreamError};
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
-use rill_codec::{Decoder, EventStream, Frame, Limits, SseCodec, StreamError};
 use tokio_util::codec::FramedRead;
 
 #[tokio::test]

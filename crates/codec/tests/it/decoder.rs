@@ -1,5 +1,5 @@
+use bourn_codec::{Decoder, Frame};
 use bytes::BytesMut;
-use rill_codec::{Decoder, Frame};
 
 use crate::{decode_chunked, summary};
 

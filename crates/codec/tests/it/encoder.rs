@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use rill_codec::{Event, Field, Frame};
+use bourn_codec::{Event, Field, Frame};
 
 #[test]
 fn fields_in_order_and_data_split_at_every_line_ending() {

@@ -1,5 +1,5 @@
+use bourn_codec::{DecodeError, Decoder, Frame, Limits};
 use bytes::BytesMut;
-use rill_codec::{DecodeError, Decoder, Frame, Limits};
 
 use crate::{decode_chunked, summary};
 

@@ -1,5 +1,5 @@
-//! Integration tests of rill-codec. The shared WHATWG vectors and the
-//! reference-model property tests live in `rill-conformance`; these pin the
+//! Integration tests of bourn-codec. The shared WHATWG vectors and the
+//! reference-model property tests live in `bourn-conformance`; these pin the
 //! codec's own API and guarantees.
 
 // Decoding driven step by step: partial input, chunk boundaries, stream state.
@@ -14,8 +14,8 @@ mod zero_copy;
 #[cfg(all(feature = "stream", feature = "tokio-util"))]
 mod adapters;
 
+use bourn_codec::{DecodeError, Decoder, Frame};
 use bytes::BytesMut;
-use rill_codec::{DecodeError, Decoder, Frame};
 
 /// Feeds `input` in chunks of `chunk` bytes and collects everything decoded,
 /// including the end of stream.

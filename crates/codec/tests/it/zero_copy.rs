@@ -1,5 +1,5 @@
+use bourn_codec::{Decoder, Frame};
 use bytes::BytesMut;
-use rill_codec::{Decoder, Frame};
 
 /// Whether `inner` lies in the memory `outer` (an address range) covers.
 fn within(outer: &std::ops::Range<usize>, inner: &str) -> bool {

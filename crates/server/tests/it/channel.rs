@@ -2,11 +2,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use bourn_codec::{Decoder, Event, Frame};
+use bourn_server::{Channel, Encoded, EventId, LastEventId, MemoryLog, RESET_EVENT, Subscription};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use futures_util::task::noop_waker_ref;
-use rill_codec::{Decoder, Event, Frame};
-use rill_server::{Channel, Encoded, EventId, LastEventId, MemoryLog, RESET_EVENT, Subscription};
 
 fn message(data: &str) -> Event {
     Event::message(data.to_owned())

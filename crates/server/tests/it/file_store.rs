@@ -12,14 +12,14 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bourn_codec::Event;
+use bourn_server::{Channel, Durability, EventId, FileStore, LastEventId};
 use futures_util::StreamExt;
-use rill_codec::Event;
-use rill_server::{Channel, Durability, EventId, FileStore, LastEventId};
 
 use crate::support::within;
 
-const CHILD_ENV: &str = "RILL_FILE_STORE_CHILD";
-const MODE_ENV: &str = "RILL_FILE_STORE_MODE";
+const CHILD_ENV: &str = "BOURN_FILE_STORE_CHILD";
+const MODE_ENV: &str = "BOURN_FILE_STORE_MODE";
 const EVENTS: u64 = 10_000;
 const TOPICS: [&str; 2] = ["a", "b"];
 /// The loss window of the batched child.
@@ -70,7 +70,7 @@ fn child_publishes_until_killed() {
             let mut subscription = channel.subscribe(topic, None).unwrap();
             let lines = lines.clone();
             tokio::spawn(async move {
-                let mut decoder = rill_codec::Decoder::new();
+                let mut decoder = bourn_codec::Decoder::new();
                 while let Some(item) = subscription.next().await {
                     let mut buf = bytes::BytesMut::from(&item.as_bytes()[..]);
                     while let Some(frame) = decoder.decode(&mut buf).unwrap() {
@@ -122,7 +122,7 @@ fn child_publishes_until_killed() {
 /// acknowledgements, SIGKILLs it and returns what it printed and the store.
 async fn publish_and_kill(mode: &str) -> (Acked, Seen, PathBuf) {
     let dir = std::env::temp_dir().join(format!(
-        "rill-sigkill-{mode}-{}-{:x}",
+        "bourn-sigkill-{mode}-{}-{:x}",
         std::process::id(),
         rand::random::<u32>()
     ));
@@ -291,7 +291,7 @@ async fn a_sigkill_in_batched_mode_loses_only_undelivered_events_of_one_window()
 async fn replay(channel: &Channel, topic: &str, from: EventId, top: u64) -> Vec<(String, String)> {
     let last = LastEventId::new(from.to_string()).unwrap();
     let mut subscription = channel.subscribe(topic, Some(&last)).unwrap();
-    let mut decoder = rill_codec::Decoder::new();
+    let mut decoder = bourn_codec::Decoder::new();
     let mut out = Vec::new();
     while (out.len() as u64) < top - from.seq() {
         let item = within("replay", subscription.next()).await.unwrap();
@@ -300,7 +300,7 @@ async fn replay(channel: &Channel, topic: &str, from: EventId, top: u64) -> Vec<
             let event = frame.into_event().unwrap();
             assert_ne!(
                 event.event_type(),
-                rill_server::RESET_EVENT,
+                bourn_server::RESET_EVENT,
                 "{topic} from {from}"
             );
             out.push((event.id().unwrap().to_owned(), event.data().to_owned()));

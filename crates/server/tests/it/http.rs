@@ -1,9 +1,9 @@
 use std::time::Duration;
 
+use bourn_codec::{Event, Frame};
+use bourn_server::{Channel, KeepAlive, Shutdown, Sse};
 use futures_util::stream;
 use http::{StatusCode, Version};
-use rill_codec::{Event, Frame};
-use rill_server::{Channel, KeepAlive, Shutdown, Sse};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpSocket;
 

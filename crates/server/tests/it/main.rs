@@ -1,4 +1,4 @@
-//! Integration tests of rill-server: channels in process, and responses over
+//! Integration tests of bourn-server: channels in process, and responses over
 //! real HTTP/1.1 and HTTP/2 connections on 127.0.0.1.
 #![allow(
     clippy::unwrap_used,

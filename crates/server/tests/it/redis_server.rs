@@ -1,8 +1,8 @@
 //! A throwaway `redis-server` on 127.0.0.1 for tests (persistence off),
-//! stopped on drop. Shared with rill-cli's tests by path.
+//! stopped on drop. Shared with bourn-cli's tests by path.
 //!
 //! When `redis-server` is not installed, [`RedisServer::start`] returns
-//! `None` after printing a skip notice, or panics when `RILL_REQUIRE_REDIS`
+//! `None` after printing a skip notice, or panics when `BOURN_REQUIRE_REDIS`
 //! is set (CI installs it and sets the variable, so a skip there is a
 //! failure).
 
@@ -29,15 +29,15 @@ impl RedisServer {
             .status()
             .is_ok_and(|status| status.success());
         if !installed {
-            if std::env::var_os("RILL_REQUIRE_REDIS").is_some() {
+            if std::env::var_os("BOURN_REQUIRE_REDIS").is_some() {
                 panic!(
-                    "{test}: RILL_REQUIRE_REDIS is set but `redis-server` is not on PATH \
+                    "{test}: BOURN_REQUIRE_REDIS is set but `redis-server` is not on PATH \
                      (install Debian's redis-server, e.g. through `cargo xtask ci`)"
                 );
             }
             eprintln!(
                 "SKIPPED {test}: `redis-server` is not installed (apt-get install redis-server; \
-                 set RILL_REQUIRE_REDIS=1 to make this a failure)"
+                 set BOURN_REQUIRE_REDIS=1 to make this a failure)"
             );
             return None;
         }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use bourn_codec::Event;
+use bourn_server::{Channel, Encoded, EventId, LastEventId, RESET_EVENT, RedisStore, Subscription};
 use futures_util::StreamExt;
-use rill_codec::Event;
-use rill_server::{Channel, Encoded, EventId, LastEventId, RESET_EVENT, RedisStore, Subscription};
 
 use crate::redis_server::RedisServer;
 use crate::support::within;
@@ -20,7 +20,7 @@ fn node(redis: &RedisServer) -> Channel {
 async fn next_event(subscription: &mut Subscription) -> Option<(String, String, String)> {
     loop {
         let item: Encoded = within("an event", subscription.next()).await?;
-        let mut decoder = rill_codec::Decoder::new();
+        let mut decoder = bourn_codec::Decoder::new();
         let mut buf = bytes::BytesMut::from(&item.as_bytes()[..]);
         if let Some(event) = decoder
             .decode(&mut buf)

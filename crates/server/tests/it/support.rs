@@ -2,6 +2,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bourn_codec::{Decoder, Frame};
 use bytes::{Bytes, BytesMut};
 use http::{Request, Response, Version};
 use http_body_util::BodyExt;
@@ -11,12 +12,11 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use rill_codec::{Decoder, Frame};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub type Body = UnsyncBoxBody<Bytes, rill_server::Error>;
+pub type Body = UnsyncBoxBody<Bytes, bourn_server::Error>;
 
 /// Every wait in these tests is bounded by this.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -145,7 +145,7 @@ impl Client {
     }
 }
 
-/// Reads an event-stream body with `rill-codec`'s decoder.
+/// Reads an event-stream body with `bourn-codec`'s decoder.
 pub struct Reader {
     body: Incoming,
     decoder: Decoder,
@@ -188,7 +188,7 @@ impl Reader {
     }
 
     /// The next event, skipping comments and `retry` frames.
-    pub async fn event(&mut self) -> Option<rill_codec::Event> {
+    pub async fn event(&mut self) -> Option<bourn_codec::Event> {
         loop {
             match self.next().await? {
                 Frame::Event(event) => return Some(event),
@@ -204,7 +204,7 @@ impl Reader {
 
 pub fn boxed<B>(response: Response<B>) -> Response<Body>
 where
-    B: http_body::Body<Data = Bytes, Error = rill_server::Error> + Send + 'static,
+    B: http_body::Body<Data = Bytes, Error = bourn_server::Error> + Send + 'static,
 {
     response.map(BodyExt::boxed_unsync)
 }

@@ -68,3 +68,9 @@ pub mod codec;
 pub mod harness;
 pub mod reference;
 pub mod vectors;
+
+/// The workspace README's Rust examples, compiled (and, unless `no_run`, run)
+/// as doctests of this unpublished crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -16,16 +16,21 @@ use anyhow::{Context, Result, bail};
 mod e2e;
 mod e2e_hub;
 mod redis;
+mod release;
 
 const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
   ci                  everything CI checks: fmt, clippy, tests, no-default-features,
-                      docs, bench smoke, conformance table, browser end-to-end
+                      docs (and as docs.rs builds them), packaging of the published
+                      crates, MSRV of their dependencies, bench smoke, conformance
+                      table, browser end-to-end
   conformance [--json PATH]
                       the conformance table: vector groups x pass/fail
   bench-report        run the criterion benchmarks and write benches/REPORT.md
+  release-check       the published crates: docs as docs.rs builds them, `cargo package`
+                      with verify builds, MSRV of their dependencies
   e2e                 the browser end-to-end test (installs Debian's chromium if missing)
   help                this text
 ";
@@ -38,6 +43,7 @@ fn main() -> Result<()> {
         Some("conformance") => conformance(&rest),
         Some("bench-report") => bench_report(),
         Some("e2e") => e2e(),
+        Some("release-check") => release_check(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -87,6 +93,7 @@ fn ci() -> Result<()> {
     ]);
     docs.env("RUSTDOCFLAGS", "-D warnings");
     step("docs", docs)?;
+    release_check()?;
     step(
         "bench smoke",
         cargo(&["test", "-p", "bourn-benches", "--benches", "--locked"]),
@@ -98,6 +105,12 @@ fn ci() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn release_check() -> Result<()> {
+    release::docs_rs()?;
+    release::package()?;
+    release::msrv()
 }
 
 fn conformance(args: &[&str]) -> Result<()> {

@@ -106,7 +106,7 @@
 //! without an error item; backoff is added only after failed attempts.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod config;
@@ -138,7 +138,7 @@ pub use crate::retry::{
 };
 pub use crate::transport::RequestBody;
 
-/// The workspace README's Rust examples, compiled and run as doctests.
+/// The crate README's example, compiled as a doctest (it ships in the package).
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

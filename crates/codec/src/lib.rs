@@ -46,10 +46,12 @@
 //! - `stream` (default): [`EventStream`], turning any
 //!   `Stream<Item = Result<impl Buf, E>>` (hyper, reqwest, ...) into frames.
 //! - `tokio-util`: [`SseCodec`], a `tokio_util::codec` `Decoder` and `Encoder`.
+//! - `serde`: [`EventBuilder::json`], an event whose data is a value
+//!   serialized as JSON, with one error type ([`JsonError`]).
 //!
 //! The crate is `#![no_std]` (it needs `alloc`): build it with
 //! `default-features = false` (and `stream` if wanted) for targets without
-//! `std`; `tokio-util` brings in `std`.
+//! `std`; `tokio-util` and `serde` bring in `std`.
 //!
 //! # Limits
 //!
@@ -78,10 +80,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
-#[cfg(any(test, feature = "tokio-util"))]
+#[cfg(any(test, feature = "tokio-util", feature = "serde"))]
 extern crate std;
 
 #[cfg(feature = "tokio-util")]
@@ -91,6 +93,8 @@ mod encoder;
 mod error;
 mod event;
 mod frame;
+#[cfg(feature = "serde")]
+mod json;
 mod limits;
 mod line;
 #[cfg(feature = "stream")]
@@ -104,6 +108,13 @@ pub use crate::decoder::Decoder;
 pub use crate::error::{DecodeError, EncodeError, Field};
 pub use crate::event::{DEFAULT_EVENT_TYPE, Event, EventBuilder};
 pub use crate::frame::Frame;
+#[cfg(feature = "serde")]
+pub use crate::json::JsonError;
 pub use crate::limits::{DEFAULT_MAX_EVENT_LEN, DEFAULT_MAX_LINE_LEN, Limits};
 #[cfg(feature = "stream")]
 pub use crate::stream::{EventStream, StreamError};
+
+/// The crate README's example, compiled as a doctest (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

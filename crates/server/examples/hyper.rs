@@ -173,7 +173,7 @@ fn demo(channel: &Channel, topic: &str, request: &Request<Incoming>) -> Response
         publish("message", "three");
         let response = Sse::new(subscription.take(4))
             .retry(Duration::from_millis(300))
-            .into_response();
+            .into_http_response();
         publish("message", "four");
         publish("tick", "five");
         publish("message", "six");

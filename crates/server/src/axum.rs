@@ -1,9 +1,12 @@
 //! axum integration: `IntoResponse` for `Sse`, an extractor for `LastEventId`.
+//!
+//! Written against `axum-core`, whose traits axum re-exports: an axum app
+//! uses them as its own, and the feature brings no router or server.
 
 use std::convert::Infallible;
 
-use axum::extract::OptionalFromRequestParts;
-use axum::response::IntoResponse;
+use axum_core::extract::OptionalFromRequestParts;
+use axum_core::response::IntoResponse;
 use futures_core::Stream;
 use http::request::Parts;
 
@@ -16,9 +19,9 @@ where
     S: Stream + Send + 'static,
     S::Item: IntoEncoded,
 {
-    /// [`Sse::into_response`] with axum's body type.
-    fn into_response(self) -> axum::response::Response {
-        Sse::into_response(self).map(axum::body::Body::new)
+    /// [`Sse::into_http_response`] with axum's body type.
+    fn into_response(self) -> axum_core::response::Response {
+        Sse::into_http_response(self).map(axum_core::body::Body::new)
     }
 }
 

@@ -558,7 +558,7 @@ impl Channel {
         if let Some(shutdown) = &config.shutdown {
             sse = sse.shutdown(shutdown);
         }
-        sse.into_response()
+        sse.into_http_response()
     }
 
     /// [`respond`](Channel::respond), with the `Last-Event-ID` read from the

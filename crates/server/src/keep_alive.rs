@@ -30,11 +30,13 @@ impl KeepAlive {
         }
     }
 
-    /// Sets the idle interval. Default: 15 s. A zero interval is raised to
-    /// 1 ms so a keep-alive can never spin.
-    pub fn interval(mut self, interval: Duration) -> KeepAlive {
-        self.interval = interval.max(Duration::from_millis(1));
-        self
+    /// The default comment after `interval` idle. A zero interval is raised
+    /// to 1 ms so a keep-alive can never spin.
+    pub fn every(interval: Duration) -> KeepAlive {
+        KeepAlive {
+            interval: interval.max(Duration::from_millis(1)),
+            ..KeepAlive::new()
+        }
     }
 
     /// Sets the comment text (encoded by `bourn-codec`, so a newline inside
@@ -44,8 +46,8 @@ impl KeepAlive {
         self
     }
 
-    /// The idle interval.
-    pub fn get_interval(&self) -> Duration {
+    /// The idle interval. Default: 15 s.
+    pub fn interval(&self) -> Duration {
         self.interval
     }
 
@@ -67,10 +69,10 @@ mod tests {
     #[test]
     fn defaults_and_setters() {
         let keep_alive = KeepAlive::new();
-        assert_eq!(keep_alive.get_interval(), Duration::from_secs(15));
+        assert_eq!(keep_alive.interval(), Duration::from_secs(15));
         assert_eq!(keep_alive.comment().as_bytes(), ":\n");
-        let keep_alive = keep_alive.interval(Duration::ZERO).text("ping\nx");
-        assert_eq!(keep_alive.get_interval(), Duration::from_millis(1));
+        let keep_alive = KeepAlive::every(Duration::ZERO).text("ping\nx");
+        assert_eq!(keep_alive.interval(), Duration::from_millis(1));
         assert_eq!(keep_alive.comment().as_bytes(), ": ping\n: x\n");
     }
 }

@@ -1,14 +1,73 @@
-//! Server-Sent Events for hyper and axum: an [`Sse`] response body over any
+//! Server-Sent Events for axum and hyper: an [`Sse`] response body over any
 //! `Stream` of events, with keep-alive, `retry:` and graceful shutdown, and a
 //! [`Channel`] that publishes each event once to every subscriber of a topic,
 //! replays what a reconnecting client missed from its `Last-Event-ID`, and
 //! never lets a slow client slow the others. Every byte is encoded by
-//! `bourn-codec`.
+//! `bourn-codec`, whose event types this crate re-exports: `use
+//! bourn_server::{Event, Sse}` is all a handler needs.
+//!
+//! The default features (`axum`, `serde`) make [`Sse`] an axum response and
+//! add [`EventBuilder::json`]. With hyper alone, use `default-features =
+//! false`: [`Sse::into_http_response`] gives an `http::Response`.
+//!
+//! ```
+//! use axum::extract::{Path, State};
+//! use axum::http::HeaderMap;
+//! use axum::response::IntoResponse;
+//! use axum::routing::get;
+//! use axum::Router;
+//! use bourn_server::{Channel, Event, JsonError, LastEventId, Sse};
+//! use futures_util::stream::{self, Stream};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Token {
+//!     index: usize,
+//!     text: &'static str,
+//! }
+//!
+//! // A stream of JSON events, as an LLM API answers; a keep-alive comment
+//! // goes out after 15 s without an event.
+//! async fn complete() -> Sse<impl Stream<Item = Result<Event, JsonError>>> {
+//!     let tokens = ["Hello", ",", " world"].into_iter().enumerate();
+//!     Sse::new(stream::iter(tokens.map(|(index, text)| {
+//!         Event::builder().event("token").json(&Token { index, text })
+//!     })))
+//! }
+//!
+//! // A topic of a channel: each published event reaches every subscriber,
+//! // and a client that reconnects with `Last-Event-ID` gets exactly what it
+//! // missed (or a `bourn-reset` event when the log no longer holds it).
+//! async fn subscribe(
+//!     State(channel): State<Channel>,
+//!     Path(topic): Path<String>,
+//!     last_event_id: Option<LastEventId>,
+//!     headers: HeaderMap,
+//! ) -> impl IntoResponse {
+//!     channel.respond(&topic, last_event_id.as_ref(), &headers)
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let channel = Channel::new();
+//! let app: Router = Router::new()
+//!     .route("/complete", get(complete))
+//!     .route("/topics/{topic}", get(subscribe))
+//!     .with_state(channel.clone());
+//! # let _ = app;
+//! // axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8080").await?, app).await?;
+//! channel.publish("news", Event::message("hello"))?;
+//!
+//! let response = complete().await.into_response();
+//! assert_eq!(response.headers()["content-type"], "text/event-stream");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The channel on its own, without HTTP:
 //!
 //! ```
 //! use futures_util::StreamExt;
-//! use bourn_codec::Event;
-//! use bourn_server::{Channel, LastEventId};
+//! use bourn_server::{Channel, Event, LastEventId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), bourn_server::Error> {
@@ -37,9 +96,10 @@
 //! # }
 //! ```
 //!
-//! A response from your own stream is `Sse::new(stream).into_response()`;
-//! see `examples/hyper.rs` (hyper 1, HTTP/1.1 and HTTP/2, graceful shutdown)
-//! and `examples/axum.rs`.
+//! In an axum handler, return the [`Sse`] (it implements axum's
+//! `IntoResponse`); with hyper, [`Sse::into_http_response`] gives the
+//! `http::Response`. See `examples/axum.rs` and `examples/hyper.rs` (hyper 1,
+//! HTTP/1.1 and HTTP/2, graceful shutdown).
 //!
 //! Proxies and compression: a compressing layer buffers an event stream
 //! until its window fills. Responses here are never compressed and carry
@@ -50,8 +110,14 @@
 //!
 //! # Features
 //!
-//! - `axum`: `IntoResponse` for [`Sse`] and `Option<LastEventId>` as an
-//!   extractor (with [`LastEventIdParam`] to choose the query parameter).
+//! - `axum` (default): `IntoResponse` for [`Sse`] and `Option<LastEventId>`
+//!   as an extractor (with [`LastEventIdParam`] to choose the query
+//!   parameter). It depends on `axum-core` only (the traits axum
+//!   re-exports), not on axum's router or server. Without it, axum reports
+//!   only "the trait `Handler<_, _>` is not implemented" for a handler that
+//!   returns an [`Sse`].
+//! - `serde` (default): [`EventBuilder::json`], an event whose data is a
+//!   value serialized as JSON, failing with one error type ([`JsonError`]).
 //! - `redb`: [`FileStore`], the history in one embedded file: publishing
 //!   with [`Channel::send`] returns once the event is durable (or, with
 //!   [`Durability::Batched`], once queued, with a bounded loss window), and
@@ -99,7 +165,7 @@
 //! and axum's own graceful shutdown completes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     test,
     allow(
@@ -150,3 +216,11 @@ pub use crate::redis_store::RedisStore;
 pub use crate::shutdown::Shutdown;
 pub use crate::sse::{CONTENT_TYPE_EVENT_STREAM, Sse};
 pub use crate::subscription::Subscription;
+#[cfg(feature = "serde")]
+pub use bourn_codec::JsonError;
+pub use bourn_codec::{ByteString, EncodeError, Event, EventBuilder, Frame};
+
+/// The crate README's example, compiled as a doctest (it ships in the package).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

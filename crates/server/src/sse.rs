@@ -38,7 +38,7 @@ pin_project! {
     /// bytes or `Result`s of those ([`IntoEncoded`]), each encoded by
     /// `bourn-codec`. The body implements
     /// [`http_body::Body`] with `Data = Bytes`, so hyper serves it over
-    /// HTTP/1.1 (chunked) and HTTP/2 alike; [`into_response`](Sse::into_response)
+    /// HTTP/1.1 (chunked) and HTTP/2 alike; [`into_http_response`](Sse::into_http_response)
     /// adds the headers.
     ///
     /// Items the stream has ready at once are gathered into one body frame
@@ -133,7 +133,7 @@ impl<S> Sse<S> {
     /// `X-Accel-Buffering: no` (nginx must not buffer it). No `Connection`
     /// header: it is illegal in HTTP/2, and HTTP/1.1 keeps the connection
     /// by default.
-    pub fn into_response(self) -> Response<Sse<S>> {
+    pub fn into_http_response(self) -> Response<Sse<S>> {
         let mut response = Response::new(self);
         // hyper's HTTP/1.1 connection keeps the response's map for its whole
         // life (emptied, to parse a next request into): sized for the three
@@ -180,11 +180,11 @@ impl<S> Sse<S> {
             .build()
             .ok()
             .map(Encoded::from);
-        sse.into_response()
+        sse.into_http_response()
     }
 }
 
-/// Sets the event-stream response headers (see [`Sse::into_response`]).
+/// Sets the event-stream response headers (see [`Sse::into_http_response`]).
 pub(crate) fn set_event_stream_headers(headers: &mut HeaderMap) {
     headers.insert(
         CONTENT_TYPE,
@@ -275,7 +275,7 @@ where
                     // within this poll.
                     *this.last_write = Instant::now();
                 }
-                let deadline = *this.last_write + keep_alive.get_interval();
+                let deadline = *this.last_write + keep_alive.interval();
                 // The timer is not reset on every write (a timer-wheel update
                 // per event); it keeps its old deadline and, when that passes
                 // while the stream was active, moves to `last_write + interval`.
@@ -387,7 +387,7 @@ mod tests {
     #[tokio::test]
     async fn writes_retry_then_events_then_ends() {
         let sse = Sse::new(stream::iter([event("a"), event("b")])).retry(Duration::from_secs(1));
-        let response = sse.into_response();
+        let response = sse.into_http_response();
         let headers = response.headers();
         assert_eq!(headers[CONTENT_TYPE], "text/event-stream");
         assert_eq!(headers[CACHE_CONTROL], "no-cache");

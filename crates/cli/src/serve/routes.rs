@@ -261,7 +261,7 @@ async fn subscribe(
         Arc::clone(&inner.metrics),
     );
     let sse = Sse::new(counted)
-        .keep_alive(KeepAlive::new().interval(config.keep_alive))
+        .keep_alive(KeepAlive::every(config.keep_alive))
         .retry(config.retry_hint)
         .shutdown(&inner.shutdown);
     IntoResponse::into_response(sse)

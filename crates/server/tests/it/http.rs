@@ -93,13 +93,11 @@ async fn last_event_id_header_and_query_resume_over_http() {
 #[tokio::test]
 async fn keep_alive_comments_when_idle_over_the_wire() {
     let server = Server::start(|_| {
-        let keep_alive = KeepAlive::new()
-            .interval(Duration::from_millis(50))
-            .text("ka");
+        let keep_alive = KeepAlive::every(Duration::from_millis(50)).text("ka");
         boxed(
             Sse::new(stream::pending::<Event>())
                 .keep_alive(keep_alive)
-                .into_response(),
+                .into_http_response(),
         )
     })
     .await;
@@ -116,7 +114,7 @@ async fn keep_alive_comments_when_idle_over_the_wire() {
 #[tokio::test]
 async fn client_disconnect_drops_the_subscription() {
     let channel = Channel::builder()
-        .keep_alive(KeepAlive::new().interval(Duration::from_millis(20)))
+        .keep_alive(KeepAlive::every(Duration::from_millis(20)))
         .build();
     let server = channel_server(&channel).await;
     let mut clients = Vec::new();
@@ -241,7 +239,7 @@ async fn graceful_shutdown_is_not_blocked_by_open_streams() {
     // Without a `Shutdown`, open streams block hyper's graceful shutdown
     // (hyper #2787, axum #2673): it does not complete within 300 ms.
     let mut server =
-        Server::start(|_| boxed(Sse::new(stream::pending::<Event>()).into_response())).await;
+        Server::start(|_| boxed(Sse::new(stream::pending::<Event>()).into_http_response())).await;
     let mut clients = Vec::new();
     for version in VERSIONS {
         let mut client = Client::connect(server.addr, version).await;

@@ -47,9 +47,10 @@ impl EventId {
     }
 }
 
-/// A fresh random epoch: 48 bits (the 45th always set, so every epoch has
-/// 12 hex digits), short in ids and never repeated in practice.
-pub(crate) fn new_epoch() -> u64 {
+/// A fresh random epoch, for a backend starting a history: 48 bits (the
+/// 45th always set, so every epoch has 12 hex digits), short in ids and
+/// never repeated in practice.
+pub fn random_epoch() -> u64 {
     (rand::random::<u64>() & 0xffff_ffff_ffff) | 1 << 44
 }
 

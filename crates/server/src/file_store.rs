@@ -19,7 +19,7 @@ use crate::channel::{Inner, Topic};
 use crate::durability::{Durability, Ledger};
 use crate::encoded::Encoded;
 use crate::error::{Error, Kind};
-use crate::event_id::new_epoch;
+use crate::event_id::random_epoch;
 use crate::store::Done;
 use crate::sync::lock;
 
@@ -386,7 +386,7 @@ fn init(db: &Database) -> Result<u64, redb::Error> {
         match stored {
             Some(epoch) => epoch,
             None => {
-                let epoch = new_epoch();
+                let epoch = random_epoch();
                 meta.insert("epoch", epoch)?;
                 epoch
             }

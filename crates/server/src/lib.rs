@@ -177,6 +177,7 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+pub mod backend;
 mod channel;
 #[cfg(feature = "redb")]
 mod durability;
@@ -204,7 +205,7 @@ pub use crate::channel::{Channel, ChannelBuilder, RESET_EVENT};
 pub use crate::durability::Durability;
 pub use crate::encoded::{Encoded, IntoEncoded};
 pub use crate::error::Error;
-pub use crate::event_id::{EventId, ParseEventIdError};
+pub use crate::event_id::{EventId, ParseEventIdError, random_epoch};
 #[cfg(feature = "redb")]
 pub use crate::file_store::{FileStore, FileStoreBuilder, FlushHandle};
 pub use crate::keep_alive::KeepAlive;

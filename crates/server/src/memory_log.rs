@@ -43,7 +43,7 @@ impl MemoryLog {
     /// An empty log with a fresh random epoch and the default bounds.
     pub fn new() -> MemoryLog {
         MemoryLog {
-            epoch: crate::event_id::new_epoch(),
+            epoch: crate::event_id::random_epoch(),
             max_events: MemoryLog::DEFAULT_MAX_EVENTS,
             max_bytes: MemoryLog::DEFAULT_MAX_BYTES,
             topics: Mutex::new(HashMap::new()),

@@ -16,7 +16,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::channel::{Inner, Resume, Topic, reset, start};
 use crate::encoded::Encoded;
 use crate::error::{Error, Kind};
-use crate::event_id::{EventId, new_epoch};
+use crate::event_id::{EventId, random_epoch};
 use crate::last_event_id::LastEventId;
 use crate::subscription::Start;
 use crate::sync::lock;
@@ -223,7 +223,7 @@ impl RedisStore {
             .publish
             .key(shared.meta_key(topic))
             .key(shared.log_key(topic))
-            .arg(format!("{:x}", new_epoch()))
+            .arg(format!("{:x}", random_epoch()))
             .arg(shared.max_len)
             .arg(&*shared.live)
             .arg(topic)
@@ -305,7 +305,7 @@ impl Shared {
             .ensure
             .key(self.meta_key(topic))
             .key(self.log_key(topic))
-            .arg(format!("{:x}", new_epoch()))
+            .arg(format!("{:x}", random_epoch()))
             .invoke_async(&mut connection)
             .await?;
         Ok((parse_epoch(&epoch), seq))
@@ -500,7 +500,7 @@ impl Shared {
                 .new_epoch
                 .key(self.meta_key(&topic.name))
                 .arg(format!("{epoch:x}"))
-                .arg(format!("{:x}", new_epoch()))
+                .arg(format!("{:x}", random_epoch()))
                 .invoke_async(&mut connection)
                 .await?;
             epoch = parse_epoch(&now);

@@ -39,9 +39,15 @@ async fn publish(
     Path(topic): Path<String>,
     body: String,
 ) -> Response {
-    match channel.publish(&topic, Event::message(body)) {
+    match channel.publish(&topic, Event::message(body)).await {
         Ok(id) => (StatusCode::ACCEPTED, id.to_string()).into_response(),
         Err(error) if error.is_too_many_topics() => StatusCode::TOO_MANY_REQUESTS.into_response(),
+        Err(error) if error.is_outcome_unknown() => {
+            (StatusCode::GATEWAY_TIMEOUT, error.to_string()).into_response()
+        }
+        Err(error) if error.is_unavailable() => {
+            (StatusCode::SERVICE_UNAVAILABLE, error.to_string()).into_response()
+        }
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
 }
@@ -55,7 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let channel = Channel::builder()
         .retry(Duration::from_secs(1))
         .shutdown(&shutdown)
-        .build();
+        .build()?;
 
     let ticker = channel.clone();
     tokio::spawn(async move {
@@ -63,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         for n in 0u64.. {
             interval.tick().await;
             if let Ok(tick) = Event::builder().event("tick").data(n.to_string()).build() {
-                let _ = ticker.publish("ticks", tick);
+                let _ = ticker.publish("ticks", tick).await;
             }
         }
     });

@@ -67,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .unwrap_or_else(|| "127.0.0.1:3000".to_owned())
         .parse()?;
     let shutdown = Shutdown::new().farewell(None, Some(Duration::from_secs(2)));
-    let channel = Channel::builder().shutdown(&shutdown).build();
+    let channel = Channel::builder().shutdown(&shutdown).build()?;
 
     let ticker = channel.clone();
     tokio::spawn(async move {
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             interval.tick().await;
             let tick = Event::builder().event("tick").data(n.to_string()).build();
             if let Ok(tick) = tick {
-                let _ = ticker.publish("ticks", tick);
+                let _ = ticker.publish("ticks", tick).await;
             }
         }
     });
@@ -104,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 let channel = channel.clone();
                 let service = service_fn(move |request| {
                     let channel = channel.clone();
-                    async move { Ok::<_, Infallible>(route(&channel, request)) }
+                    async move { Ok::<_, Infallible>(route(&channel, request).await) }
                 });
                 let connection = builder.serve_connection(TokioIo::new(stream), service);
                 let connection = graceful.watch(connection.into_owned());
@@ -124,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     Ok(())
 }
 
-fn route(channel: &Channel, request: Request<Incoming>) -> Response<Body> {
+async fn route(channel: &Channel, request: Request<Incoming>) -> Response<Body> {
     let topic = query(&request, "topic").unwrap_or("ticks").to_owned();
     match (request.method(), request.uri().path()) {
         (&Method::GET, "/") => {
@@ -138,7 +138,7 @@ fn route(channel: &Channel, request: Request<Incoming>) -> Response<Body> {
         (&Method::GET, "/events") => channel
             .respond_to(&topic, &request)
             .map(BodyExt::boxed_unsync),
-        (&Method::GET, "/demo/events") => demo(channel, &topic, &request),
+        (&Method::GET, "/demo/events") => demo(channel, &topic, &request).await,
         _ => {
             let mut response = Response::new(Full::new(Bytes::from_static(b"not found")));
             *response.status_mut() = StatusCode::NOT_FOUND;
@@ -148,16 +148,14 @@ fn route(channel: &Channel, request: Request<Incoming>) -> Response<Body> {
 }
 
 /// The resume demo: see the module docs.
-fn demo(channel: &Channel, topic: &str, request: &Request<Incoming>) -> Response<Body> {
-    let event = |kind: &str, data: &str| {
-        Event::builder()
+async fn demo(channel: &Channel, topic: &str, request: &Request<Incoming>) -> Response<Body> {
+    let publish = async |kind: &str, data: &str| {
+        let event = Event::builder()
             .event(kind.to_owned())
             .data(data.to_owned())
-            .build()
-    };
-    let publish = |kind, data| {
-        if let Ok(event) = event(kind, data) {
-            let _ = channel.publish(topic, event);
+            .build();
+        if let Ok(event) = event {
+            let _ = channel.publish(topic, event).await;
         }
     };
     let Some(last_event_id) = LastEventId::from_request(request, None) else {
@@ -168,20 +166,20 @@ fn demo(channel: &Channel, topic: &str, request: &Request<Incoming>) -> Response
             return Sse::<Subscription>::busy(request.headers(), Duration::from_secs(1))
                 .map(BodyExt::boxed_unsync);
         };
-        publish("message", "one");
-        publish("tick", "two");
-        publish("message", "three");
+        publish("message", "one").await;
+        publish("tick", "two").await;
+        publish("message", "three").await;
         let response = Sse::new(subscription.take(4))
             .retry(Duration::from_millis(300))
             .into_http_response();
-        publish("message", "four");
-        publish("tick", "five");
-        publish("message", "six");
+        publish("message", "four").await;
+        publish("tick", "five").await;
+        publish("message", "six").await;
         return response.map(BodyExt::boxed_unsync);
     };
     // The browser is back with `Last-Event-ID`: replay, then live events.
     let response = channel.respond(topic, Some(&last_event_id), request.headers());
-    publish("done", "end");
+    publish("done", "end").await;
     response.map(BodyExt::boxed_unsync)
 }
 

@@ -351,7 +351,10 @@ fn serve(kind: &str) -> Result<(), BoxError> {
                 runtime.spawn(bourn_hyper::serve(listener, channel.clone()));
             }
             Box::new(move |data| {
-                let _ = channel.publish("bench", bourn_codec::Event::message(data));
+                // The memory backend's publish completes without waiting.
+                let _ = futures_executor::block_on(
+                    channel.publish("bench", bourn_codec::Event::message(data)),
+                );
             })
         }
     };

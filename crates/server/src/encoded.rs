@@ -6,6 +6,14 @@ use bourn_codec::{Event, Frame};
 use bytes::Bytes;
 
 use crate::error::{BoxError, Error, Kind};
+use crate::event_id::EventId;
+use crate::stats::ResetReason;
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
 
 /// An event (or a `retry`/comment frame) already encoded by `bourn-codec`.
 ///
@@ -27,10 +35,46 @@ impl Encoded {
         self.0
     }
 
-    /// Bytes that `bourn-codec` encoded earlier, read back from a store.
-    #[cfg_attr(not(feature = "redb"), allow(dead_code))]
-    pub(crate) fn from_stored(bytes: Bytes) -> Encoded {
-        Encoded(bytes)
+    /// A stored record as it goes out: `id: <id>` then the body that
+    /// `bourn-codec` encoded without an id (a backend's
+    /// [`Record::body`](crate::backend::Record)). The id is an
+    /// [`EventId`]: hexadecimal digits, a dot and decimal digits, so the
+    /// line needs no escaping; field order within a block does not matter
+    /// to a decoder.
+    pub(crate) fn with_id(id: EventId, body: &[u8]) -> Encoded {
+        use std::io::Write as _;
+        let mut bytes = Vec::with_capacity(body.len() + 32);
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(bytes, "id: {id}");
+        bytes.extend_from_slice(body);
+        Encoded(Bytes::from(bytes))
+    }
+
+    /// `id: <position>` alone: moves the client's last event id, dispatches
+    /// nothing.
+    pub(crate) fn id_only(position: EventId) -> Encoded {
+        Encoded::with_id(position, b"\n")
+    }
+
+    /// The [`RESET_EVENT`](crate::RESET_EVENT) at `position` for `reason`.
+    pub(crate) fn reset(position: EventId, reason: ResetReason) -> Encoded {
+        let body = Event::builder()
+            .event(crate::RESET_EVENT)
+            .data(reason.as_str())
+            .build();
+        match body {
+            Ok(body) => Encoded::with_id(position, &body.to_bytes()),
+            // Both values are constants without line breaks.
+            Err(_) => Encoded::id_only(position),
+        }
+    }
+
+    /// Whether this is a reset event for `reason`.
+    pub(crate) fn is_reset(&self, reason: ResetReason) -> bool {
+        let wire = &self.0[..];
+        let event_line = format!("event: {}\n", crate::RESET_EVENT);
+        let data_line = format!("data: {}\n", reason.as_str());
+        contains(wire, event_line.as_bytes()) && contains(wire, data_line.as_bytes())
     }
 
     /// The encoded length in bytes.

@@ -28,20 +28,10 @@ pub(crate) enum Kind {
     Encode,
     /// The event stream behind an `Sse` body yielded an error.
     Stream,
-    /// The store could not take or serve events now (Redis unreachable, a
-    /// failed write to the file).
-    #[cfg_attr(
-        not(any(feature = "redb", feature = "redis")),
-        allow(dead_code, reason = "used by the stores")
-    )]
+    /// The backend could not take or serve events now, and did nothing.
     Unavailable,
-    /// The channel's store assigns ids remotely: only `Channel::send` can
-    /// publish to it.
-    #[cfg_attr(
-        not(feature = "redis"),
-        allow(dead_code, reason = "used by the Redis store")
-    )]
-    AsyncOnly,
+    /// The backend did not answer: the publish may or may not have happened.
+    OutcomeUnknown,
 }
 
 impl Error {
@@ -79,19 +69,20 @@ impl Error {
         matches!(self.kind, Kind::Stream)
     }
 
-    /// The channel's store could not take the event now: Redis is
-    /// unreachable, or a write to the embedded store failed. Nothing was
-    /// published; the `source` says why. Answer 503 and let the publisher
-    /// retry.
+    /// The backend could not take (or serve) the event now, and did
+    /// nothing: nothing was published. The `source` is the
+    /// [`BackendError`](crate::backend::BackendError). Answer 503 and let the
+    /// publisher retry.
     pub fn is_unavailable(&self) -> bool {
         matches!(self.kind, Kind::Unavailable)
     }
 
-    /// [`Channel::publish`](crate::Channel::publish) was called on a channel
-    /// whose store assigns ids remotely (Redis): publish with
-    /// [`Channel::send`](crate::Channel::send) instead.
-    pub fn is_async_only(&self) -> bool {
-        matches!(self.kind, Kind::AsyncOnly)
+    /// The backend did not answer: the event may or may not have been
+    /// published. Retrying may make a duplicate unless the publish carried
+    /// an idempotency key ([`Channel::publish_idempotent`](crate::Channel::publish_idempotent)).
+    /// Answer 504 with "outcome unknown", never "nothing was published".
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self.kind, Kind::OutcomeUnknown)
     }
 
     /// The limit that was hit, for [`is_busy`](Error::is_busy) and
@@ -99,7 +90,7 @@ impl Error {
     pub fn limit(&self) -> Option<usize> {
         match self.kind {
             Kind::ChannelFull(n) | Kind::TopicFull(n) | Kind::TooManyTopics(n) => Some(n),
-            Kind::Encode | Kind::Stream | Kind::Unavailable | Kind::AsyncOnly => None,
+            Kind::Encode | Kind::Stream | Kind::Unavailable | Kind::OutcomeUnknown => None,
         }
     }
 }
@@ -123,10 +114,10 @@ impl fmt::Display for Error {
             Kind::TooManyTopics(n) => write!(f, "the channel has its maximum of {n} topics"),
             Kind::Encode => f.write_str("an event could not be encoded"),
             Kind::Stream => f.write_str("the event stream failed"),
-            Kind::Unavailable => f.write_str("the event store is unavailable"),
-            Kind::AsyncOnly => {
-                f.write_str("this channel's store assigns ids remotely: publish with send()")
-            }
+            Kind::Unavailable => f.write_str("the backend is unavailable: nothing was published"),
+            Kind::OutcomeUnknown => f.write_str(
+                "the backend did not answer: the event may or may not have been published",
+            ),
         }
     }
 }
@@ -165,7 +156,7 @@ mod tests {
             (Kind::Encode, false, false, None),
             (Kind::Stream, false, false, None),
             (Kind::Unavailable, false, false, None),
-            (Kind::AsyncOnly, false, false, None),
+            (Kind::OutcomeUnknown, false, false, None),
         ];
         for (kind, busy, topics, limit) in cases {
             let error = Error::new(kind);
@@ -177,7 +168,8 @@ mod tests {
         let error = Error::with_source(Kind::Stream, "boom");
         assert!(error.is_stream() && !error.is_encode());
         assert!(Error::new(Kind::Unavailable).is_unavailable());
-        assert!(Error::new(Kind::AsyncOnly).is_async_only());
+        assert!(Error::new(Kind::OutcomeUnknown).is_outcome_unknown());
+        assert!(!Error::new(Kind::OutcomeUnknown).is_unavailable());
         assert_eq!(
             error.source().map(ToString::to_string).as_deref(),
             Some("boom")

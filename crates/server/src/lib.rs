@@ -55,7 +55,7 @@
 //!     .with_state(channel.clone());
 //! # let _ = app;
 //! // axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8080").await?, app).await?;
-//! channel.publish("news", Event::message("hello"))?;
+//! channel.publish("news", Event::message("hello")).await?;
 //!
 //! let response = complete().await.into_response();
 //! assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -74,17 +74,17 @@
 //! let channel = Channel::new();
 //! let mut alice = channel.subscribe("prices", None)?;
 //! // Alice's stream opens with her position (an id-only block)...
-//! let start = channel.position("prices");
+//! let start = channel.position("prices").await?;
 //! assert_eq!(alice.next().await.unwrap().as_bytes(), &format!("id: {start}\n\n"));
 //!
-//! // ...then gets each event, with the id the channel gave it.
-//! let first = channel.publish("prices", Event::builder().event("tick").data("YHOO +2").build()?)?;
-//! let wire = format!("event: tick\nid: {first}\ndata: YHOO +2\n\n");
+//! // ...then gets each event, with the id the backend gave it.
+//! let first = channel.publish("prices", Event::builder().event("tick").data("YHOO +2").build()?).await?;
+//! let wire = format!("id: {first}\nevent: tick\ndata: YHOO +2\n\n");
 //! assert_eq!(alice.next().await.unwrap().as_bytes(), &wire);
 //!
 //! // A client that comes back with `Last-Event-ID: <first>` gets exactly
 //! // what it missed, then live events.
-//! let second = channel.publish("prices", Event::message("YHOO +3"))?;
+//! let second = channel.publish("prices", Event::message("YHOO +3")).await?;
 //! let last = LastEventId::new(first.to_string()).unwrap();
 //! let mut bob = channel.subscribe("prices", Some(&last))?;
 //! assert_eq!(bob.next().await.unwrap().as_bytes(), &format!("id: {second}\ndata: YHOO +3\n\n"));
@@ -118,13 +118,32 @@
 //!   returns an [`Sse`].
 //! - `serde` (default): [`EventBuilder::json`], an event whose data is a
 //!   value serialized as JSON, failing with one error type ([`JsonError`]).
-//! - `redb`: [`FileStore`], the history in one embedded file: publishing
-//!   with [`Channel::send`] returns once the event is durable (or, with
-//!   [`Durability::Batched`], once queued, with a bounded loss window), and
-//!   a restart keeps the epoch and every acknowledged event.
-//! - `redis`: [`RedisStore`], the history in Redis Streams with live events
-//!   over Redis Pub/Sub, so several nodes serve the same topics and a
-//!   client resumes on any of them.
+//!
+//! # Backends
+//!
+//! A [`Channel`] keeps its topics' history in a [`Backend`](backend::Backend)
+//! (the [module docs](backend) state the contract):
+//! - [`MemoryBackend`] (this crate, the default): a bounded ring per topic
+//!   in the process; a restart starts new epochs;
+//! - `bourn-server-redb`: one embedded redb file, durable across restarts
+//!   and crashes, for one node;
+//! - `bourn-server-redis`: Redis Streams with live events over Pub/Sub, for
+//!   several nodes behind a load balancer.
+//!
+//! The two store crates are written against [`backend`] only: a backend of
+//! yours (Postgres, NATS JetStream) can do all that they do, and
+//! `bourn-conformance` has the suite they all pass.
+//!
+//! What failures look like:
+//! - to a publisher: [`Error::is_unavailable`] when nothing was published
+//!   (retry), [`Error::is_outcome_unknown`] when the backend did not answer
+//!   (retry with the same idempotency key:
+//!   [`Channel::publish_idempotent`]);
+//! - to a subscriber: never a gap without a [`RESET_EVENT`] naming why
+//!   ([`ResetReason`]): `trimmed` (the history no longer holds what it
+//!   missed), `epoch` (the history was lost or replaced), `unavailable` (the
+//!   backend could not replay it, after retries), `removed` (the topic was
+//!   removed), `unknown`/`ahead` (not an id of this history).
 //!
 //! # Limits
 //!
@@ -139,24 +158,20 @@
 //!   answer is [`Sse::busy`], a short stream with a `retry:` of Default: 5 s
 //!   ([`ChannelBuilder::DEFAULT_BUSY_RETRY`]) plus up to 50 % jitter, or a 503
 //!   with `Retry-After` for clients that send `Prefer: retry-after`;
-//! - topics per channel: Default: 65,536 ([`ChannelBuilder::DEFAULT_MAX_TOPICS`]);
-//! - replay log ([`MemoryLog`]), per topic: Default: 1,024 events
-//!   ([`MemoryLog::DEFAULT_MAX_EVENTS`]) and 1 MiB
-//!   ([`MemoryLog::DEFAULT_MAX_BYTES`]);
-//! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]);
-//! - embedded store (`FileStore`, feature `redb`), per topic: Default:
-//!   100,000 events, 64 MiB and 24 h, compacted every 1 s; durability
-//!   Default: [`Durability::Immediate`] (`send` returns after the fsync; a
-//!   crash loses no acknowledged event); [`Durability::Batched`] acknowledges
-//!   when queued and a crash can lose the acknowledged events of one window
-//!   (see its docs);
-//! - Redis store (`RedisStore`, feature `redis`), per topic: Default:
-//!   100,000 events (`MAXLEN ~`); command timeout Default: 2 s.
+//! - topics followed per channel: Default: 65,536 ([`ChannelBuilder::DEFAULT_MAX_TOPICS`]);
+//!   idle topics expire after [`ChannelBuilder::idle_topic_ttl`] (Default: off);
+//! - replay: read a page at a time, at most Default: 256 events or 256 KiB
+//!   ([`PageLimit::DEFAULT`](backend::PageLimit::DEFAULT)) per subscriber, the
+//!   next page when the client took the previous one;
+//! - memory backend ([`MemoryBackend`]), per topic: Default: 1,024 events
+//!   ([`MemoryBackend::DEFAULT_MAX_EVENTS`]) and 1 MiB
+//!   ([`MemoryBackend::DEFAULT_MAX_BYTES`]); topics: Default: 65,536;
+//! - a `Last-Event-ID` value: Default (and only): 1 KiB ([`LastEventId::MAX_LEN`]).
 //!
 //! # Conformance
 //!
-//! Event ids are `<epoch>.<seq>` ([`EventId`]). A `Last-Event-ID` the log
-//! cannot resume from (trimmed, another epoch, unknown, ahead) gets a
+//! Event ids are `<epoch>.<seq>` ([`EventId`]). A `Last-Event-ID` the
+//! backend cannot resume from (trimmed, another epoch, unknown, ahead) gets a
 //! [`RESET_EVENT`] carrying the current position: never a silent gap, and
 //! never a 5xx, since "a client can be told to stop reconnecting using the
 //! HTTP 204 No Content response code" and any other error status fails the
@@ -179,43 +194,31 @@
 mod axum;
 pub mod backend;
 mod channel;
-#[cfg(feature = "redb")]
-mod durability;
 mod encoded;
+mod erased;
 mod error;
 mod event_id;
-#[cfg(feature = "redb")]
-mod file_store;
 mod keep_alive;
 mod last_event_id;
-mod log;
-mod memory_log;
-#[cfg(feature = "redis")]
-mod redis_store;
+mod memory;
 mod shutdown;
 mod sse;
-mod store;
+mod stats;
 mod subscription;
 mod sync;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::LastEventIdParam;
 pub use crate::channel::{Channel, ChannelBuilder, RESET_EVENT};
-#[cfg(feature = "redb")]
-pub use crate::durability::Durability;
 pub use crate::encoded::{Encoded, IntoEncoded};
 pub use crate::error::Error;
 pub use crate::event_id::{EventId, ParseEventIdError, random_epoch};
-#[cfg(feature = "redb")]
-pub use crate::file_store::{FileStore, FileStoreBuilder, FlushHandle};
 pub use crate::keep_alive::KeepAlive;
 pub use crate::last_event_id::LastEventId;
-pub use crate::log::ReplayLog;
-pub use crate::memory_log::MemoryLog;
-#[cfg(feature = "redis")]
-pub use crate::redis_store::RedisStore;
+pub use crate::memory::MemoryBackend;
 pub use crate::shutdown::Shutdown;
 pub use crate::sse::{CONTENT_TYPE_EVENT_STREAM, Sse};
+pub use crate::stats::{ResetReason, Stats};
 pub use crate::subscription::Subscription;
 #[cfg(feature = "serde")]
 pub use bourn_codec::JsonError;

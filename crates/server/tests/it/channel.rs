@@ -3,7 +3,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use bourn_codec::{Decoder, Event, Frame};
-use bourn_server::{Channel, Encoded, EventId, LastEventId, MemoryLog, RESET_EVENT, Subscription};
+use bourn_server::{
+    Channel, Encoded, EventId, LastEventId, MemoryBackend, RESET_EVENT, ResetReason, Subscription,
+};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 use futures_util::task::noop_waker_ref;
@@ -53,13 +55,13 @@ fn last(id: impl ToString) -> LastEventId {
     LastEventId::new(id.to_string()).unwrap()
 }
 
-#[test]
-fn fan_out_shares_one_encoding() {
+#[tokio::test]
+async fn fan_out_shares_one_encoding() {
     let channel = Channel::new();
     let mut subscribers: Vec<_> = (0..3)
         .map(|_| channel.subscribe("t", None).unwrap())
         .collect();
-    let id = channel.publish("t", message("hello")).unwrap();
+    let id = channel.publish("t", message("hello")).await.unwrap();
     let mut pointers = Vec::new();
     for subscriber in &mut subscribers {
         let (items, ended) = ready(subscriber);
@@ -69,30 +71,31 @@ fn fan_out_shares_one_encoding() {
         assert_eq!(items[1].as_bytes(), &format!("id: {id}\ndata: hello\n\n"));
         pointers.push(items[1].as_bytes().as_ptr());
     }
-    // A resuming subscriber is replayed the same bytes from the log.
+    assert!(pointers.windows(2).all(|w| w[0] == w[1]), "{pointers:?}");
+    // A resuming subscriber is replayed the same bytes from the backend.
     let mut late = channel
         .subscribe("t", Some(&last(EventId::new(id.epoch(), 0))))
         .unwrap();
     let (items, _) = ready(&mut late);
-    pointers.push(items[0].as_bytes().as_ptr());
-    assert!(pointers.windows(2).all(|w| w[0] == w[1]), "{pointers:?}");
+    assert_eq!(items[0].as_bytes(), &format!("id: {id}\ndata: hello\n\n"));
 }
 
-#[test]
-fn ids_are_epoch_and_contiguous_seq_per_topic() {
+#[tokio::test]
+async fn ids_are_epoch_and_contiguous_seq_per_topic() {
     let channel = Channel::new();
-    let a: Vec<EventId> = (0..3)
-        .map(|_| channel.publish("a", message("x")).unwrap())
-        .collect();
-    let b = channel.publish("b", message("y")).unwrap();
+    let mut a = Vec::new();
+    for _ in 0..3 {
+        a.push(channel.publish("a", message("x")).await.unwrap());
+    }
+    let b = channel.publish("b", message("y")).await.unwrap();
     assert_eq!(a.iter().map(EventId::seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(b.seq(), 1);
     assert!(a.iter().all(|id| id.epoch() == b.epoch()));
-    assert_eq!(channel.position("a"), a[2]);
-    assert_eq!(channel.position("none").seq(), 0);
+    assert_eq!(channel.position("a").await.unwrap(), a[2]);
+    assert_eq!(channel.position("none").await.unwrap().seq(), 0);
     // Any id set by the publisher is replaced.
     let event = Event::builder().id("mine").data("z").build().unwrap();
-    let id = channel.publish("a", event).unwrap();
+    let id = channel.publish("a", event).await.unwrap();
     assert_eq!(id.seq(), 4);
     let text = id.to_string();
     let (epoch, seq) = text.split_once('.').unwrap();
@@ -100,15 +103,19 @@ fn ids_are_epoch_and_contiguous_seq_per_topic() {
         u64::from_str_radix(epoch, 16).is_ok() && seq == "4",
         "{text}"
     );
-    assert_ne!(Channel::new().position("a").epoch(), id.epoch());
+    assert_ne!(
+        Channel::new().position("a").await.unwrap().epoch(),
+        id.epoch()
+    );
 }
 
-#[test]
-fn resume_replays_exactly_what_was_missed_then_live() {
+#[tokio::test]
+async fn resume_replays_exactly_what_was_missed_then_live() {
     let channel = Channel::new();
-    let ids: Vec<_> = (1..=5)
-        .map(|n| channel.publish("t", message(&n.to_string())).unwrap())
-        .collect();
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(channel.publish("t", message(&n.to_string())).await.unwrap());
+    }
     for after in [0usize, 1, 4] {
         let mut subscription = channel.subscribe("t", Some(&last(ids[after]))).unwrap();
         let got = datas(&ready(&mut subscription).0);
@@ -117,20 +124,29 @@ fn resume_replays_exactly_what_was_missed_then_live() {
     }
     // Then live, with no duplicate of a replayed event.
     let mut subscription = channel.subscribe("t", Some(&last(ids[2]))).unwrap();
-    channel.publish("t", message("6")).unwrap();
+    channel.publish("t", message("6")).await.unwrap();
     let (items, ended) = ready(&mut subscription);
     assert!(!ended);
     assert_eq!(datas(&items), ["4", "5", "6"]);
     // Resuming from the newest id replays nothing.
     let mut subscription = channel
-        .subscribe("t", Some(&last(channel.position("t"))))
+        .subscribe("t", Some(&last(channel.position("t").await.unwrap())))
         .unwrap();
     assert!(ready(&mut subscription).0.is_empty());
 }
 
-#[test]
-fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
-    let channel = Channel::builder().queue_len(100_000).build();
+#[tokio::test]
+async fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
+    // A history that keeps everything: a reset (trimmed) would be correct
+    // but would hide the switch from replay to live that this test checks.
+    let keep_all = MemoryBackend::new()
+        .max_events(usize::MAX)
+        .max_bytes(usize::MAX);
+    let channel = Channel::builder()
+        .backend(keep_all)
+        .queue_len(100_000)
+        .build()
+        .unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let publisher = {
         let channel = channel.clone();
@@ -139,12 +155,12 @@ fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) && n < 200_000 {
                 n += 1;
-                channel.publish("t", message(&n.to_string())).unwrap();
+                futures_executor::block_on(channel.publish("t", message(&n.to_string()))).unwrap();
             }
         })
     };
     for round in 0..200 {
-        let top = channel.position("t");
+        let top = channel.position("t").await.unwrap();
         let after = top.seq().saturating_sub(round % 50);
         let mut subscription = channel
             .subscribe("t", Some(&last(EventId::new(top.epoch(), after))))
@@ -165,15 +181,16 @@ fn resume_under_concurrent_publishing_has_no_gap_and_no_duplicate() {
     publisher.join().unwrap();
 }
 
-#[test]
-fn unresumable_ids_get_a_reset_event_with_the_position() {
-    let small = MemoryLog::new().max_events(2);
-    let channel = Channel::builder().log(small).build();
-    let ids: Vec<_> = (1..=5)
-        .map(|n| channel.publish("t", message(&n.to_string())).unwrap())
-        .collect();
-    let position = channel.position("t");
-    let other_epoch = Channel::new().publish("t", message("x")).unwrap();
+#[tokio::test]
+async fn unresumable_ids_get_a_reset_event_with_the_position() {
+    let small = MemoryBackend::new().max_events(2);
+    let channel = Channel::builder().backend(small).build().unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(channel.publish("t", message(&n.to_string())).await.unwrap());
+    }
+    let position = channel.position("t").await.unwrap();
+    let other_epoch = Channel::new().publish("t", message("x")).await.unwrap();
     let cases = [
         (ids[1].to_string(), "trimmed"),
         (other_epoch.to_string(), "epoch"),
@@ -183,12 +200,12 @@ fn unresumable_ids_get_a_reset_event_with_the_position() {
     ];
     for (sent, reason) in cases {
         let mut subscription = channel.subscribe("t", Some(&last(&sent))).unwrap();
-        channel.publish("t", message("live")).unwrap();
+        channel.publish("t", message("live")).await.unwrap();
         let (items, _) = ready(&mut subscription);
         let (events, _) = decode(&items);
         assert_eq!(events[0].event_type(), RESET_EVENT, "{sent}");
         assert_eq!(events[0].data(), reason, "{sent}");
-        let position = channel.position("t");
+        let position = channel.position("t").await.unwrap();
         assert_eq!(
             events[0].id(),
             Some(&*EventId::new(position.epoch(), position.seq() - 1).to_string())
@@ -197,7 +214,7 @@ fn unresumable_ids_get_a_reset_event_with_the_position() {
         assert_eq!(events[1].data(), "live");
     }
     // Still retained: replayed, no reset.
-    let top = channel.position("t");
+    let top = channel.position("t").await.unwrap();
     let retained = EventId::new(top.epoch(), top.seq() - 1);
     let mut subscription = channel.subscribe("t", Some(&last(retained))).unwrap();
     let (events, _) = decode(&ready(&mut subscription).0);
@@ -205,16 +222,19 @@ fn unresumable_ids_get_a_reset_event_with_the_position() {
     assert_eq!(events[0].event_type(), "message");
 }
 
-#[test]
-fn fresh_subscriber_is_primed_with_its_position() {
+#[tokio::test]
+async fn fresh_subscriber_is_primed_with_its_position() {
     let channel = Channel::new();
-    channel.publish("t", message("before")).unwrap();
+    channel.publish("t", message("before")).await.unwrap();
     let mut subscription = channel.subscribe("t", None).unwrap();
     let (items, _) = ready(&mut subscription);
     let (events, last_event_id) = decode(&items);
     assert!(events.is_empty());
-    assert_eq!(last_event_id, channel.position("t").to_string());
-    let unprimed = Channel::builder().prime(false).build();
+    assert_eq!(
+        last_event_id,
+        channel.position("t").await.unwrap().to_string()
+    );
+    let unprimed = Channel::builder().prime(false).build().unwrap();
     assert!(
         ready(&mut unprimed.subscribe("t", None).unwrap())
             .0
@@ -222,13 +242,14 @@ fn fresh_subscriber_is_primed_with_its_position() {
     );
 }
 
-#[test]
-fn limits_answer_busy_and_free_up_on_drop() {
+#[tokio::test]
+async fn limits_answer_busy_and_free_up_on_drop() {
     let channel = Channel::builder()
         .max_subscribers(3)
         .max_topic_subscribers(2)
         .max_topics(2)
-        .build();
+        .build()
+        .unwrap();
     let a1 = channel.subscribe("a", None).unwrap();
     let a2 = channel.subscribe("a", None).unwrap();
     let error = channel.subscribe("a", None).unwrap_err();
@@ -239,24 +260,31 @@ fn limits_answer_busy_and_free_up_on_drop() {
     assert!(error.is_busy());
     assert_eq!(error.limit(), Some(3));
     assert_eq!(channel.subscriber_count(), 3);
-    let error = channel.publish("c", message("x")).unwrap_err();
-    assert!(error.is_too_many_topics());
     drop(a1);
     assert_eq!(channel.subscriber_count(), 2);
     assert_eq!(channel.topic_subscriber_count("a"), 1);
+    let error = channel.subscribe("c", None).unwrap_err();
+    assert!(error.is_too_many_topics());
+    assert_eq!(error.limit(), Some(2));
     let again = channel.subscribe("a", None).unwrap();
     drop((a2, b1, again));
     assert_eq!(channel.subscriber_count(), 0);
+    // Topics leave with their last subscriber: a subscribe holds nothing.
+    assert_eq!(channel.stats().topics, 0);
+    let c = channel.subscribe("c", None).unwrap();
+    assert_eq!(channel.stats().topics, 1);
+    drop(c);
+    assert_eq!(channel.stats().busy, 3);
 }
 
-#[test]
-fn a_full_queue_disconnects_only_that_subscriber() {
-    let channel = Channel::builder().queue_len(4).build();
+#[tokio::test]
+async fn a_full_queue_disconnects_only_that_subscriber() {
+    let channel = Channel::builder().queue_len(4).build().unwrap();
     let mut slow = channel.subscribe("t", None).unwrap();
     let mut fast = channel.subscribe("t", None).unwrap();
     let mut received = Vec::new();
     for n in 0..20 {
-        channel.publish("t", message(&n.to_string())).unwrap();
+        channel.publish("t", message(&n.to_string())).await.unwrap();
         received.extend(ready(&mut fast).0);
     }
     assert_eq!(
@@ -271,4 +299,84 @@ fn a_full_queue_disconnects_only_that_subscriber() {
     assert_eq!(channel.subscriber_count(), 1);
     drop(slow);
     assert_eq!(channel.subscriber_count(), 1);
+}
+
+#[tokio::test]
+async fn stats_count_what_the_channel_did() {
+    let channel = Channel::builder()
+        .backend(MemoryBackend::new().max_events(2))
+        .queue_len(1)
+        .build()
+        .unwrap();
+    let mut a = channel.subscribe("t", None).unwrap();
+    let mut b = channel.subscribe("t", None).unwrap();
+    ready(&mut a);
+    ready(&mut b);
+    let first = channel.publish("t", message("1")).await.unwrap();
+    ready(&mut a);
+    // b did not read: its queue (1) overflows on the second event.
+    channel.publish("t", message("2")).await.unwrap();
+    ready(&mut a);
+    channel.publish("t", message("3")).await.unwrap();
+    let (_, ended) = ready(&mut b);
+    assert!(ended);
+    let mut resumed = channel.subscribe("t", Some(&last(first))).unwrap();
+    assert_eq!(datas(&ready(&mut resumed).0), ["2", "3"]);
+    let mut trimmed = channel
+        .subscribe("t", Some(&last(EventId::new(first.epoch(), 0))))
+        .unwrap();
+    ready(&mut trimmed);
+    let stats = channel.stats();
+    assert_eq!(stats.published, 3);
+    // 1 to a and b; 2 to a (b lagged); 3 to a.
+    assert_eq!(stats.delivered, 4);
+    assert_eq!(stats.lag_disconnects, 1);
+    assert_eq!(stats.replayed, 2);
+    assert_eq!(stats.resets(ResetReason::Trimmed), 1);
+    assert_eq!(stats.subscribers, 3);
+    assert_eq!(stats.topics, 1);
+    assert_eq!(channel.topic_subscribers(), [("t".to_owned(), 3)]);
+}
+
+#[tokio::test]
+async fn idempotent_publishes_are_published_once() {
+    let channel = Channel::new();
+    let mut subscription = channel.subscribe("t", None).unwrap();
+    let first = channel
+        .publish_idempotent("t", "k1", message("once"))
+        .await
+        .unwrap();
+    let again = channel
+        .publish_idempotent("t", "k1", message("once"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let other = channel
+        .publish_idempotent("t", "k2", message("twice"))
+        .await
+        .unwrap();
+    assert_eq!(other.seq(), first.seq() + 1);
+    assert_eq!(datas(&ready(&mut subscription).0), ["once", "twice"]);
+}
+
+#[tokio::test]
+async fn idle_topics_expire_but_not_while_subscribed_or_published_to() {
+    let channel = Channel::builder()
+        .idle_topic_ttl(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let old = channel.publish("idle", message("x")).await.unwrap();
+    channel.publish("watched", message("x")).await.unwrap();
+    let _watcher = channel.subscribe("watched", None).unwrap();
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        channel.publish("busy", message("x")).await.unwrap();
+    }
+    // Expired: its history is gone and it starts again in a new epoch.
+    let position = channel.position("idle").await.unwrap();
+    assert_eq!(position.seq(), 0);
+    assert_ne!(position.epoch(), old.epoch());
+    assert_eq!(channel.position("watched").await.unwrap().seq(), 1);
+    assert_eq!(channel.position("busy").await.unwrap().seq(), 8);
+    assert_eq!(channel.stats().expired_topics, 1);
 }

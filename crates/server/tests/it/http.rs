@@ -29,7 +29,8 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 async fn events_and_headers_over_http1_and_http2() {
     let channel = Channel::builder()
         .retry(Duration::from_millis(1500))
-        .build();
+        .build()
+        .unwrap();
     let server = channel_server(&channel).await;
     for version in VERSIONS {
         let mut client = Client::connect(server.addr, version).await;
@@ -53,8 +54,8 @@ async fn events_and_headers_over_http1_and_http2() {
             .data("a\nb")
             .build()
             .unwrap();
-        let first = channel.publish("t", custom).unwrap();
-        let second = channel.publish("t", Event::message("c")).unwrap();
+        let first = channel.publish("t", custom).await.unwrap();
+        let second = channel.publish("t", Event::message("c")).await.unwrap();
         let event = reader.event().await.unwrap();
         assert_eq!((event.event_type(), event.data()), ("price", "a\nb"));
         assert_eq!(event.id(), Some(&*first.to_string()));
@@ -71,9 +72,15 @@ async fn events_and_headers_over_http1_and_http2() {
 async fn last_event_id_header_and_query_resume_over_http() {
     let channel = Channel::new();
     let server = channel_server(&channel).await;
-    let ids: Vec<_> = (1..=3)
-        .map(|n| channel.publish("t", Event::message(n.to_string())).unwrap())
-        .collect();
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(
+            channel
+                .publish("t", Event::message(n.to_string()))
+                .await
+                .unwrap(),
+        );
+    }
     for version in VERSIONS {
         let mut client = Client::connect(server.addr, version).await;
         let header = ids[0].to_string();
@@ -115,7 +122,8 @@ async fn keep_alive_comments_when_idle_over_the_wire() {
 async fn client_disconnect_drops_the_subscription() {
     let channel = Channel::builder()
         .keep_alive(KeepAlive::every(Duration::from_millis(20)))
-        .build();
+        .build()
+        .unwrap();
     let server = channel_server(&channel).await;
     let mut clients = Vec::new();
     for version in [
@@ -150,7 +158,8 @@ async fn a_stalled_reader_is_disconnected_and_never_slows_the_others() {
     let channel = Channel::builder()
         .queue_len(queue_len)
         .no_keep_alive()
-        .build();
+        .build()
+        .unwrap();
     let server = channel_server(&channel).await;
     let mut fast = Vec::new();
     for version in [Version::HTTP_11, Version::HTTP_2, Version::HTTP_11] {
@@ -174,6 +183,7 @@ async fn a_stalled_reader_is_disconnected_and_never_slows_the_others() {
     for n in 0..400u64 {
         let id = channel
             .publish("t", Event::message(format!("{n} {payload}")))
+            .await
             .unwrap();
         for (_, reader) in &mut fast {
             let event = reader.event().await.unwrap();
@@ -202,7 +212,8 @@ async fn limits_answer_with_a_retry_hint_or_a_503_on_request() {
     let channel = Channel::builder()
         .max_topic_subscribers(1)
         .busy_retry(Duration::from_secs(2))
-        .build();
+        .build()
+        .unwrap();
     let server = channel_server(&channel).await;
     let mut first = Client::connect(server.addr, Version::HTTP_11).await;
     let _subscribed = Reader::new(first.get("/events", &[]).await);
@@ -253,7 +264,7 @@ async fn graceful_shutdown_is_not_blocked_by_open_streams() {
     // graceful shutdown completes.
     let bye = Event::builder().event("bye").data("later").build().unwrap();
     let shutdown = Shutdown::new().farewell(Some(bye), Some(Duration::from_secs(4)));
-    let channel = Channel::builder().shutdown(&shutdown).build();
+    let channel = Channel::builder().shutdown(&shutdown).build().unwrap();
     let mut server = channel_server(&channel).await;
     let mut readers = Vec::new();
     for version in [Version::HTTP_11, Version::HTTP_2, Version::HTTP_11] {

@@ -11,14 +11,9 @@ mod support;
 
 // Fan-out, ids, resume, reset events, limits and lag, without HTTP.
 mod channel;
+// The follower (gaps, repeats, epochs, lost histories) and the failure
+// model, against a scripted backend.
+mod follow;
 // Over the wire: headers, both HTTP versions, keep-alive, disconnects, a
 // stalled reader, busy answers, graceful shutdown.
 mod http;
-// The embedded store across a SIGKILL.
-#[cfg(feature = "redb")]
-mod file_store;
-// The Redis Streams store over a throwaway redis-server.
-#[cfg(feature = "redis")]
-mod redis_server;
-#[cfg(feature = "redis")]
-mod redis_store;

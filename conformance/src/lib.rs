@@ -63,6 +63,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "backends")]
+pub mod backend;
 pub mod chunking;
 pub mod codec;
 pub mod harness;

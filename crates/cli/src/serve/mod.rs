@@ -88,14 +88,16 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(args: ServeArgs) -> Outcome {
     let config = Config::load(args).map_err(Failure::error)?;
     let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
-    let (builder, flush) = store::builder(&config)?;
+    let builder = store::builder(&config).await?;
     let channel = builder
         .max_topics(config.max_topics)
         .max_subscribers(config.max_subscribers)
         .max_topic_subscribers(config.max_topic_subscribers)
         .queue_len(config.queue_len)
         .busy_retry(config.retry_hint)
-        .build();
+        .build()
+        .map_err(|error| Failure::error(format!("the store could not start: {error}")))?;
+    let flush = channel.clone();
     let cors = cors_layer(&config.cors_origins)?;
     let addr = config.addr;
     let grace = config.grace;
@@ -136,18 +138,16 @@ pub async fn run(args: ServeArgs) -> Outcome {
         () = waited => tracing::warn!(?grace, "connections still open after the grace period; exiting"),
     }
     // The process exits without dropping the channel (open connections may
-    // hold it): commit what the embedded store has queued first.
-    if let Some(flush) = flush {
-        let flushed = tokio::task::spawn_blocking(move || flush.flush(FLUSH_TIMEOUT)).await;
-        match flushed {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                return Err(Failure::error(format!("embedded store: {error}")));
-            }
-            Err(error) => return Err(Failure::error(format!("embedded store: {error}"))),
-        }
+    // hold it): commit what the store acknowledged early first.
+    match tokio::time::timeout(FLUSH_TIMEOUT, flush.flush()).await {
+        Ok(Ok(())) => Ok(Code::Ok),
+        Ok(Err(error)) => Err(Failure::error(format!(
+            "the store could not flush: {error}"
+        ))),
+        Err(_) => Err(Failure::error(format!(
+            "the store did not flush within {FLUSH_TIMEOUT:?}: events acknowledged early may be lost"
+        ))),
     }
-    Ok(Code::Ok)
 }
 
 /// The first line on stdout: where to point a browser (tests read the port

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bourn_codec::Event;
+use bourn_server::backend::Health;
 use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -21,7 +22,7 @@ use serde_json::json;
 
 use super::auth::{self, Denied};
 use super::config::Config;
-use super::metrics::{Counted, Metrics};
+use super::metrics::Metrics;
 
 /// The page served at `GET /`.
 const PAGE: &str = include_str!("page.html");
@@ -169,15 +170,19 @@ async fn health(State(app): State<App>) -> Response {
     if app.inner.shutdown.is_triggered() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
-    "ok\n".into_response()
+    match app.inner.channel.stats().backend_health {
+        Health::Healthy => "ok\n".into_response(),
+        Health::Unhealthy(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("backend unhealthy: {reason}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn metrics(State(app): State<App>) -> Response {
     let topics = app.topics().len();
-    let text = app
-        .inner
-        .metrics
-        .render(app.inner.channel.subscriber_count(), topics);
+    let text = app.inner.metrics.render(&app.inner.channel.stats(), topics);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
@@ -209,18 +214,27 @@ async fn list_topics(
         return app.denied(denied, "listing topics");
     }
     let channel = &app.inner.channel;
-    let topics: Vec<_> = app
+    let listed: Vec<(String, BTreeSet<String>)> = app
         .topics()
         .iter()
-        .map(|(name, types)| {
-            json!({
-                "name": name,
-                "subscribers": channel.topic_subscriber_count(name),
-                "last_id": channel.position(name).to_string(),
-                "types": types,
-            })
-        })
+        .map(|(name, types)| (name.clone(), types.clone()))
         .collect();
+    let mut topics = Vec::with_capacity(listed.len());
+    for (name, types) in listed {
+        let last_id = match channel.position(&name).await {
+            Ok(position) => Some(position.to_string()),
+            Err(error) => {
+                tracing::debug!(topic = %name, %error, "position unavailable");
+                None
+            }
+        };
+        topics.push(json!({
+            "name": name,
+            "subscribers": channel.topic_subscriber_count(&name),
+            "last_id": last_id,
+            "types": types,
+        }));
+    }
     axum::Json(json!({ "topics": topics })).into_response()
 }
 
@@ -250,17 +264,12 @@ async fn subscribe(
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
         Err(error) => {
             tracing::debug!(%topic, %error, "subscriber turned away");
-            inner.metrics.busy.fetch_add(1, Ordering::Relaxed);
             return Sse::<Subscription>::busy(&headers, config.retry_hint).into_response();
         }
     };
+    inner.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
     app.note_topic(&topic, None);
-    let counted = Counted::new(
-        subscription,
-        last_event_id.is_some(),
-        Arc::clone(&inner.metrics),
-    );
-    let sse = Sse::new(counted)
+    let sse = Sse::new(subscription)
         .keep_alive(KeepAlive::every(config.keep_alive))
         .retry(config.retry_hint)
         .shutdown(&inner.shutdown);
@@ -350,16 +359,32 @@ async fn publish(
             );
         }
     };
-    let id = match inner.channel.send(&topic, event).await {
+    let key = match idempotency_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return app.reject(StatusCode::BAD_REQUEST, response),
+    };
+    let published = match key {
+        Some(key) => inner.channel.publish_idempotent(&topic, key, event).await,
+        None => inner.channel.publish(&topic, event).await,
+    };
+    let id = match published {
         Ok(id) => id,
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
         Err(error) if error.is_unavailable() => {
-            let cause = std::error::Error::source(&error).map(ToString::to_string);
             return app.reject(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format_args!(
                     "the hub's store cannot take events now ({}); nothing was published, retry later",
-                    cause.as_deref().unwrap_or("unavailable")
+                    cause(&error)
+                ),
+            );
+        }
+        Err(error) if error.is_outcome_unknown() => {
+            return app.reject(
+                StatusCode::GATEWAY_TIMEOUT,
+                format_args!(
+                    "outcome unknown: the hub's store did not answer ({}); the event may or may not have been published. Retry with the same Idempotency-Key header to publish it at most once",
+                    cause(&error)
                 ),
             );
         }
@@ -370,13 +395,51 @@ async fn publish(
             );
         }
     };
-    inner.metrics.published.fetch_add(1, Ordering::Relaxed);
     app.note_topic(&topic, event_type.as_deref());
     tracing::debug!(%topic, %id, "published");
     if accepts_json(&headers) {
         return axum::Json(json!({ "id": id.to_string(), "topic": topic })).into_response();
     }
     format!("{id}\n").into_response()
+}
+
+/// The request header carrying a publish's idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// The longest idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
+
+/// The `Idempotency-Key` header, if any: 1 to 256 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, String> {
+    let Some(value) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len()))
+        .filter(|key| key.bytes().all(|b| b.is_ascii_graphic()));
+    match key {
+        Some(key) => Ok(Some(key)),
+        None => Err(format!(
+            "invalid Idempotency-Key: use 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        )),
+    }
+}
+
+/// The backend's reason behind a channel error, for a response.
+fn cause(error: &bourn_server::Error) -> String {
+    std::error::Error::source(error)
+        .map(|source| {
+            let mut text = source.to_string();
+            let mut next = source.source();
+            while let Some(inner) = next {
+                text.push_str(": ");
+                text.push_str(&inner.to_string());
+                next = inner.source();
+            }
+            text
+        })
+        .unwrap_or_else(|| "unavailable".to_owned())
 }
 
 enum BodyError {

@@ -67,6 +67,8 @@
 pub mod backend;
 pub mod chunking;
 pub mod codec;
+#[cfg(feature = "backends")]
+pub mod faulty;
 pub mod harness;
 pub mod reference;
 pub mod vectors;

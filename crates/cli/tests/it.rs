@@ -14,7 +14,5 @@ mod it {
     mod restart;
     mod support;
     // `bourn serve --store`: embedded file and Redis.
-    #[path = "../../../server/tests/it/redis_server.rs"]
-    mod redis_server;
     mod store;
 }

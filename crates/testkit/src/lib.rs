@@ -35,6 +35,7 @@
 
 mod body;
 mod recorded;
+pub mod redis;
 mod reply;
 mod server;
 

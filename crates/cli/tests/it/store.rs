@@ -7,8 +7,8 @@ use std::time::Duration;
 use bourn_client::{EventSource, Item};
 use futures_util::StreamExt;
 
-use super::redis_server::RedisServer;
 use super::support::{DataDir, Hub, Lines, bourn_in, wait_for_exit};
+use bourn_testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(20);
 

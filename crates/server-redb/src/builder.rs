@@ -156,8 +156,14 @@ pub(crate) fn open_database(path: &Path, faults: Option<Faults>) -> Result<Datab
         ));
     }
     let file = FileBackend::new(file).map_err(|error| database_error(path, error))?;
+    let mut builder = Database::builder();
+    if faults.is_some() {
+        // Under test, every read reaches the faulty disk, as on a file much
+        // larger than memory.
+        builder.set_cache_size(0);
+    }
     let opened = catch_unwind(AssertUnwindSafe(|| {
-        Database::builder().create_with_backend(fault::File::new(file, faults))
+        builder.create_with_backend(fault::File::new(file, faults))
     }));
     match opened {
         Ok(Ok(db)) => Ok(db),
@@ -173,10 +179,17 @@ pub(crate) fn open_database(path: &Path, faults: Option<Faults>) -> Result<Datab
 fn database_error(path: &Path, error: DatabaseError) -> OpenError {
     let kind = match &error {
         DatabaseError::DatabaseAlreadyOpen => OpenErrorKind::Locked,
+        // redb reads a header or a page past the end, or finds no magic
+        // number where a header should be.
         DatabaseError::Storage(redb::StorageError::Io(io))
             if io.kind() == std::io::ErrorKind::UnexpectedEof =>
         {
             OpenErrorKind::Damaged("truncated")
+        }
+        DatabaseError::Storage(redb::StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            OpenErrorKind::Damaged("not a redb file, or its header is damaged")
         }
         DatabaseError::Storage(redb::StorageError::Io(_)) => OpenErrorKind::Io,
         DatabaseError::Storage(redb::StorageError::Corrupted(_)) => {

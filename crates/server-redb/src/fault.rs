@@ -22,6 +22,7 @@ pub struct Faults {
 #[derive(Default)]
 struct Switches {
     writes: AtomicBool,
+    syncs: AtomicBool,
     reads: AtomicBool,
 }
 
@@ -35,6 +36,13 @@ impl Faults {
     /// `ErrorKind::StorageFull`, as on a full disk.
     pub fn fail_writes(&self, on: bool) {
         self.inner.writes.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, every sync (fsync) fails, after the commit's pages and
+    /// header were written: the commit's outcome is then unknown until the
+    /// file is read back.
+    pub fn fail_syncs(&self, on: bool) {
+        self.inner.syncs.store(on, Ordering::SeqCst);
     }
 
     /// While on, every read fails with an I/O error, as on a broken disk.
@@ -52,6 +60,13 @@ impl Faults {
         Ok(())
     }
 
+    fn syncs(&self) -> io::Result<()> {
+        if self.inner.syncs.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected: fsync failed"));
+        }
+        Ok(())
+    }
+
     fn reads(&self) -> io::Result<()> {
         if self.inner.reads.load(Ordering::SeqCst) {
             return Err(io::Error::other("injected: read error"));
@@ -64,6 +79,7 @@ impl fmt::Debug for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Faults")
             .field("writes", &self.inner.writes.load(Ordering::Relaxed))
+            .field("syncs", &self.inner.syncs.load(Ordering::Relaxed))
             .field("reads", &self.inner.reads.load(Ordering::Relaxed))
             .finish()
     }
@@ -83,6 +99,10 @@ impl File {
 
     fn writes(&self) -> io::Result<()> {
         self.faults.as_ref().map_or(Ok(()), Faults::writes)
+    }
+
+    fn syncs(&self) -> io::Result<()> {
+        self.faults.as_ref().map_or(Ok(()), Faults::syncs)
     }
 
     fn reads(&self) -> io::Result<()> {
@@ -107,6 +127,7 @@ impl StorageBackend for File {
 
     fn sync_data(&self, eventual: bool) -> io::Result<()> {
         self.writes()?;
+        self.syncs()?;
         self.file.sync_data(eventual)
     }
 

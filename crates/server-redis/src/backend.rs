@@ -379,7 +379,12 @@ impl Shared {
                 &self.replay,
                 scripts::REPLAY,
                 &[meta.as_bytes(), log.as_bytes()],
-                &[from.as_bytes(), to.as_bytes(), count.as_bytes(), bytes.as_bytes()],
+                &[
+                    from.as_bytes(),
+                    to.as_bytes(),
+                    count.as_bytes(),
+                    bytes.as_bytes(),
+                ],
             )
             .await?;
         let read = |fault| Failure {
@@ -434,13 +439,19 @@ impl Shared {
 fn parse_append(value: &Value) -> Result<(EventId, bool), Fault> {
     let items = array(value)?;
     let [epoch, seq, repeat] = items else {
-        return Err(Fault::Reply("the append script answered no {epoch, seq, repeat}"));
+        return Err(Fault::Reply(
+            "the append script answered no {epoch, seq, repeat}",
+        ));
     };
     let id = event_id(epoch, seq)?;
     let repeat = match repeat {
         Value::Int(0) => false,
         Value::Int(1) => true,
-        _ => return Err(Fault::Reply("the append script's repeat flag is not 0 or 1")),
+        _ => {
+            return Err(Fault::Reply(
+                "the append script's repeat flag is not 0 or 1",
+            ));
+        }
     };
     if id.seq() == 0 {
         return Err(Fault::Reply("the append script answered seq 0"));
@@ -465,12 +476,16 @@ fn parse_replay(value: &Value) -> Result<Option<Page>, Fault> {
         return if items.is_empty() {
             Ok(None)
         } else {
-            Err(Fault::Reply("the replay script answered no {epoch, seq, …}"))
+            Err(Fault::Reply(
+                "the replay script answered no {epoch, seq, …}",
+            ))
         };
     };
     let head = event_id(epoch, seq)?;
     if entries.len() % 2 != 0 {
-        return Err(Fault::Reply("the replay script answered an id without a body"));
+        return Err(Fault::Reply(
+            "the replay script answered an id without a body",
+        ));
     }
     let mut page = Vec::with_capacity(entries.len() / 2);
     for pair in entries.chunks_exact(2) {
@@ -483,7 +498,9 @@ fn parse_replay(value: &Value) -> Result<Option<Page>, Fault> {
 fn array(value: &Value) -> Result<&[Value], Fault> {
     match value {
         Value::Array(items) => Ok(items),
-        _ => Err(Fault::Reply("a script answered something else than an array")),
+        _ => Err(Fault::Reply(
+            "a script answered something else than an array",
+        )),
     }
 }
 
@@ -491,7 +508,9 @@ fn bulk(value: &Value) -> Result<&[u8], Fault> {
     match value {
         Value::BulkString(bytes) => Ok(bytes),
         Value::SimpleString(text) => Ok(text.as_bytes()),
-        _ => Err(Fault::Reply("a script answered something else than a string")),
+        _ => Err(Fault::Reply(
+            "a script answered something else than a string",
+        )),
     }
 }
 
@@ -502,7 +521,9 @@ fn event_id(epoch: &Value, seq: &Value) -> Result<EventId, Fault> {
     std::str::from_utf8(&text)
         .ok()
         .and_then(|text| text.parse::<EventId>().ok())
-        .ok_or(Fault::Reply("an epoch or seq in Redis is not <hex>.<decimal>"))
+        .ok_or(Fault::Reply(
+            "an epoch or seq in Redis is not <hex>.<decimal>",
+        ))
 }
 
 /// A stream id `<seq>-0` (strictly: no sign, no other sequence part).
@@ -572,7 +593,12 @@ mod tests {
             (b"x-0", None),
         ];
         for (id, expected) in cases {
-            assert_eq!(stream_seq(id).ok(), expected, "{:?}", String::from_utf8_lossy(id));
+            assert_eq!(
+                stream_seq(id).ok(),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(id)
+            );
         }
     }
 

@@ -39,9 +39,7 @@ impl std::error::Error for FrameError {}
 
 /// Decodes one message.
 pub(crate) fn decode(payload: &[u8]) -> Result<Live<'_>, FrameError> {
-    let rest = payload
-        .strip_prefix(TAG)
-        .ok_or(FrameError("no b1: tag"))?;
+    let rest = payload.strip_prefix(TAG).ok_or(FrameError("no b1: tag"))?;
     let colon = rest
         .iter()
         .position(|&b| b == b':')

@@ -41,10 +41,13 @@ impl Known {
         let mut topics = self.lock();
         let Some(known) = topics.get_mut(topic) else {
             if track {
-                topics.insert(topic.into(), Topic {
-                    newest: id,
-                    retired: Vec::new(),
-                });
+                topics.insert(
+                    topic.into(),
+                    Topic {
+                        newest: id,
+                        retired: Vec::new(),
+                    },
+                );
             }
             return Seen::Untracked;
         };
@@ -73,10 +76,13 @@ impl Known {
                 known.newest = id;
             }
             None => {
-                topics.insert(topic.into(), Topic {
-                    newest: id,
-                    retired: Vec::new(),
-                });
+                topics.insert(
+                    topic.into(),
+                    Topic {
+                        newest: id,
+                        retired: Vec::new(),
+                    },
+                );
             }
         }
     }

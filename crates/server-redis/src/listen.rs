@@ -53,10 +53,17 @@ impl fmt::Display for Ended {
             Ended::Subscribe(Some(error)) => write!(f, "Redis Pub/Sub: SUBSCRIBE failed: {error}"),
             Ended::Subscribe(None) => f.write_str("Redis Pub/Sub: SUBSCRIBE not answered"),
             Ended::Resync(failure) => {
-                write!(f, "Redis: cannot read the topics' positions: {}", failure.fault)
+                write!(
+                    f,
+                    "Redis: cannot read the topics' positions: {}",
+                    failure.fault
+                )
             }
             Ended::Silent(after) => {
-                write!(f, "Redis Pub/Sub: no answer to a heartbeat within {after:?}")
+                write!(
+                    f,
+                    "Redis Pub/Sub: no answer to a heartbeat within {after:?}"
+                )
             }
             Ended::Ping(error) => write!(f, "Redis Pub/Sub: heartbeat failed: {error}"),
             Ended::Closed => f.write_str("Redis Pub/Sub: the connection closed"),
@@ -148,8 +155,12 @@ fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
         tracing::debug!(topic = live.topic, id = %live.id, "a record of a replaced epoch; skipped");
         return;
     }
-    feed.committed(live.topic, live.id.epoch(), Record {
-        seq: live.id.seq(),
-        body: frame::body(&live),
-    });
+    feed.committed(
+        live.topic,
+        live.id.epoch(),
+        Record {
+            seq: live.id.seq(),
+            body: frame::body(&live),
+        },
+    );
 }

@@ -39,9 +39,18 @@ if not epoch then
   epoch = ARGV[1]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
+elseif string.len(epoch) > 16 or not string.match(epoch, '^%x+$') then
+  return redis.error_reply('BOURN ' .. KEYS[1] .. ' has an epoch that is not hex')
 end
-local seq = string.format('%d', redis.call('HINCRBY', KEYS[1], 'seq', 1))
+local newest = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if not newest then
+  return redis.error_reply('BOURN ' .. KEYS[1] .. ' has a seq that is not a number')
+end
+local seq = string.format('%d', newest + 1)
+-- XADD first: it refuses an id at or below the stream's newest (a meta
+-- behind its stream) before anything is written.
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'b', ARGV[5])
+redis.call('HSET', KEYS[1], 'seq', seq)
 if KEYS[3] then
   redis.call('SET', KEYS[3], epoch .. '.' .. seq, 'PX', ARGV[6])
 end

@@ -22,7 +22,9 @@ use crate::scripts;
 /// # Layout in Redis
 ///
 /// With the prefix `p` (default `bourn`), topic `t` has:
-/// - `p:{t}:meta`, a hash: `epoch` (hex) and `seq`, the newest seq;
+/// - `p:{t}:meta`, a hash: `epoch` (hex) and `seq`, the newest seq (for a
+///   topic with no event yet, it expires: see
+///   [`EMPTY_TOPIC_TTL`](RedisBackend::EMPTY_TOPIC_TTL));
 /// - `p:{t}:log`, a stream whose entry ids are `<seq>-0`, each with one
 ///   field `b`: the record's body, as the channel gave it;
 /// - `p:{t}:key:<key>`, for each idempotency key seen within the window:
@@ -119,6 +121,11 @@ impl RedisBackend {
     /// Default [`idempotency_window`](RedisBackendBuilder::idempotency_window):
     /// 10 min.
     pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
+    /// How long Redis keeps the meta of a topic that was asked for its
+    /// position but has no event yet: 1 day after the last such question.
+    /// Its first append keeps it for good. (An empty topic that expired
+    /// comes back in a new epoch; no subscriber saw an id of it.)
+    pub const EMPTY_TOPIC_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
     /// A builder for a backend on the Redis at `url`
     /// (`redis://[user:password@]host:port[/db]`), with every default.
@@ -297,13 +304,14 @@ impl Shared {
         let before = self.known.get(topic);
         let (meta, log) = (self.meta_key(topic), self.log_key(topic));
         let candidate = format!("{:x}", random_epoch());
+        let ttl = RedisBackend::EMPTY_TOPIC_TTL.as_millis().to_string();
         let answer = self
             .commands
             .eval(
                 &self.position,
                 scripts::POSITION,
                 &[meta.as_bytes(), log.as_bytes()],
-                &[candidate.as_bytes()],
+                &[candidate.as_bytes(), ttl.as_bytes()],
             )
             .await?;
         let id = parse_position(&answer).map_err(|fault| Failure {
@@ -424,11 +432,22 @@ impl Shared {
 
     /// After the Pub/Sub connection was (re)established: each known
     /// topic's position, reported as `advanced` (or as lost history).
+    ///
+    /// A topic whose meta Redis refuses (damaged by hand) is logged and
+    /// skipped: one bad topic does not keep the others from their records.
+    /// A failure to talk to Redis ends the resync.
     pub(crate) async fn resync(&self, feed: &Feed) -> Result<(), Failure> {
         for (topic, _) in self.known_topics() {
-            let (id, reported) = self.position(&topic).await?;
-            if !reported {
-                feed.advanced(&topic, id.epoch(), id.seq());
+            match self.position(&topic).await {
+                Ok((id, reported)) => {
+                    if !reported {
+                        feed.advanced(&topic, id.epoch(), id.seq());
+                    }
+                }
+                Err(failure) if failure.is_answer() => {
+                    tracing::error!(topic, error = %failure.fault, "Redis: the topic's position cannot be read; skipped");
+                }
+                Err(failure) => return Err(failure),
             }
         }
         Ok(())

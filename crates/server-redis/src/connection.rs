@@ -85,6 +85,16 @@ impl Failure {
         }
     }
 
+    /// Whether Redis answered, with an error or an answer of the wrong
+    /// shape, rather than the connection failing.
+    pub(crate) fn is_answer(&self) -> bool {
+        match &self.fault {
+            Fault::Redis(error) => answered(error),
+            Fault::Reply(_) => true,
+            Fault::Timeout(_) | Fault::ConnectTimeout(_) => false,
+        }
+    }
+
     /// For a write: `outcome_unknown` when it may have run.
     pub(crate) fn into_write_error(self) -> BackendError {
         if self.may_have_run {

@@ -51,6 +51,7 @@ local seq = string.format('%d', newest + 1)
 -- behind its stream) before anything is written.
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'b', ARGV[5])
 redis.call('HSET', KEYS[1], 'seq', seq)
+redis.call('PERSIST', KEYS[1])
 if KEYS[3] then
   redis.call('SET', KEYS[3], epoch .. '.' .. seq, 'PX', ARGV[6])
 end
@@ -61,9 +62,13 @@ return {epoch, seq, 0}
 
 /// The topic's epoch and newest seq, creating its meta with the candidate
 /// epoch when it has none, so that the epoch a subscriber is given stays
-/// the topic's until its history is lost.
+/// the topic's until its history is lost. The meta of a topic with no
+/// event yet expires after `ARGV[2]` ms (each read starts that time again;
+/// the first append makes it permanent), so topics that are only ever
+/// asked about leave nothing behind.
 ///
-/// KEYS: meta hash, stream. ARGV: candidate epoch. Answers `{epoch, seq}`.
+/// KEYS: meta hash, stream. ARGV: candidate epoch, TTL of an empty topic
+/// in ms. Answers `{epoch, seq}`.
 pub(crate) const POSITION: &str = r"
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
@@ -74,6 +79,9 @@ end
 local seq = redis.call('HGET', KEYS[1], 'seq')
 if not seq then
   return redis.error_reply('BOURN ' .. KEYS[1] .. ' has an epoch but no seq')
+end
+if seq == '0' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return {epoch, seq}
 ";

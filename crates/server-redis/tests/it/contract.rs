@@ -333,3 +333,24 @@ async fn start_needs_a_runtime_and_runs_once() {
         .unwrap_err();
     assert!(error.is_unavailable());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_only_asked_about_leaves_nothing_for_good() {
+    let Some(server) = RedisServer::start("a_topic_only_asked_about_leaves_nothing_for_good")
+    else {
+        return;
+    };
+    let url = server.url();
+    let (backend, _recorder) = node(&url, "p").await;
+    let empty = backend.position("t").await.unwrap();
+    let ttl: i64 = query(&url, redis::cmd("PTTL").arg("p:{t}:meta")).await;
+    let day = RedisBackend::EMPTY_TOPIC_TTL.as_millis() as i64;
+    assert!(ttl > day - 60_000 && ttl <= day, "{ttl}");
+    let first = backend.append("t", body("x"), None).await.unwrap();
+    assert_eq!(first, EventId::new(empty.epoch(), 1), "same epoch");
+    let ttl: i64 = query(&url, redis::cmd("PTTL").arg("p:{t}:meta")).await;
+    assert_eq!(ttl, -1, "kept for good once it has an event");
+    backend.position("t").await.unwrap();
+    let ttl: i64 = query(&url, redis::cmd("PTTL").arg("p:{t}:meta")).await;
+    assert_eq!(ttl, -1);
+}

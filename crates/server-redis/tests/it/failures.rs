@@ -346,3 +346,40 @@ async fn a_rewound_topic_gets_a_new_epoch() {
     let next = backend.append("t", body("y"), None).await.unwrap();
     assert_eq!(next, EventId::new(position.epoch(), 3));
 }
+
+/// After a reconnection, a topic whose meta Redis refuses is skipped: the
+/// other topics still get their `advanced`, and the node is healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_topic_does_not_stop_the_others_after_a_reconnection() {
+    let Some(server) =
+        RedisServer::start("a_damaged_topic_does_not_stop_the_others_after_a_reconnection")
+    else {
+        return;
+    };
+    let url = server.url();
+    let (backend, seen) = node(&url, "p").await;
+    let good = backend.append("good", body("x"), None).await.unwrap();
+    backend.append("bad", body("x"), None).await.unwrap();
+    let _: u64 = query(
+        &url,
+        redis::cmd("HSET").arg("p:{bad}:meta").arg("seq").arg("x"),
+    )
+    .await;
+    let _: u64 = query(
+        &url,
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub"),
+    )
+    .await;
+    seen.wait_healthy_count(2, WAIT).await;
+    assert!(seen.notes().contains(&Note::Advanced {
+        topic: "good".into(),
+        epoch: good.epoch(),
+        seq: 1
+    }));
+    assert!(
+        !seen
+            .notes()
+            .iter()
+            .any(|n| matches!(n, Note::Advanced { topic, .. } if topic == "bad"))
+    );
+}

@@ -1,0 +1,166 @@
+//! The node's Pub/Sub task: reports every record committed by any node,
+//! checks the connection with a heartbeat, and reconnects.
+//!
+//! One session, from connect to failure:
+//!
+//! ```text
+//! connect ─ SUBSCRIBE ─ position of each known topic → advanced ─ Healthy
+//!    ─ loop { message → committed | every heartbeat/2: PING, answered within heartbeat/2 }
+//! ```
+//!
+//! Subscribing comes before reading the positions, so no record falls
+//! between the two: one committed meanwhile is both in the position and in
+//! a message, and the channel drops the repeat. A failure at any step ends
+//! the session: `Unhealthy` with the reason, then a new session after a
+//! backoff (100 ms, doubling to 2 s).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bourn_server::backend::{Feed, Health, Record};
+use futures_util::StreamExt;
+use redis::{Msg, Value};
+
+use crate::backend::Shared;
+use crate::connection::Failure;
+use crate::frame;
+use crate::known::Seen;
+
+/// First wait before connecting again.
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+/// Longest wait before connecting again.
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+
+/// Why a session ended.
+enum Ended {
+    Connect(redis::RedisError),
+    ConnectTimeout(Duration),
+    Subscribe(Option<redis::RedisError>),
+    Resync(Failure),
+    Silent(Duration),
+    Ping(redis::RedisError),
+    Closed,
+}
+
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ended::Connect(error) => write!(f, "Redis Pub/Sub: cannot connect: {error}"),
+            Ended::ConnectTimeout(after) => {
+                write!(f, "Redis Pub/Sub: no connection within {after:?}")
+            }
+            Ended::Subscribe(Some(error)) => write!(f, "Redis Pub/Sub: SUBSCRIBE failed: {error}"),
+            Ended::Subscribe(None) => f.write_str("Redis Pub/Sub: SUBSCRIBE not answered"),
+            Ended::Resync(failure) => {
+                write!(
+                    f,
+                    "Redis: cannot read the topics' positions: {}",
+                    failure.fault
+                )
+            }
+            Ended::Silent(after) => {
+                write!(
+                    f,
+                    "Redis Pub/Sub: no answer to a heartbeat within {after:?}"
+                )
+            }
+            Ended::Ping(error) => write!(f, "Redis Pub/Sub: heartbeat failed: {error}"),
+            Ended::Closed => f.write_str("Redis Pub/Sub: the connection closed"),
+        }
+    }
+}
+
+/// Runs sessions until the backend is dropped (which aborts this task).
+pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
+    let mut backoff = BACKOFF_FIRST;
+    // What was last reported: nothing yet, healthy, or not.
+    let mut healthy: Option<bool> = None;
+    loop {
+        let ended = session(&shared, &feed, &mut healthy, &mut backoff).await;
+        let reason = ended.to_string();
+        tracing::warn!(%reason, "Redis: live records paused, reconnecting");
+        if healthy != Some(false) {
+            feed.health(Health::Unhealthy(reason.into()));
+            healthy = Some(false);
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+async fn session(
+    shared: &Shared,
+    feed: &Feed,
+    healthy: &mut Option<bool>,
+    backoff: &mut Duration,
+) -> Ended {
+    let timeout = shared.timeout;
+    let pubsub = match tokio::time::timeout(timeout, shared.client.get_async_pubsub()).await {
+        Ok(Ok(pubsub)) => pubsub,
+        Ok(Err(error)) => return Ended::Connect(error),
+        Err(_) => return Ended::ConnectTimeout(timeout),
+    };
+    let (mut sink, mut messages) = pubsub.split();
+    match tokio::time::timeout(timeout, sink.subscribe(&*shared.live)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => return Ended::Subscribe(Some(error)),
+        Err(_) => return Ended::Subscribe(None),
+    }
+    // Messages wait in the subscription meanwhile.
+    if let Err(failure) = shared.resync(feed).await {
+        return Ended::Resync(failure);
+    }
+    *backoff = BACKOFF_FIRST;
+    if *healthy != Some(true) {
+        tracing::info!("Redis Pub/Sub connected: live records flowing");
+        feed.health(Health::Healthy);
+        *healthy = Some(true);
+    }
+    let half = shared.heartbeat / 2;
+    let heartbeat = async {
+        loop {
+            tokio::time::sleep(half).await;
+            match tokio::time::timeout(half, sink.ping::<Value>()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => return Ended::Ping(error),
+                Err(_) => return Ended::Silent(shared.heartbeat),
+            }
+        }
+    };
+    let receive = async {
+        while let Some(message) = messages.next().await {
+            deliver(shared, feed, &message);
+        }
+        Ended::Closed
+    };
+    // Dropping the loser (and then `sink` and `messages`) closes the
+    // connection.
+    tokio::select! {
+        ended = heartbeat => ended,
+        ended = receive => ended,
+    }
+}
+
+/// Reports one message as a committed record.
+fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
+    let live = match frame::decode(message.get_payload_bytes()) {
+        Ok(live) => live,
+        Err(error) => {
+            tracing::warn!(%error, channel = message.get_channel_name(), "Redis Pub/Sub: a message that is not a record; skipped");
+            return;
+        }
+    };
+    if shared.note(live.topic, live.id, false) == Seen::Stale {
+        tracing::debug!(topic = live.topic, id = %live.id, "a record of a replaced epoch; skipped");
+        return;
+    }
+    feed.committed(
+        live.topic,
+        live.id.epoch(),
+        Record {
+            seq: live.id.seq(),
+            body: frame::body(&live),
+        },
+    );
+}

@@ -51,7 +51,9 @@ fn main() -> Result<(), BoxError> {
     let mut first = None;
     runtime.block_on(async {
         for _ in 0..events {
-            let id = channel.publish("big", Event::message(payload.clone())).await?;
+            let id = channel
+                .publish("big", Event::message(payload.clone()))
+                .await?;
             first.get_or_insert(id);
         }
         Ok::<(), BoxError>(())

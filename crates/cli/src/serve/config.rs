@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bourn_server::{Durability, FileStore};
+use bourn_server_redb::{Durability, RedbBackend};
 use clap::Args;
 use serde::Deserialize;
 
@@ -26,6 +26,9 @@ pub const DEFAULT_LOG_BYTES: usize = 1024 * 1024;
 /// Default `--queue-len`: 1,024 events.
 pub const DEFAULT_QUEUE_LEN: usize = 1024;
 /// Default `--keep-alive`: 15 s.
+/// Default `--topic-ttl`: a day, the embedded store's default retention by age.
+pub const DEFAULT_TOPIC_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// Default `--keep-alive`.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Default `--retry-hint`: 1 s.
 pub const DEFAULT_RETRY_HINT: Duration = Duration::from_secs(1);
@@ -146,6 +149,12 @@ pub struct ServeArgs {
     #[arg(long, env = "BOURN_QUEUE_LEN", value_name = "N")]
     pub queue_len: Option<usize>,
 
+    /// Remove a topic (its history too) once nobody published to it for this
+    /// long and nobody is subscribed to it; `0` keeps topics as long as the
+    /// store does. [default: 24h]
+    #[arg(long, env = "BOURN_TOPIC_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub topic_ttl: Option<Duration>,
+
     /// Send a keep-alive comment after this long without traffic.
     /// [default: 15s]
     #[arg(long, env = "BOURN_KEEP_ALIVE", value_name = "DURATION", value_parser = parse_duration)]
@@ -179,6 +188,7 @@ struct FileConfig {
     store: Option<String>,
     durability: Option<String>,
     queue_len: Option<usize>,
+    topic_ttl: Option<String>,
     keep_alive: Option<String>,
     retry_hint: Option<String>,
     grace: Option<String>,
@@ -202,6 +212,8 @@ pub struct Config {
     pub store: Option<String>,
     pub durability: Durability,
     pub queue_len: usize,
+    /// `None`: topics do not expire.
+    pub topic_ttl: Option<Duration>,
     pub keep_alive: Duration,
     pub retry_hint: Duration,
     pub grace: Duration,
@@ -275,6 +287,12 @@ impl Config {
                 .queue_len
                 .or(file.queue_len)
                 .unwrap_or(DEFAULT_QUEUE_LEN),
+            topic_ttl: Some(
+                args.topic_ttl
+                    .or(duration("topic-ttl", file.topic_ttl)?)
+                    .unwrap_or(DEFAULT_TOPIC_TTL),
+            )
+            .filter(|ttl| !ttl.is_zero()),
             keep_alive: args
                 .keep_alive
                 .or(duration("keep-alive", file.keep_alive)?)
@@ -304,7 +322,7 @@ pub fn parse_durability(text: &str) -> Result<Durability, String> {
         return Ok(Durability::Immediate);
     }
     let window = match text.strip_prefix("batched") {
-        Some("") => FileStore::DEFAULT_BATCH_WINDOW,
+        Some("") => RedbBackend::DEFAULT_BATCH_WINDOW,
         Some(rest) => {
             let value = rest
                 .strip_prefix(':')
@@ -357,6 +375,7 @@ mod tests {
             store: None,
             durability: None,
             queue_len: None,
+            topic_ttl: None,
             keep_alive: None,
             retry_hint: None,
             grace: None,

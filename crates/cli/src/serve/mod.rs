@@ -88,7 +88,10 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(args: ServeArgs) -> Outcome {
     let config = Config::load(args).map_err(Failure::error)?;
     let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
-    let builder = store::builder(&config).await?;
+    let mut builder = store::builder(&config).await?;
+    if let Some(ttl) = config.topic_ttl {
+        builder = builder.idle_topic_ttl(ttl);
+    }
     let channel = builder
         .max_topics(config.max_topics)
         .max_subscribers(config.max_subscribers)

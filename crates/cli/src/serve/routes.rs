@@ -84,8 +84,23 @@ impl App {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether the hub can list one more topic: it lists at most
+    /// --max-topics; topics the channel no longer knows (expired) leave.
+    fn room_for(&self, topic: &str) -> bool {
+        let mut topics = self.topics();
+        if topics.contains_key(topic) || topics.len() < self.inner.config.max_topics {
+            return true;
+        }
+        let known: BTreeSet<String> = self.inner.channel.topics().into_iter().collect();
+        topics.retain(|name, _| known.contains(name));
+        topics.len() < self.inner.config.max_topics
+    }
+
     fn note_topic(&self, topic: &str, event_type: Option<&str>) {
         let mut topics = self.topics();
+        if !topics.contains_key(topic) && topics.len() >= self.inner.config.max_topics {
+            return;
+        }
         let types = topics.entry(topic.to_owned()).or_default();
         if let Some(event_type) = event_type {
             if types.len() < MAX_TYPES_PER_TOPIC {
@@ -257,6 +272,9 @@ async fn subscribe(
     ) {
         return app.denied(denied, "subscribing");
     }
+    if !app.room_for(&topic) {
+        return app.too_many_topics();
+    }
     let last_event_id =
         LastEventId::from_parts(&headers, &uri, Some(LastEventId::DEFAULT_QUERY_PARAM));
     let subscription = match inner.channel.subscribe(&topic, last_event_id.as_ref()) {
@@ -300,6 +318,9 @@ async fn publish(
     let config = &inner.config;
     if let Err(denied) = auth::check(config.publish_token.as_deref(), &headers, None) {
         return app.denied(denied, "publishing");
+    }
+    if !app.room_for(&topic) {
+        return app.too_many_topics();
     }
     let body = match read_body(body, config.max_body).await {
         Ok(body) => body,

@@ -2,13 +2,12 @@
 
 use std::path::PathBuf;
 
-use bourn_server::{ChannelBuilder, Durability, FileStore, FlushHandle, MemoryLog, RedisStore};
+use bourn_server::{ChannelBuilder, MemoryBackend};
+use bourn_server_redb::{Durability, RedbBackend};
+use bourn_server_redis::RedisBackend;
 
 use super::config::Config;
 use crate::exit::Failure;
-
-/// The `--store` values, for help and errors.
-pub const KINDS: &str = "`memory`, a file path (embedded store) or `redis://host:port`";
 
 /// The embedded store's file under the data directory.
 const DEFAULT_FILE: &str = "bourn/bourn.redb";
@@ -17,8 +16,8 @@ const DEFAULT_FILE: &str = "bourn/bourn.redb";
 /// embedded store at [`default_path`], `memory` (`--log-events`/`--log-bytes`
 /// bound it), `redis://…` or `rediss://…` (Redis Streams, shared by several
 /// hubs), anything else a file path (the embedded store, durable across
-/// restarts). With the embedded store, also the handle to flush it at exit.
-pub fn builder(config: &Config) -> Result<(ChannelBuilder, Option<FlushHandle>), Failure> {
+/// restarts).
+pub async fn builder(config: &Config) -> Result<ChannelBuilder, Failure> {
     let builder = bourn_server::Channel::builder();
     let store = match config.store.as_deref() {
         Some(store) => store,
@@ -33,23 +32,20 @@ pub fn builder(config: &Config) -> Result<(ChannelBuilder, Option<FlushHandle>),
             tracing::info!(
                 "store: in memory (history is lost when the hub stops; clients resuming across a restart get a bourn-reset event)"
             );
-            Ok((
-                builder.log(
-                    MemoryLog::new()
-                        .max_events(config.log_events)
-                        .max_bytes(config.log_bytes),
-                ),
-                None,
+            Ok(builder.backend(
+                MemoryBackend::new()
+                    .max_events(config.log_events)
+                    .max_bytes(config.log_bytes),
             ))
         }
         url if is_redis(url) => {
-            let store = RedisStore::open(url).map_err(|error| {
-                Failure::error(format!(
-                    "--store {url}: not a Redis URL ({error}); expected {KINDS}"
-                ))
+            let store = RedisBackend::builder(url).open().await.map_err(|error| {
+                let cause = std::error::Error::source(&error)
+                    .map_or_else(|| error.to_string(), ToString::to_string);
+                Failure::error(format!("--store {url}: cannot use this Redis: {cause}"))
             })?;
             tracing::info!(%url, "store: Redis Streams (topics shared with every hub on it)");
-            Ok((builder.redis_store(store), None))
+            Ok(builder.backend(store))
         }
         path => embedded(builder, PathBuf::from(path), config.durability),
     }
@@ -64,7 +60,7 @@ fn embedded(
     builder: ChannelBuilder,
     path: PathBuf,
     durability: Durability,
-) -> Result<(ChannelBuilder, Option<FlushHandle>), Failure> {
+) -> Result<ChannelBuilder, Failure> {
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|error| {
             Failure::error(format!(
@@ -73,18 +69,22 @@ fn embedded(
             ))
         })?;
     }
-    let store = FileStore::builder(&path)
+    let store = RedbBackend::builder(&path)
         .durability(durability)
         .open()
         .map_err(|error| {
+            let hint = if error.is_locked() {
+                "another hub holds this store; use --store PATH for another file, or --store memory"
+            } else if error.is_damaged() || error.is_foreign() {
+                "it is not a usable embedded store; move it away or use --store PATH"
+            } else {
+                "use --store PATH for another file, or --store memory"
+            };
             let cause = std::error::Error::source(&error)
-                .map_or_else(|| error.to_string(), ToString::to_string);
-            Failure::error(format!(
-                "--store {}: cannot open the embedded store: {cause}",
-                path.display()
-            ))
+                .map(|cause| format!(": {cause}"))
+                .unwrap_or_default();
+            Failure::error(format!("--store: {error}{cause} ({hint})"))
         })?;
-    let flush = store.flush_handle();
     let path = path.display();
     match durability {
         Durability::Batched(window) => tracing::info!(
@@ -96,7 +96,7 @@ fn embedded(
             "store: embedded file; a publish is answered once on disk (durable across restarts and crashes)"
         ),
     }
-    Ok((builder.file_store(store), Some(flush)))
+    Ok(builder.backend(store))
 }
 
 /// The default embedded store: `$XDG_DATA_HOME/bourn/bourn.redb`, else

@@ -157,3 +157,31 @@ fn sigterm_ends_open_streams_and_the_hub_exits_cleanly() {
     // With --once, the end of the stream is the normal end.
     assert_eq!(listen.wait().code(), Some(0));
 }
+
+#[test]
+fn an_idempotency_key_publishes_once() {
+    let hub = Hub::start(&[]);
+    let key = ("idempotency-key", "order-42");
+    let first = hub.request("POST", "/topics/k", &[key], b"once");
+    assert_eq!(first.status, 200, "{}", first.text());
+    let again = hub.request("POST", "/topics/k", &[key], b"once");
+    assert_eq!(again.text(), first.text(), "a retry answers the first id");
+    let other = hub.request("POST", "/topics/k", &[], b"other");
+    let seq = |text: &str| {
+        text.trim()
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(
+        seq(&other.text()),
+        seq(&first.text()) + 1,
+        "the retry stored nothing"
+    );
+    assert_eq!(hub.metric("bourn_published_total"), 3);
+    let bad = hub.request("POST", "/topics/k", &[("idempotency-key", "")], b"x");
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(bad.text().contains("Idempotency-Key"), "{}", bad.text());
+}

@@ -191,9 +191,9 @@ fn two_hubs_over_one_redis_share_topics_and_clients_move_between_them() {
 }
 
 #[test]
-fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile() {
+fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_or_504_meanwhile() {
     let Some(mut redis) = RedisServer::start(
-        "a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile",
+        "a_redis_restart_sends_the_reset_event_and_publish_answers_503_or_504_meanwhile",
     ) else {
         return;
     };
@@ -208,9 +208,39 @@ fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile() {
         let second = publish(&hub, "t", "1");
         assert_eq!(read(&mut source, 1).await.0, [(second, "1".to_owned())]);
         redis.stop();
+        // The first command may go into the dead connection before the hub
+        // notices: its outcome is unknown (504), never "nothing published".
+        // The next one dials, finds nothing, and knows nothing was (503).
+        let first_try = hub.request("POST", "/topics/t", &[], b"lost");
+        match first_try.status {
+            504 => assert!(
+                first_try.text().contains("outcome unknown"),
+                "{}",
+                first_try.text()
+            ),
+            status => assert_eq!(status, 503, "{}", first_try.text()),
+        }
         let refused = hub.request("POST", "/topics/t", &[], b"lost");
         assert_eq!(refused.status, 503, "{}", refused.text());
         assert!(refused.text().contains("retry later"), "{}", refused.text());
+        // The backend says it is unhealthy (its Pub/Sub connection is gone):
+        // /health answers 503 with the reason, /metrics has the gauge at 0.
+        let started = std::time::Instant::now();
+        let health = loop {
+            let health = hub.request("GET", "/health", &[], b"");
+            if health.status != 200 || started.elapsed() > WAIT {
+                break health;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(health.status, 503, "{}", health.text());
+        assert!(
+            health.text().contains("backend unhealthy"),
+            "{}",
+            health.text()
+        );
+        assert_eq!(hub.metric("bourn_backend_up"), 0);
+        assert!(hub.metric("bourn_rejected_total{status=\"503\"}") >= 1);
         redis.restart();
         // Through reconnections (the reset ends the stream), the next event.
         let mut next_event = async || loop {
@@ -226,5 +256,11 @@ fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_meanwhile() {
         let third = publish(&hub, "t", "2");
         let event = next_event().await;
         assert_eq!((event.id(), event.data()), (Some(third.as_str()), "2"));
+        assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
+        assert_eq!(hub.metric("bourn_backend_up"), 1);
+        assert_eq!(
+            hub.metric("bourn_resets_by_reason_total{reason=\"epoch\"}"),
+            1
+        );
     });
 }

@@ -248,6 +248,22 @@ impl Channel {
         counts
     }
 
+    /// The topics this node knows of, sorted: those with subscribers here
+    /// and, with [`idle_topic_ttl`](ChannelBuilder::idle_topic_ttl), those
+    /// published to within the ttl. At most
+    /// [`max_topics`](ChannelBuilder::max_topics) of each.
+    pub fn topics(&self) -> Vec<String> {
+        let inner = &self.inner;
+        let mut names: Vec<String> = lock(&inner.topics)
+            .keys()
+            .map(|name| name.to_string())
+            .collect();
+        names.extend(lock(&inner.activity).keys().map(|name| name.to_string()));
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The newest id of `topic` (seq 0: none yet): what this node follows,
     /// else what the backend answers.
     pub async fn position(&self, topic: &str) -> Result<EventId, Error> {

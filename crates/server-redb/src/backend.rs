@@ -71,7 +71,7 @@ impl Shared {
         let shared = Arc::clone(self);
         let task = tokio::task::spawn_blocking(move || {
             let db = shared.db()?;
-            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
             read(&txn)
         });
         match task.await {

@@ -237,9 +237,10 @@ impl Backend for RedbBackend {
     fn position(&self, topic: &str) -> impl Future<Output = Result<EventId, BackendError>> + Send {
         let topic = topic.to_owned();
         let epoch = self.shared.epoch;
+        let faults = self.shared.faults.clone();
         let read = self
             .shared
-            .read(move |txn| Ok(schema::last_seq(txn, &topic)?));
+            .read(move |txn| Ok(schema::last_seq_with(txn, &topic, faults.as_ref())?));
         async move { Ok(EventId::new(epoch, read.await?)) }
     }
 

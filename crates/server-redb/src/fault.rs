@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use redb::StorageBackend;
 use redb::backends::FileBackend;
 
+use crate::error::RedbError;
+
 /// Switches that make the file fail, shared by the test and the backend
 /// (and kept across the backend's own reopenings of the file).
 #[doc(hidden)]
@@ -24,6 +26,7 @@ struct Switches {
     writes: AtomicBool,
     syncs: AtomicBool,
     reads: AtomicBool,
+    topic_reads: AtomicBool,
 }
 
 impl Faults {
@@ -48,6 +51,22 @@ impl Faults {
     /// While on, every read fails with an I/O error, as on a broken disk.
     pub fn fail_reads(&self, on: bool) {
         self.inner.reads.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, reading a topic's row (its last seq) fails as a corrupt
+    /// page would: an error that, unlike an I/O error, does not make redb
+    /// refuse everything after it, so a caller that turned it into "no
+    /// event yet" would go on writing at seq 1.
+    pub fn fail_topic_reads(&self, on: bool) {
+        self.inner.topic_reads.store(on, Ordering::SeqCst);
+    }
+
+    /// Fails a read of a topic's row, if asked to.
+    pub(crate) fn topic_read(&self) -> Result<(), RedbError> {
+        if self.inner.topic_reads.load(Ordering::SeqCst) {
+            return Err(redb::StorageError::Corrupted("injected: a topic's page".into()).into());
+        }
+        Ok(())
     }
 
     fn writes(&self) -> io::Result<()> {
@@ -81,6 +100,10 @@ impl fmt::Debug for Faults {
             .field("writes", &self.inner.writes.load(Ordering::Relaxed))
             .field("syncs", &self.inner.syncs.load(Ordering::Relaxed))
             .field("reads", &self.inner.reads.load(Ordering::Relaxed))
+            .field(
+                "topic_reads",
+                &self.inner.topic_reads.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }

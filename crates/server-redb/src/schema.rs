@@ -19,6 +19,7 @@ use redb::{
 };
 
 use crate::error::{RedbError, StoreError};
+use crate::fault::Faults;
 
 /// The file's metadata: [`FORMAT_KEY`] and [`EPOCH_KEY`].
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -83,6 +84,8 @@ pub(crate) struct Tables<'txn> {
     pub(crate) events: Table<'txn, (&'static str, u64), (u64, &'static [u8])>,
     pub(crate) keys: Table<'txn, (&'static str, &'static str), (u64, u64)>,
     pub(crate) key_log: Table<'txn, (&'static str, u64), &'static str>,
+    /// Test seam: fails [`row`](Tables::row) on demand.
+    faults: Option<Faults>,
 }
 
 impl<'txn> Tables<'txn> {
@@ -92,11 +95,21 @@ impl<'txn> Tables<'txn> {
             events: txn.open_table(EVENTS)?,
             keys: txn.open_table(KEYS)?,
             key_log: txn.open_table(KEY_LOG)?,
+            faults: None,
         })
+    }
+
+    /// The same tables, failing [`row`](Tables::row) when `faults` say so.
+    pub(crate) fn with_faults(mut self, faults: Option<Faults>) -> Tables<'txn> {
+        self.faults = faults;
+        self
     }
 
     /// The topic's row; [`TopicRow::NEW`] only when the topic has none.
     pub(crate) fn row(&self, topic: &str) -> Result<TopicRow, RedbError> {
+        if let Some(faults) = &self.faults {
+            faults.topic_read()?;
+        }
         Ok(self
             .topics
             .get(topic)?
@@ -178,6 +191,18 @@ pub(crate) fn check(db: &Database) -> Result<u64, Mismatch> {
 
 /// The topic's last seq (0: none yet), from a read transaction.
 pub(crate) fn last_seq(txn: &ReadTransaction, topic: &str) -> Result<u64, RedbError> {
+    last_seq_with(txn, topic, None)
+}
+
+/// [`last_seq`], failing when `faults` say so.
+pub(crate) fn last_seq_with(
+    txn: &ReadTransaction,
+    topic: &str,
+    faults: Option<&Faults>,
+) -> Result<u64, RedbError> {
+    if let Some(faults) = faults {
+        faults.topic_read()?;
+    }
     let topics = txn.open_table(TOPICS)?;
     let last = topics.get(topic)?.map(|entry| entry.value().1);
     Ok(last.unwrap_or(0))

@@ -200,7 +200,8 @@ impl Writer {
         first: Msg,
         batch: &mut Batch,
     ) -> Result<(), StoreError> {
-        let mut tables = match Tables::open(txn) {
+        let opened = Tables::open(txn).map(|t| t.with_faults(self.shared.faults.clone()));
+        let mut tables = match opened {
             Ok(tables) => tables,
             Err(error) => {
                 refuse(first, StoreError::WriteFailed);

@@ -74,6 +74,59 @@ async fn a_failed_read_is_an_error_and_never_restarts_numbering() {
 }
 
 #[tokio::test]
+async fn a_failed_read_of_a_topics_last_seq_never_restarts_numbering() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    for n in 1..=3 {
+        backend
+            .append("t", body(&n.to_string()), None)
+            .await
+            .unwrap();
+    }
+    // The topic's row cannot be read (a corrupt page: redb goes on
+    // accepting writes). Turned into "no event yet", the next append
+    // would be written as seq 1 again, in the same epoch.
+    faults.fail_topic_reads(true);
+    let append = backend.append("t", body("again"), None).await;
+    assert!(
+        append.as_ref().is_err_and(|e| e.is_unavailable()),
+        "{append:?}"
+    );
+    let position = backend.position("t").await;
+    assert!(
+        position.as_ref().is_err_and(|e| e.is_unavailable()),
+        "{position:?}"
+    );
+    faults.fail_topic_reads(false);
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    let next = backend.append("t", body("4"), None).await.unwrap();
+    assert_eq!(next.seq(), 4, "numbering went on");
+    let page = backend
+        .replay("t", 0, 4, Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let bodies: Vec<_> = page.iter().map(|r| r.body.clone()).collect();
+    assert_eq!(
+        bodies,
+        [body("1"), body("2"), body("3"), body("4")],
+        "nothing overwritten"
+    );
+    assert_eq!(recorder.seqs("t"), [1, 2, 3, 4]);
+    backend.close().await;
+}
+
+#[tokio::test]
 async fn a_full_disk_fails_appends_then_the_backend_heals_without_a_restart() {
     let dir = temp_dir();
     let faults = Faults::new();

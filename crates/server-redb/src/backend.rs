@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bourn_server::EventId;
-use bourn_server::backend::{Backend, BackendError, Feed, PageLimit, Record};
+use bourn_server::backend::{Backend, BackendError, Feed, Health, PageLimit, Record};
 use bytes::Bytes;
 use redb::Database;
 use tokio::sync::oneshot;
@@ -200,10 +200,21 @@ impl Backend for RedbBackend {
             .take()
             .ok_or_else(|| unavailable(StoreError::Start(None)))?;
         let (exited, on_exit) = oneshot::channel();
-        let writer = Writer::new(Arc::clone(&self.shared), receiver, feed, exited);
+        let writer = Writer::new(Arc::clone(&self.shared), receiver, feed.clone(), exited);
         std::thread::Builder::new()
             .name("bourn-redb-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || {
+                // A panic (in redb, or a bug here) ends the writer: waiting
+                // appends get `outcome_unknown`, later ones `unavailable`,
+                // and the feed says why.
+                let run = std::panic::AssertUnwindSafe(|| writer.run());
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("embedded store: the writer thread panicked");
+                    feed.health(Health::Unhealthy(
+                        "embedded store: the writer thread stopped".into(),
+                    ));
+                }
+            })
             .map_err(|error| unavailable(StoreError::Start(Some(error))))?;
         *self
             .exited

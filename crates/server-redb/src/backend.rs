@@ -69,12 +69,17 @@ impl Shared {
         read: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, BackendError> {
         let shared = Arc::clone(self);
-        let task = tokio::task::spawn_blocking(move || {
+        let work = move || {
             let db = shared.db()?;
             let txn = db.begin_read()?;
             read(&txn)
-        });
-        match task.await {
+        };
+        // Outside a tokio runtime (another executor) there is no blocking
+        // pool: read in place rather than panic.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return work().map_err(unavailable);
+        }
+        match tokio::task::spawn_blocking(work).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(unavailable(StoreError::Task)),
         }

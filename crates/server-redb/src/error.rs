@@ -128,9 +128,10 @@ impl fmt::Display for RedbError {
     }
 }
 
+/// Transparent: its message is redb's, and its source is redb's source.
 impl StdError for RedbError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 

@@ -59,7 +59,9 @@
 //! writes: it takes appends into a write transaction, commits it with an
 //! fsync (appends that arrive meanwhile share the next commit), reports
 //! every new record through [`Feed::committed`] in seq order per topic, and
-//! then resolves the appends still waiting. When `append` resolves, and
+//! then resolves the appends still waiting. An append is queued when
+//! `append` is called: dropping its future does not take it back. When
+//! `append` resolves, and
 //! what a crash can lose, is the [`Durability`]. Reads
 //! ([`position`](Backend::position), [`replay`](Backend::replay)) run on
 //! tokio's blocking threads in MVCC read transactions, so they never wait

@@ -164,9 +164,9 @@ impl Writer {
         let txn = match begun {
             Ok(txn) => txn,
             Err(error) => {
-                let reason = error.to_string();
+                let reason = reason("cannot begin a write", std::error::Error::source(&error));
                 refuse(first, error);
-                self.fail(&reason);
+                self.fail(reason);
                 return;
             }
         };
@@ -178,7 +178,7 @@ impl Writer {
             tracing::error!(%error, path = %self.shared.path.display(), lost = batch.early, "embedded store: a write failed (`lost`: acknowledged appends of the batch)");
             self.lost += batch.early;
             answer_failed(batch, || StoreError::WriteFailed);
-            self.fail(&error.to_string());
+            self.fail(reason("a write failed", std::error::Error::source(&error)));
             return;
         }
         match txn.commit() {
@@ -188,7 +188,7 @@ impl Writer {
                 tracing::error!(%error, path = %self.shared.path.display(), "embedded store: a commit failed; reading its outcome back");
                 batch.deadline = Some(Instant::now() + OUTCOME_WAIT);
                 self.in_doubt = Some(batch);
-                self.fail(&error.to_string());
+                self.fail(reason("a commit failed", Some(&error)));
             }
         }
     }
@@ -307,15 +307,13 @@ impl Writer {
 
     /// Stops using the file: reads fail as unavailable, and the writer
     /// reopens it until a commit succeeds again.
-    fn fail(&mut self, reason: &str) {
+    fn fail(&mut self, reason: String) {
         self.shared.set_db(None);
         if self.healthy {
             self.healthy = false;
             self.backoff = FIRST_RETRY;
             self.retry_at = Instant::now() + FIRST_RETRY;
-            self.feed.health(Health::Unhealthy(
-                format!("embedded store: {reason}").into(),
-            ));
+            self.feed.health(Health::Unhealthy(reason.into()));
         }
     }
 
@@ -400,7 +398,7 @@ impl Writer {
             Err(error) => {
                 tracing::warn!(%error, "embedded store: compaction failed");
                 drop(db);
-                self.fail(&error.to_string());
+                self.fail(reason("compaction failed", Some(&error)));
             }
         }
     }
@@ -485,6 +483,18 @@ fn landed(db: &Database, batch: &Batch) -> Result<bool, StoreError> {
     };
     let txn = db.begin_read()?;
     Ok(schema::last_seq(&txn, topic)? >= record.seq)
+}
+
+/// One line for `/health`: what failed, and the chain of causes.
+fn reason(what: &str, cause: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut line = format!("embedded store: {what}");
+    let mut cause = cause;
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
 }
 
 /// Answers a message that was not applied.

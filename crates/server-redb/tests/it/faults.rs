@@ -149,7 +149,10 @@ async fn a_full_disk_fails_appends_then_the_backend_heals_without_a_restart() {
     let Some(Health::Unhealthy(reason)) = reported.health.last() else {
         panic!("{reported:?}")
     };
-    assert!(reason.contains("embedded store"), "{reason}");
+    assert!(
+        reason.starts_with("embedded store: ") && reason.contains("injected: no space left"),
+        "{reason}"
+    );
     // While the disk is full, appends and reads fail at once, as unavailable.
     let refused = within("refused", backend.append("t", body("refused"), None)).await;
     assert!(refused.is_err_and(|e| e.is_unavailable()));

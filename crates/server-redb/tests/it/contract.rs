@@ -444,3 +444,12 @@ async fn dropping_the_backend_does_not_wait_for_its_writer() {
     assert_eq!(reopened.position("t").await.unwrap().seq(), 1);
     reopened.close().await;
 }
+
+#[tokio::test]
+async fn start_is_called_once() {
+    let dir = temp_dir();
+    let (backend, _recorder) = open(&dir, Durability::Immediate);
+    let again = backend.start(Recorder::new().feed());
+    assert!(again.is_err_and(|e| e.is_unavailable()));
+    backend.close().await;
+}

@@ -13,6 +13,9 @@ use redb::backends::FileBackend;
 
 use crate::error::RedbError;
 
+/// redb's header (the commit slots) lives in the file's first page.
+const HEADER: u64 = 4096;
+
 /// Switches that make the file fail, shared by the test and the backend
 /// (and kept across the backend's own reopenings of the file).
 #[doc(hidden)]
@@ -27,6 +30,7 @@ struct Switches {
     syncs: AtomicBool,
     reads: AtomicBool,
     topic_reads: AtomicBool,
+    header_writes: AtomicBool,
 }
 
 impl Faults {
@@ -48,6 +52,13 @@ impl Faults {
         self.inner.syncs.store(on, Ordering::SeqCst);
     }
 
+    /// While on, writes to the file's first page fail: the header that a
+    /// commit writes last, after its data pages, so the commit fails and
+    /// the file keeps its previous state.
+    pub fn fail_header_writes(&self, on: bool) {
+        self.inner.header_writes.store(on, Ordering::SeqCst);
+    }
+
     /// While on, every read fails with an I/O error, as on a broken disk.
     pub fn fail_reads(&self, on: bool) {
         self.inner.reads.store(on, Ordering::SeqCst);
@@ -65,6 +76,13 @@ impl Faults {
     pub(crate) fn topic_read(&self) -> Result<(), RedbError> {
         if self.inner.topic_reads.load(Ordering::SeqCst) {
             return Err(redb::StorageError::Corrupted("injected: a topic's page".into()).into());
+        }
+        Ok(())
+    }
+
+    fn header_write(&self, offset: u64) -> io::Result<()> {
+        if offset < HEADER && self.inner.header_writes.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected: header write failed"));
         }
         Ok(())
     }
@@ -103,6 +121,10 @@ impl fmt::Debug for Faults {
             .field(
                 "topic_reads",
                 &self.inner.topic_reads.load(Ordering::Relaxed),
+            )
+            .field(
+                "header_writes",
+                &self.inner.header_writes.load(Ordering::Relaxed),
             )
             .finish()
     }
@@ -156,6 +178,9 @@ impl StorageBackend for File {
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.writes()?;
+        if let Some(faults) = &self.faults {
+            faults.header_write(offset)?;
+        }
         self.file.write(offset, data)
     }
 }

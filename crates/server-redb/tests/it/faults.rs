@@ -226,6 +226,38 @@ async fn a_failed_commit_is_read_back_and_answered_precisely() {
 }
 
 #[tokio::test]
+async fn a_failed_commit_that_did_not_land_is_unavailable_after_the_read_back() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    backend.append("t", body("1"), None).await.unwrap();
+
+    // The commit's data pages are written, its header is not.
+    faults.fail_header_writes(true);
+    let append = backend.append("t", body("2"), None);
+    recorder.until("unhealthy", |r| unhealthy(&r.health)).await;
+    faults.fail_header_writes(false);
+    let error = within("the append", append).await.unwrap_err();
+    assert!(error.is_unavailable(), "{error:?}: read back, not there");
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    assert_eq!(backend.position("t").await.unwrap().seq(), 1);
+    let next = backend.append("t", body("2"), None).await.unwrap();
+    assert_eq!(next.seq(), 2);
+    backend.flush().await.unwrap();
+    assert_eq!(recorder.seqs("t"), [1, 2]);
+    backend.close().await;
+}
+
+#[tokio::test]
 async fn a_commit_whose_outcome_cannot_be_read_back_is_outcome_unknown() {
     let dir = temp_dir();
     let faults = Faults::new();

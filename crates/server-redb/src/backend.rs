@@ -56,11 +56,15 @@ impl Shared {
 
     /// Replaces the open file (the writer's recovery, and its exit).
     pub(crate) fn set_db(&self, db: Option<Database>) {
-        let mut slot = self
-            .db
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *slot = db.map(Arc::new);
+        let old = {
+            let mut slot = self
+                .db
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::replace(&mut *slot, db.map(Arc::new))
+        };
+        // Closing a file may fsync: never under the lock readers take.
+        drop(old);
     }
 
     /// Runs `read` in a read transaction on a blocking thread.
@@ -162,7 +166,8 @@ impl RedbBackend {
 
     /// Closes the backend and waits, without blocking a runtime thread,
     /// until its writer has committed what was queued and closed the file
-    /// (so that the file can be opened again at once).
+    /// (so that the file can be opened again at once, once reads still in
+    /// flight have ended).
     ///
     /// Dropping the backend instead never blocks: the writer thread
     /// finishes the same work in the background. A backend that was never
@@ -181,9 +186,10 @@ impl RedbBackend {
             Some(exited) => {
                 let _ = exited.await;
             }
-            None => {
+            None if tokio::runtime::Handle::try_current().is_ok() => {
                 let _ = tokio::task::spawn_blocking(move || shared.set_db(None)).await;
             }
+            None => shared.set_db(None),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bourn_server::backend::{Backend, Health};
-use bourn_server_redb::{Faults, RedbBackend};
+use bourn_server_redb::{Durability, Faults, RedbBackend};
 
 use crate::support::{Recorder, body, temp_dir, within};
 
@@ -291,5 +291,38 @@ async fn a_commit_whose_outcome_cannot_be_read_back_is_outcome_unknown() {
     assert_eq!(retry.seq(), 2);
     backend.flush().await.unwrap();
     assert_eq!(recorder.seqs("t"), [1, 2], "reported exactly once");
+    backend.close().await;
+}
+
+#[tokio::test]
+async fn flush_reports_acknowledged_appends_lost_to_a_failed_commit() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .durability(Durability::Batched(Duration::from_millis(400)))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    // Acknowledged when taken into the open batch, whose commit then fails.
+    faults.fail_header_writes(true);
+    let acknowledged = within("early ack", backend.append("t", body("1"), None)).await;
+    assert_eq!(acknowledged.unwrap().seq(), 1);
+    recorder.until("unhealthy", |r| unhealthy(&r.health)).await;
+    faults.fail_header_writes(false);
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    // The loss is reported once, to the next flush; nothing was delivered.
+    let flushed = backend.flush().await;
+    assert!(flushed.is_err_and(|e| e.is_unavailable()));
+    backend.flush().await.unwrap();
+    assert!(recorder.seqs("t").is_empty());
+    // Its id is given to the next event (no subscriber saw the lost one).
+    let next = backend.append("t", body("2"), None).await.unwrap();
+    assert_eq!(next.seq(), 1);
     backend.close().await;
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bourn_server::EventId;
-use bourn_server::backend::{Backend, BackendError, Feed, PageLimit, Record};
+use bourn_server::backend::{Backend, BackendError, Feed, Health, PageLimit, Record};
 use bytes::Bytes;
 use redb::Database;
 use tokio::sync::oneshot;
@@ -56,11 +56,15 @@ impl Shared {
 
     /// Replaces the open file (the writer's recovery, and its exit).
     pub(crate) fn set_db(&self, db: Option<Database>) {
-        let mut slot = self
-            .db
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        *slot = db.map(Arc::new);
+        let old = {
+            let mut slot = self
+                .db
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::replace(&mut *slot, db.map(Arc::new))
+        };
+        // Closing a file may fsync: never under the lock readers take.
+        drop(old);
     }
 
     /// Runs `read` in a read transaction on a blocking thread.
@@ -69,12 +73,17 @@ impl Shared {
         read: impl FnOnce(&redb::ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, BackendError> {
         let shared = Arc::clone(self);
-        let task = tokio::task::spawn_blocking(move || {
+        let work = move || {
             let db = shared.db()?;
-            let txn = db.begin_read().map_err(redb::Error::from)?;
+            let txn = db.begin_read()?;
             read(&txn)
-        });
-        match task.await {
+        };
+        // Outside a tokio runtime (another executor) there is no blocking
+        // pool: read in place rather than panic.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return work().map_err(unavailable);
+        }
+        match tokio::task::spawn_blocking(work).await {
             Ok(result) => result.map_err(unavailable),
             Err(_) => Err(unavailable(StoreError::Task)),
         }
@@ -157,7 +166,8 @@ impl RedbBackend {
 
     /// Closes the backend and waits, without blocking a runtime thread,
     /// until its writer has committed what was queued and closed the file
-    /// (so that the file can be opened again at once).
+    /// (so that the file can be opened again at once, once reads still in
+    /// flight have ended).
     ///
     /// Dropping the backend instead never blocks: the writer thread
     /// finishes the same work in the background. A backend that was never
@@ -176,9 +186,10 @@ impl RedbBackend {
             Some(exited) => {
                 let _ = exited.await;
             }
-            None => {
+            None if tokio::runtime::Handle::try_current().is_ok() => {
                 let _ = tokio::task::spawn_blocking(move || shared.set_db(None)).await;
             }
+            None => shared.set_db(None),
         }
     }
 
@@ -200,10 +211,21 @@ impl Backend for RedbBackend {
             .take()
             .ok_or_else(|| unavailable(StoreError::Start(None)))?;
         let (exited, on_exit) = oneshot::channel();
-        let writer = Writer::new(Arc::clone(&self.shared), receiver, feed, exited);
+        let writer = Writer::new(Arc::clone(&self.shared), receiver, feed.clone(), exited);
         std::thread::Builder::new()
             .name("bourn-redb-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || {
+                // A panic (in redb, or a bug here) ends the writer: waiting
+                // appends get `outcome_unknown`, later ones `unavailable`,
+                // and the feed says why.
+                let run = std::panic::AssertUnwindSafe(|| writer.run());
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("embedded store: the writer thread panicked");
+                    feed.health(Health::Unhealthy(
+                        "embedded store: the writer thread stopped".into(),
+                    ));
+                }
+            })
             .map_err(|error| unavailable(StoreError::Start(Some(error))))?;
         *self
             .exited
@@ -237,9 +259,10 @@ impl Backend for RedbBackend {
     fn position(&self, topic: &str) -> impl Future<Output = Result<EventId, BackendError>> + Send {
         let topic = topic.to_owned();
         let epoch = self.shared.epoch;
+        let faults = self.shared.faults.clone();
         let read = self
             .shared
-            .read(move |txn| Ok(schema::last_seq(txn, &topic)?));
+            .read(move |txn| Ok(schema::last_seq_with(txn, &topic, faults.as_ref())?));
         async move { Ok(EventId::new(epoch, read.await?)) }
     }
 

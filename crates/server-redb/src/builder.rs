@@ -15,7 +15,7 @@ use redb::{Database, DatabaseError};
 
 use crate::backend::RedbBackend;
 use crate::durability::Durability;
-use crate::error::{OpenError, OpenErrorKind};
+use crate::error::{OpenError, OpenErrorKind, RedbError};
 use crate::fault::{self, Faults};
 use crate::schema::{self, Mismatch};
 
@@ -101,6 +101,11 @@ impl RedbBackendBuilder {
     pub fn key_ttl(mut self, ttl: Duration) -> RedbBackendBuilder {
         self.config.key_ttl = ttl;
         self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Test seam: the file fails reads or writes while `faults` says so.
@@ -208,8 +213,8 @@ fn refused(path: &Path, mismatch: Mismatch) -> OpenError {
     match mismatch {
         Mismatch::Foreign(why) => OpenError::new(OpenErrorKind::Foreign(why), path, None),
         Mismatch::Damaged(why) => OpenError::new(OpenErrorKind::Damaged(why), path, None),
-        Mismatch::Redb(redb::Error::Io(error)) => {
-            OpenError::new(OpenErrorKind::Io, path, Some(error.into()))
+        Mismatch::Redb(RedbError(error)) if matches!(*error, redb::Error::Io(_)) => {
+            OpenError::new(OpenErrorKind::Io, path, Some(error))
         }
         Mismatch::Redb(error) => OpenError::new(
             OpenErrorKind::Damaged("redb could not read it"),

@@ -111,11 +111,35 @@ impl StdError for OpenError {
     }
 }
 
+/// redb's error, boxed: it is 160 bytes and only travels on failure. Any
+/// of redb's error types converts into it with `?`.
+#[derive(Debug)]
+pub(crate) struct RedbError(pub(crate) Box<redb::Error>);
+
+impl<E: Into<redb::Error>> From<E> for RedbError {
+    fn from(error: E) -> RedbError {
+        RedbError(Box::new(error.into()))
+    }
+}
+
+impl fmt::Display for RedbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Transparent: its message is redb's, and its source is redb's source.
+impl StdError for RedbError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source()
+    }
+}
+
 /// The source of the backend's [`BackendError`]s.
 #[derive(Debug)]
 pub(crate) enum StoreError {
     /// redb failed.
-    Redb(redb::Error),
+    Redb(RedbError),
     /// A topic's events have a hole: the file is damaged.
     Gap { topic: String, seq: u64 },
     /// A write failed earlier; the writer is reopening the file.
@@ -175,8 +199,14 @@ impl StdError for StoreError {
     }
 }
 
-impl From<redb::Error> for StoreError {
-    fn from(error: redb::Error) -> StoreError {
+impl<E: Into<redb::Error>> From<E> for StoreError {
+    fn from(error: E) -> StoreError {
+        StoreError::Redb(error.into().into())
+    }
+}
+
+impl From<RedbError> for StoreError {
+    fn from(error: RedbError) -> StoreError {
         StoreError::Redb(error)
     }
 }

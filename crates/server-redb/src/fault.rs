@@ -11,6 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use redb::StorageBackend;
 use redb::backends::FileBackend;
 
+use crate::error::RedbError;
+
+/// redb's header (the commit slots) lives in the file's first page.
+const HEADER: u64 = 4096;
+
 /// Switches that make the file fail, shared by the test and the backend
 /// (and kept across the backend's own reopenings of the file).
 #[doc(hidden)]
@@ -24,6 +29,8 @@ struct Switches {
     writes: AtomicBool,
     syncs: AtomicBool,
     reads: AtomicBool,
+    topic_reads: AtomicBool,
+    header_writes: AtomicBool,
 }
 
 impl Faults {
@@ -45,9 +52,39 @@ impl Faults {
         self.inner.syncs.store(on, Ordering::SeqCst);
     }
 
+    /// While on, writes to the file's first page fail: the header that a
+    /// commit writes last, after its data pages, so the commit fails and
+    /// the file keeps its previous state.
+    pub fn fail_header_writes(&self, on: bool) {
+        self.inner.header_writes.store(on, Ordering::SeqCst);
+    }
+
     /// While on, every read fails with an I/O error, as on a broken disk.
     pub fn fail_reads(&self, on: bool) {
         self.inner.reads.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, reading a topic's row (its last seq) fails as a corrupt
+    /// page would: an error that, unlike an I/O error, does not make redb
+    /// refuse everything after it, so a caller that turned it into "no
+    /// event yet" would go on writing at seq 1.
+    pub fn fail_topic_reads(&self, on: bool) {
+        self.inner.topic_reads.store(on, Ordering::SeqCst);
+    }
+
+    /// Fails a read of a topic's row, if asked to.
+    pub(crate) fn topic_read(&self) -> Result<(), RedbError> {
+        if self.inner.topic_reads.load(Ordering::SeqCst) {
+            return Err(redb::StorageError::Corrupted("injected: a topic's page".into()).into());
+        }
+        Ok(())
+    }
+
+    fn header_write(&self, offset: u64) -> io::Result<()> {
+        if offset < HEADER && self.inner.header_writes.load(Ordering::SeqCst) {
+            return Err(io::Error::other("injected: header write failed"));
+        }
+        Ok(())
     }
 
     fn writes(&self) -> io::Result<()> {
@@ -81,6 +118,14 @@ impl fmt::Debug for Faults {
             .field("writes", &self.inner.writes.load(Ordering::Relaxed))
             .field("syncs", &self.inner.syncs.load(Ordering::Relaxed))
             .field("reads", &self.inner.reads.load(Ordering::Relaxed))
+            .field(
+                "topic_reads",
+                &self.inner.topic_reads.load(Ordering::Relaxed),
+            )
+            .field(
+                "header_writes",
+                &self.inner.header_writes.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }
@@ -133,6 +178,9 @@ impl StorageBackend for File {
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.writes()?;
+        if let Some(faults) = &self.faults {
+            faults.header_write(offset)?;
+        }
         self.file.write(offset, data)
     }
 }

@@ -53,13 +53,20 @@
 //! }
 //! ```
 //!
+//! # Features
+//!
+//! None: the crate is redb, tokio's blocking pool and `bourn-server`'s
+//! backend contract (built without its default features).
+//!
 //! # How it works
 //!
 //! One writer thread assigns each topic's seqs (contiguous from 1) and
 //! writes: it takes appends into a write transaction, commits it with an
 //! fsync (appends that arrive meanwhile share the next commit), reports
 //! every new record through [`Feed::committed`] in seq order per topic, and
-//! then resolves the appends still waiting. When `append` resolves, and
+//! then resolves the appends still waiting. An append is queued when
+//! `append` is called: dropping its future does not take it back. When
+//! `append` resolves, and
 //! what a crash can lose, is the [`Durability`]. Reads
 //! ([`position`](Backend::position), [`replay`](Backend::replay)) run on
 //! tokio's blocking threads in MVCC read transactions, so they never wait
@@ -125,6 +132,15 @@
 //! beyond these bounds. Freed pages are reused by redb; the file does not
 //! shrink. A removed topic keeps one small row (its last seq) for the life
 //! of the file.
+//!
+//! # Conformance
+//!
+//! The crate's integration tests drive the [`Backend`] trait directly with
+//! a recording feed: contiguous seqs, every commit reported once and in
+//! order, bounded replay pages, trimming reported as trimmed, keys,
+//! removal, reopening, a SIGKILL in both durability modes, and the failure
+//! model with faults injected under redb (a full disk, failed fsyncs,
+//! unreadable pages).
 //!
 //! [redb]: https://www.redb.org
 //! [`Backend`]: bourn_server::backend::Backend

@@ -18,7 +18,8 @@ use redb::{
     Database, ReadTransaction, ReadableTable, Table, TableDefinition, TableError, WriteTransaction,
 };
 
-use crate::error::StoreError;
+use crate::error::{RedbError, StoreError};
+use crate::fault::Faults;
 
 /// The file's metadata: [`FORMAT_KEY`] and [`EPOCH_KEY`].
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -83,20 +84,32 @@ pub(crate) struct Tables<'txn> {
     pub(crate) events: Table<'txn, (&'static str, u64), (u64, &'static [u8])>,
     pub(crate) keys: Table<'txn, (&'static str, &'static str), (u64, u64)>,
     pub(crate) key_log: Table<'txn, (&'static str, u64), &'static str>,
+    /// Test seam: fails [`row`](Tables::row) on demand.
+    faults: Option<Faults>,
 }
 
 impl<'txn> Tables<'txn> {
-    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Tables<'txn>, redb::Error> {
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Tables<'txn>, RedbError> {
         Ok(Tables {
             topics: txn.open_table(TOPICS)?,
             events: txn.open_table(EVENTS)?,
             keys: txn.open_table(KEYS)?,
             key_log: txn.open_table(KEY_LOG)?,
+            faults: None,
         })
     }
 
+    /// The same tables, failing [`row`](Tables::row) when `faults` say so.
+    pub(crate) fn with_faults(mut self, faults: Option<Faults>) -> Tables<'txn> {
+        self.faults = faults;
+        self
+    }
+
     /// The topic's row; [`TopicRow::NEW`] only when the topic has none.
-    pub(crate) fn row(&self, topic: &str) -> Result<TopicRow, redb::Error> {
+    pub(crate) fn row(&self, topic: &str) -> Result<TopicRow, RedbError> {
+        if let Some(faults) = &self.faults {
+            faults.topic_read()?;
+        }
         Ok(self
             .topics
             .get(topic)?
@@ -106,7 +119,7 @@ impl<'txn> Tables<'txn> {
 
 /// Creates the tables and writes the format and a fresh epoch, in a new
 /// file. Returns the epoch.
-pub(crate) fn create(db: &Database) -> Result<u64, redb::Error> {
+pub(crate) fn create(db: &Database) -> Result<u64, RedbError> {
     let txn = db.begin_write()?;
     let epoch = bourn_server::random_epoch();
     {
@@ -127,19 +140,19 @@ pub(crate) enum Mismatch {
     /// This crate's file, with a part missing.
     Damaged(&'static str),
     /// redb could not read it.
-    Redb(redb::Error),
+    Redb(RedbError),
 }
 
-impl From<redb::Error> for Mismatch {
-    fn from(error: redb::Error) -> Mismatch {
-        Mismatch::Redb(error)
+impl<E: Into<redb::Error>> From<E> for Mismatch {
+    fn from(error: E) -> Mismatch {
+        Mismatch::Redb(RedbError::from(error))
     }
 }
 
 /// Checks that an existing file is this crate's, in [`FORMAT`], with every
 /// table; returns its epoch.
 pub(crate) fn check(db: &Database) -> Result<u64, Mismatch> {
-    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let txn = db.begin_read()?;
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(TableError::TableDoesNotExist(_)) => {
@@ -148,9 +161,9 @@ pub(crate) fn check(db: &Database) -> Result<u64, Mismatch> {
         Err(TableError::TableTypeMismatch { .. }) => {
             return Err(Mismatch::Foreign("a redb file of another program"));
         }
-        Err(error) => return Err(redb::Error::from(error).into()),
+        Err(error) => return Err(Mismatch::Redb(error.into())),
     };
-    let format = meta.get(FORMAT_KEY).map_err(redb::Error::from)?;
+    let format = meta.get(FORMAT_KEY)?;
     match format.map(|entry| entry.value()) {
         Some(FORMAT) => {}
         Some(_) => return Err(Mismatch::Foreign("a newer or unknown bourn file format")),
@@ -160,7 +173,7 @@ pub(crate) fn check(db: &Database) -> Result<u64, Mismatch> {
             ));
         }
     }
-    let epoch = meta.get(EPOCH_KEY).map_err(redb::Error::from)?;
+    let epoch = meta.get(EPOCH_KEY)?;
     let Some(epoch) = epoch.map(|entry| entry.value()) else {
         return Err(Mismatch::Damaged("its epoch is missing"));
     };
@@ -177,7 +190,19 @@ pub(crate) fn check(db: &Database) -> Result<u64, Mismatch> {
 }
 
 /// The topic's last seq (0: none yet), from a read transaction.
-pub(crate) fn last_seq(txn: &ReadTransaction, topic: &str) -> Result<u64, redb::Error> {
+pub(crate) fn last_seq(txn: &ReadTransaction, topic: &str) -> Result<u64, RedbError> {
+    last_seq_with(txn, topic, None)
+}
+
+/// [`last_seq`], failing when `faults` say so.
+pub(crate) fn last_seq_with(
+    txn: &ReadTransaction,
+    topic: &str,
+    faults: Option<&Faults>,
+) -> Result<u64, RedbError> {
+    if let Some(faults) = faults {
+        faults.topic_read()?;
+    }
     let topics = txn.open_table(TOPICS)?;
     let last = topics.get(topic)?.map(|entry| entry.value().1);
     Ok(last.unwrap_or(0))
@@ -195,15 +220,12 @@ pub(crate) fn replay(
     if after >= up_to {
         return Ok(Some(Vec::new()));
     }
-    let events = txn.open_table(EVENTS).map_err(redb::Error::from)?;
+    let events = txn.open_table(EVENTS)?;
     let mut page = Vec::new();
     let mut bytes = 0usize;
-    let mut expected = after + 1;
-    let range = events
-        .range((topic, after + 1)..=(topic, up_to))
-        .map_err(redb::Error::from)?;
-    for entry in range {
-        let (key, value) = entry.map_err(redb::Error::from)?;
+    let range = events.range((topic, after + 1)..=(topic, up_to))?;
+    for (expected, entry) in (after + 1..).zip(range) {
+        let (key, value) = entry?;
         let seq = key.value().1;
         if seq != expected {
             if page.is_empty() {
@@ -228,7 +250,6 @@ pub(crate) fn replay(
             seq,
             body: Bytes::copy_from_slice(body),
         });
-        expected += 1;
     }
     if page.is_empty() {
         // Nothing at `after + 1` although `up_to` was committed: trimmed.
@@ -237,10 +258,54 @@ pub(crate) fn replay(
     Ok(Some(page))
 }
 
-/// How many events the file holds in all (for `Debug` and tests).
 #[cfg(test)]
-pub(crate) fn event_count(db: &Database) -> Result<u64, redb::Error> {
-    use redb::ReadableTableMetadata;
-    let txn = db.begin_read()?;
-    Ok(txn.open_table(EVENTS)?.len()?)
+pub(crate) mod tests {
+    use super::*;
+
+    /// A store file in a fresh folder (kept alive by the guard).
+    pub(crate) fn temp_db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::create(dir.path().join("store.redb")).unwrap();
+        create(&db).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_hole_inside_a_replayed_range_is_damage_and_a_missing_start_is_trimmed() {
+        let (_dir, db) = temp_db();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut tables = Tables::open(&txn).unwrap();
+            for seq in [2, 3, 5] {
+                tables.events.insert(("t", seq), (0, &b"x"[..])).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+        let read = db.begin_read().unwrap();
+        let all = PageLimit::DEFAULT;
+        assert_eq!(replay(&read, "t", 0, 5, all).unwrap(), None, "1 is gone");
+        let error = replay(&read, "t", 1, 5, all).unwrap_err();
+        assert!(matches!(error, StoreError::Gap { seq: 4, .. }), "{error:?}");
+        let page = replay(&read, "t", 1, 3, all).unwrap().unwrap();
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(replay(&read, "t", 3, 3, all).unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn check_knows_its_own_files() {
+        let (_dir, db) = temp_db();
+        let epoch = check(&db).unwrap();
+        assert_eq!(epoch & (1 << 44), 1 << 44, "a random_epoch");
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META).unwrap().remove(EPOCH_KEY).unwrap();
+        txn.commit().unwrap();
+        assert!(matches!(check(&db), Err(Mismatch::Damaged(_))));
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(FORMAT_KEY, FORMAT + 1)
+            .unwrap();
+        txn.commit().unwrap();
+        assert!(matches!(check(&db), Err(Mismatch::Foreign(_))));
+    }
 }

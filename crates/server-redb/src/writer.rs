@@ -31,9 +31,9 @@ use redb::{Database, WriteTransaction};
 use tokio::sync::oneshot;
 
 use crate::backend::{Shared, now_ms};
-use crate::builder::open_database;
+use crate::builder::{Config, open_database};
 use crate::compaction;
-use crate::error::{StoreError, unavailable, unknown};
+use crate::error::{RedbError, StoreError, unavailable, unknown};
 use crate::keys;
 use crate::schema::{self, META, Tables, TopicRow};
 
@@ -157,16 +157,16 @@ impl Writer {
     /// Gathers, commits and answers one batch that starts with `first`.
     fn batch(&mut self, first: Msg) {
         let begun = self.shared.db().and_then(|db| {
-            let mut txn = db.begin_write().map_err(redb::Error::from)?;
+            let mut txn = db.begin_write()?;
             txn.set_durability(redb::Durability::Immediate);
             Ok(txn)
         });
         let txn = match begun {
             Ok(txn) => txn,
             Err(error) => {
-                let reason = error.to_string();
+                let reason = reason("cannot begin a write", std::error::Error::source(&error));
                 refuse(first, error);
-                self.fail(&reason);
+                self.fail(reason);
                 return;
             }
         };
@@ -178,17 +178,17 @@ impl Writer {
             tracing::error!(%error, path = %self.shared.path.display(), lost = batch.early, "embedded store: a write failed (`lost`: acknowledged appends of the batch)");
             self.lost += batch.early;
             answer_failed(batch, || StoreError::WriteFailed);
-            self.fail(&error.to_string());
+            self.fail(reason("a write failed", std::error::Error::source(&error)));
             return;
         }
         match txn.commit() {
             Ok(()) => self.committed(batch),
             Err(error) => {
-                let error = redb::Error::from(error);
+                let error = RedbError::from(error);
                 tracing::error!(%error, path = %self.shared.path.display(), "embedded store: a commit failed; reading its outcome back");
                 batch.deadline = Some(Instant::now() + OUTCOME_WAIT);
                 self.in_doubt = Some(batch);
-                self.fail(&error.to_string());
+                self.fail(reason("a commit failed", Some(&error)));
             }
         }
     }
@@ -200,7 +200,8 @@ impl Writer {
         first: Msg,
         batch: &mut Batch,
     ) -> Result<(), StoreError> {
-        let mut tables = match Tables::open(txn) {
+        let opened = Tables::open(txn).map(|t| t.with_faults(self.shared.faults.clone()));
+        let mut tables = match opened {
             Ok(tables) => tables,
             Err(error) => {
                 refuse(first, StoreError::WriteFailed);
@@ -239,7 +240,14 @@ impl Writer {
                 at,
                 reply,
             } => {
-                let appended = append(tables, &self.shared, &topic, &body, key.as_deref(), at);
+                let appended = append(
+                    tables,
+                    &self.shared.config,
+                    &topic,
+                    &body,
+                    key.as_deref(),
+                    at,
+                );
                 let (seq, new) = match appended {
                     Ok(appended) => appended,
                     Err(error) => {
@@ -299,15 +307,13 @@ impl Writer {
 
     /// Stops using the file: reads fail as unavailable, and the writer
     /// reopens it until a commit succeeds again.
-    fn fail(&mut self, reason: &str) {
+    fn fail(&mut self, reason: String) {
         self.shared.set_db(None);
         if self.healthy {
             self.healthy = false;
             self.backoff = FIRST_RETRY;
             self.retry_at = Instant::now() + FIRST_RETRY;
-            self.feed.health(Health::Unhealthy(
-                format!("embedded store: {reason}").into(),
-            ));
+            self.feed.health(Health::Unhealthy(reason.into()));
         }
     }
 
@@ -392,7 +398,7 @@ impl Writer {
             Err(error) => {
                 tracing::warn!(%error, "embedded store: compaction failed");
                 drop(db);
-                self.fail(&error.to_string());
+                self.fail(reason("compaction failed", Some(&error)));
             }
         }
     }
@@ -400,15 +406,14 @@ impl Writer {
 
 /// Appends `body` to `topic` in the transaction; returns its seq and
 /// whether it is new (false: a repeat of `key`, nothing stored).
-fn append(
+pub(crate) fn append(
     tables: &mut Tables<'_>,
-    shared: &Shared,
+    config: &Config,
     topic: &str,
     body: &[u8],
     key: Option<&str>,
     at: u64,
-) -> Result<(u64, bool), redb::Error> {
-    let config = &shared.config;
+) -> Result<(u64, bool), RedbError> {
     let ttl_ms = u64::try_from(config.key_ttl.as_millis()).unwrap_or(u64::MAX);
     // The topic's numbering comes from the file, never from a default: an
     // error here fails the batch.
@@ -432,7 +437,7 @@ fn append(
 /// Deletes `topic`'s events and keys, and keeps its row with its last seq
 /// (`first = last + 1`): a later append goes on from there, so no id of
 /// the epoch is given twice.
-fn remove(tables: &mut Tables<'_>, topic: &str) -> Result<(), redb::Error> {
+pub(crate) fn remove(tables: &mut Tables<'_>, topic: &str) -> Result<(), RedbError> {
     let row = tables.row(topic)?;
     if row == TopicRow::NEW {
         return Ok(());
@@ -458,13 +463,13 @@ fn probe(db: &Database, epoch: u64) -> Result<(), StoreError> {
     if found != epoch {
         return Err(StoreError::Replaced);
     }
-    let mut txn = db.begin_write().map_err(redb::Error::from)?;
+    let mut txn = db.begin_write()?;
     txn.set_durability(redb::Durability::Immediate);
     {
-        let mut meta = txn.open_table(META).map_err(redb::Error::from)?;
-        meta.insert("probed", now_ms()).map_err(redb::Error::from)?;
+        let mut meta = txn.open_table(META)?;
+        meta.insert("probed", now_ms())?;
     }
-    txn.commit().map_err(redb::Error::from)?;
+    txn.commit()?;
     Ok(())
 }
 
@@ -476,8 +481,20 @@ fn landed(db: &Database, batch: &Batch) -> Result<bool, StoreError> {
         // are safe to repeat, and repeats stored nothing.
         return Ok(false);
     };
-    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let txn = db.begin_read()?;
     Ok(schema::last_seq(&txn, topic)? >= record.seq)
+}
+
+/// One line for `/health`: what failed, and the chain of causes.
+fn reason(what: &str, cause: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut line = format!("embedded store: {what}");
+    let mut cause = cause;
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
 }
 
 /// Answers a message that was not applied.

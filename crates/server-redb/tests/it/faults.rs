@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bourn_server::backend::{Backend, Health};
-use bourn_server_redb::{Faults, RedbBackend};
+use bourn_server_redb::{Durability, Faults, RedbBackend};
 
 use crate::support::{Recorder, body, temp_dir, within};
 
@@ -74,6 +74,59 @@ async fn a_failed_read_is_an_error_and_never_restarts_numbering() {
 }
 
 #[tokio::test]
+async fn a_failed_read_of_a_topics_last_seq_never_restarts_numbering() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    for n in 1..=3 {
+        backend
+            .append("t", body(&n.to_string()), None)
+            .await
+            .unwrap();
+    }
+    // The topic's row cannot be read (a corrupt page: redb goes on
+    // accepting writes). Turned into "no event yet", the next append
+    // would be written as seq 1 again, in the same epoch.
+    faults.fail_topic_reads(true);
+    let append = backend.append("t", body("again"), None).await;
+    assert!(
+        append.as_ref().is_err_and(|e| e.is_unavailable()),
+        "{append:?}"
+    );
+    let position = backend.position("t").await;
+    assert!(
+        position.as_ref().is_err_and(|e| e.is_unavailable()),
+        "{position:?}"
+    );
+    faults.fail_topic_reads(false);
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    let next = backend.append("t", body("4"), None).await.unwrap();
+    assert_eq!(next.seq(), 4, "numbering went on");
+    let page = backend
+        .replay("t", 0, 4, Default::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let bodies: Vec<_> = page.iter().map(|r| r.body.clone()).collect();
+    assert_eq!(
+        bodies,
+        [body("1"), body("2"), body("3"), body("4")],
+        "nothing overwritten"
+    );
+    assert_eq!(recorder.seqs("t"), [1, 2, 3, 4]);
+    backend.close().await;
+}
+
+#[tokio::test]
 async fn a_full_disk_fails_appends_then_the_backend_heals_without_a_restart() {
     let dir = temp_dir();
     let faults = Faults::new();
@@ -96,7 +149,10 @@ async fn a_full_disk_fails_appends_then_the_backend_heals_without_a_restart() {
     let Some(Health::Unhealthy(reason)) = reported.health.last() else {
         panic!("{reported:?}")
     };
-    assert!(reason.contains("embedded store"), "{reason}");
+    assert!(
+        reason.starts_with("embedded store: ") && reason.contains("injected: no space left"),
+        "{reason}"
+    );
     // While the disk is full, appends and reads fail at once, as unavailable.
     let refused = within("refused", backend.append("t", body("refused"), None)).await;
     assert!(refused.is_err_and(|e| e.is_unavailable()));
@@ -170,6 +226,38 @@ async fn a_failed_commit_is_read_back_and_answered_precisely() {
 }
 
 #[tokio::test]
+async fn a_failed_commit_that_did_not_land_is_unavailable_after_the_read_back() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    backend.append("t", body("1"), None).await.unwrap();
+
+    // The commit's data pages are written, its header is not.
+    faults.fail_header_writes(true);
+    let append = backend.append("t", body("2"), None);
+    recorder.until("unhealthy", |r| unhealthy(&r.health)).await;
+    faults.fail_header_writes(false);
+    let error = within("the append", append).await.unwrap_err();
+    assert!(error.is_unavailable(), "{error:?}: read back, not there");
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    assert_eq!(backend.position("t").await.unwrap().seq(), 1);
+    let next = backend.append("t", body("2"), None).await.unwrap();
+    assert_eq!(next.seq(), 2);
+    backend.flush().await.unwrap();
+    assert_eq!(recorder.seqs("t"), [1, 2]);
+    backend.close().await;
+}
+
+#[tokio::test]
 async fn a_commit_whose_outcome_cannot_be_read_back_is_outcome_unknown() {
     let dir = temp_dir();
     let faults = Faults::new();
@@ -203,5 +291,38 @@ async fn a_commit_whose_outcome_cannot_be_read_back_is_outcome_unknown() {
     assert_eq!(retry.seq(), 2);
     backend.flush().await.unwrap();
     assert_eq!(recorder.seqs("t"), [1, 2], "reported exactly once");
+    backend.close().await;
+}
+
+#[tokio::test]
+async fn flush_reports_acknowledged_appends_lost_to_a_failed_commit() {
+    let dir = temp_dir();
+    let faults = Faults::new();
+    let backend = RedbBackend::builder(dir.path().join("store.redb"))
+        .durability(Durability::Batched(Duration::from_millis(400)))
+        .faults(faults.clone())
+        .open()
+        .unwrap();
+    let recorder = Recorder::new();
+    backend.start(recorder.feed()).unwrap();
+    // Acknowledged when taken into the open batch, whose commit then fails.
+    faults.fail_header_writes(true);
+    let acknowledged = within("early ack", backend.append("t", body("1"), None)).await;
+    assert_eq!(acknowledged.unwrap().seq(), 1);
+    recorder.until("unhealthy", |r| unhealthy(&r.health)).await;
+    faults.fail_header_writes(false);
+    recorder
+        .until("healthy again", |r| {
+            r.health.last().is_some_and(Health::is_healthy)
+        })
+        .await;
+    // The loss is reported once, to the next flush; nothing was delivered.
+    let flushed = backend.flush().await;
+    assert!(flushed.is_err_and(|e| e.is_unavailable()));
+    backend.flush().await.unwrap();
+    assert!(recorder.seqs("t").is_empty());
+    // Its id is given to the next event (no subscriber saw the lost one).
+    let next = backend.append("t", body("2"), None).await.unwrap();
+    assert_eq!(next.seq(), 1);
     backend.close().await;
 }

@@ -44,10 +44,6 @@ impl Recorder {
         Feed::new(Arc::clone(self) as Arc<dyn FeedSink>)
     }
 
-    pub fn snapshot(&self) -> Reported {
-        self.reported.lock().unwrap().clone()
-    }
-
     /// The seqs reported for `topic`, in order.
     pub fn seqs(&self, topic: &str) -> Vec<u64> {
         let reported = self.reported.lock().unwrap();

@@ -32,7 +32,7 @@ use crate::transport::{self, Erased, ProxySetting, RequestBody};
 /// use std::time::Duration;
 /// use bourn_client::{EventSource, RetryPolicy};
 ///
-/// let source = EventSource::builder("https://api.example.test/v1/stream")
+/// let source = EventSource::builder("http://api.example.test/v1/stream")
 ///     .method(http::Method::POST)
 ///     .header("authorization", "Bearer sk-test")
 ///     .header("content-type", "application/json")
@@ -75,6 +75,9 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("uri", &self.uri)
             .field("method", &self.method)
+            .field("policy", &self.policy)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .field("one_shot", &self.one_shot)
             .finish_non_exhaustive()
     }
@@ -314,7 +317,7 @@ impl Builder {
     ///
     /// let token = Arc::new(Mutex::new(String::from("tok-1")));
     /// let current = Arc::clone(&token);
-    /// let source = EventSource::builder("https://api.example.test/stream")
+    /// let source = EventSource::builder("http://api.example.test/stream")
     ///     .on_request(move |mut request: http::Request<()>, reason: RequestReason| {
     ///         let current = Arc::clone(&current);
     ///         async move {

@@ -344,7 +344,10 @@ impl fmt::Display for Error {
             write!(f, ": {line}")?;
         }
         if let Some(delay) = self.inner.reconnect_in {
-            write!(f, "; reconnecting in {delay:?}")?;
+            // Rounded to the millisecond: "3.208s", not "3.208787022s".
+            let rounded =
+                Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+            write!(f, "; reconnecting in {rounded:?}")?;
         }
         Ok(())
     }
@@ -422,6 +425,15 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
         assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn the_reconnection_delay_is_shown_rounded_to_the_millisecond() {
+        let e = Error::new(Kind::Eof).reconnecting(Duration::from_nanos(3_208_787_022));
+        assert_eq!(
+            e.to_string(),
+            "the server ended the stream; reconnecting in 3.208s"
+        );
     }
 
     #[test]

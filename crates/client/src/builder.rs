@@ -367,6 +367,8 @@ impl Builder {
     /// environment's `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and
     /// `NO_PROXY` (upper or lower case), read at [`build`](Builder::build).
     /// Ignored with [`client`](Builder::client) or [`connector`](Builder::connector).
+    /// The proxy itself is reached over plain TCP: a proxy behind TLS
+    /// (`https://proxy`) and SOCKS proxies are not supported.
     pub fn proxy(mut self, url: impl Into<String>) -> Builder {
         let url = url.into();
         if !matches!(url.parse::<Uri>(), Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some())

@@ -230,7 +230,9 @@ impl Builder {
 
     /// Reconnects when an open stream receives no byte, not even a
     /// keep-alive comment, for this long (a half-open TCP connection, a
-    /// stalled proxy). Default: 5 minutes ([`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT));
+    /// stalled proxy). Silence is checked in quarters of the timeout, so the
+    /// reconnection comes between 1 and 1.25 times the timeout after the
+    /// last byte. Default: 5 minutes ([`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT));
     /// `None` waits on a silent stream for ever.
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Builder {
         self.idle_timeout = timeout.into();

@@ -165,7 +165,14 @@ async fn read(
                 ));
                 return Ok(Code::Ok);
             }
-            Err(error) if error.is_fatal() => return Err(fatal(&error, opened == 0)),
+            Err(error) if error.is_fatal() => {
+                if let (true, Some(status), Some(headers)) =
+                    (include, error.status(), error.headers())
+                {
+                    print_head(status, headers);
+                }
+                return Err(fatal(&error, opened == 0));
+            }
             Err(error) => {
                 if error.is_decode() {
                     state(format_args!("event skipped: {error}"));

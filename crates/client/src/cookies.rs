@@ -69,3 +69,37 @@ impl Jar {
 fn to_url(uri: &Uri) -> Option<url::Url> {
     url::Url::parse(&uri.to_string()).ok()
 }
+
+#[cfg(all(test, feature = "cookies"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_and_matches_by_host_and_path() {
+        let jar = Jar::default();
+        let a: Uri = "http://a.test/api/stream".parse().unwrap();
+        let mut response = HeaderMap::new();
+        response.append(SET_COOKIE, HeaderValue::from_static("s=1; Path=/api"));
+        response.append(SET_COOKIE, HeaderValue::from_static("t=2; Path=/"));
+        // Refused: a domain the response's host cannot set.
+        response.append(SET_COOKIE, HeaderValue::from_static("u=3; Domain=b.test"));
+        jar.store_response_cookies(&a, &response);
+
+        let mut h = HeaderMap::new();
+        let added = jar.add_request_cookies(&a, &mut h).unwrap();
+        let text = added.to_str().unwrap();
+        assert!(text.contains("s=1") && text.contains("t=2") && !text.contains("u=3"));
+        assert_eq!(h.get_all(COOKIE).iter().count(), 1);
+
+        let other_path: Uri = "http://a.test/other".parse().unwrap();
+        let mut h = HeaderMap::new();
+        let text = jar.add_request_cookies(&other_path, &mut h).unwrap();
+        assert_eq!(text, "t=2");
+
+        let other_host: Uri = "http://b.test/api/stream".parse().unwrap();
+        assert!(
+            jar.add_request_cookies(&other_host, &mut HeaderMap::new())
+                .is_none()
+        );
+    }
+}

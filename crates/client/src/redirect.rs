@@ -150,6 +150,31 @@ mod tests {
     }
 
     #[test]
+    fn origins() {
+        let same = [
+            ("http://a.test/x", "http://a.test:80/y"),
+            ("https://A.test/", "https://a.test:443/"),
+        ];
+        for (a, b) in same {
+            assert!(
+                same_origin(&a.parse().unwrap(), &b.parse().unwrap()),
+                "{a} {b}"
+            );
+        }
+        let different = [
+            ("http://a.test/", "https://a.test/"),
+            ("http://a.test/", "http://a.test:8080/"),
+            ("http://a.test/", "http://b.a.test/"),
+        ];
+        for (a, b) in different {
+            assert!(
+                !same_origin(&a.parse().unwrap(), &b.parse().unwrap()),
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
     fn credentials_stay_on_their_origin() {
         let mut h = HeaderMap::new();
         h.insert(AUTHORIZATION, "Bearer x".parse().unwrap());

@@ -118,3 +118,28 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         self.0.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_is_checked_when_given() {
+        assert!(TlsOptions::parse_pem(b"").is_err());
+        assert!(TlsOptions::parse_pem(b"not pem at all").is_err());
+        let broken = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert!(TlsOptions::parse_pem(broken).is_err());
+    }
+
+    #[test]
+    fn configs_build_for_each_option() {
+        assert!(TlsOptions::default().is_default());
+        let insecure = TlsOptions {
+            accept_invalid_certs: true,
+            ..TlsOptions::default()
+        };
+        assert!(!insecure.is_default());
+        assert!(insecure.client_config().is_ok());
+        assert!(TlsOptions::default().client_config().is_ok());
+    }
+}

@@ -184,6 +184,20 @@ fn include_prints_the_status_and_headers_on_stderr() {
         output.stderr
     );
     assert_eq!(lines(&output.stdout).len(), 1, "stdout stays events only");
+    // A refused response's head too.
+    let server = serve(&rt, vec![Reply::status(403).header("x-reason", "region")]);
+    let output = run(&["listen", "-i", &server.url()], b"");
+    assert_eq!(output.code(), Some(3), "{output:?}");
+    assert!(
+        output.stderr.contains("HTTP 403 Forbidden"),
+        "{}",
+        output.stderr
+    );
+    assert!(
+        output.stderr.contains("x-reason: region"),
+        "{}",
+        output.stderr
+    );
 }
 
 #[test]

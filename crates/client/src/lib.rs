@@ -88,6 +88,8 @@
 //!   [`Builder::proxy`]. TLS: Mozilla's roots, plus the platform's
 //!   ([`Builder::tls_native_roots`]) and your own CA
 //!   ([`Builder::add_root_certificate_pem`]).
+//! - Comment lines (keep-alives) reset the idle timer; with
+//!   [`Builder::comments`] they are also [`Item::Comment`]s, as each arrives.
 //! - [`EventSource::ready_state`], [`EventSource::last_event_id`] and
 //!   [`EventSource::close`] are also on a cloneable [`Handle`] for other
 //!   tasks, with [`Handle::restart`]; a dropped source's handle reports

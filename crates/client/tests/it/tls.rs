@@ -236,7 +236,7 @@ async fn https_goes_through_a_proxy_s_connect_tunnel() {
     let addr = https_server(cert, key).await;
     let proxy = Server::start(|_| Reply::tunnel()).await.unwrap();
     let source = builder(format!("https://{addr}/"))
-        .proxy(proxy.url())
+        .proxy(format!("http://user:pa55@{}", proxy.addr()))
         .add_root_certificate_pem(pem)
         .one_shot(true)
         .build()
@@ -247,4 +247,9 @@ async fn https_goes_through_a_proxy_s_connect_tunnel() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].method, http::Method::CONNECT);
     assert_eq!(requests[0].target, addr.to_string());
+    // The proxy's credentials go on the CONNECT, never to the server.
+    assert_eq!(
+        requests[0].header("proxy-authorization"),
+        Some("Basic dXNlcjpwYTU1")
+    );
 }

@@ -35,7 +35,7 @@ async fn retry_0_and_an_immediate_close_slow_below_two_a_second_within_ten_attem
         .windows(2)
         .map(|w| w[1].received_at - w[0].received_at)
         .collect();
-    assert!(gaps[0] < Duration::from_millis(50), "{gaps:?}");
+    assert!(gaps[0] < Duration::from_millis(250), "{gaps:?}");
     // From 100 ms (jittered to half at least), doubling: the 6th wait is
     // at least 800 ms, so the rate is already below 2/s.
     assert!(waits[5] >= Duration::from_millis(800), "{waits:?}");
@@ -60,7 +60,7 @@ async fn the_first_reconnect_honours_a_short_retry_exactly() {
         Some(Duration::from_millis(2))
     );
     let r = server.requests();
-    assert!(r[1].received_at - r[0].received_at < Duration::from_millis(100));
+    assert!(r[1].received_at - r[0].received_at < Duration::from_millis(250));
 }
 
 #[tokio::test]

@@ -45,11 +45,17 @@ piped or with --json, one JSON object per line:
 (`id` is null when the event had no id field). Connection state (open,
 reconnects, errors) goes to stderr, never stdout.
 
+A first connection that cannot be made (refused, unknown host) fails at
+once with exit 5 (--retry-connect keeps trying); once connected, a lost
+connection is retried with Last-Event-ID, one line on stderr per reconnection.
+Proxies: HTTP_PROXY, HTTPS_PROXY and NO_PROXY are honoured, or --proxy.
+
 Examples:
   bourn listen http://127.0.0.1:8080/topics/news
-  bourn listen --once -X POST -H 'content-type: application/json' \\
-       -d @request.json https://llm.example/v1/stream
-  bourn listen --max-events 1 --timeout 10s URL | jq .data
+  bourn listen --once --until '[DONE]' --bearer \"$OPENAI_API_KEY\" \\
+       -H 'content-type: application/json' -d @request.json https://llm.example/v1/stream
+  bourn listen --max-events 1 --timeout 1m30s URL | jq .data
+  bourn listen --cacert corp-ca.pem --proxy http://proxy.corp:3128 https://feed.corp/events
 
 ",
     crate::exit::exit_help!()
@@ -95,6 +101,41 @@ pub struct ListenArgs {
     /// end (for LLM-style POST streams).
     #[arg(long)]
     pub once: bool,
+    /// Exit 0 at the first event whose data is exactly SENTINEL, without
+    /// printing it (e.g. '[DONE]' for OpenAI-style streams).
+    #[arg(long, value_name = "SENTINEL")]
+    pub until: Option<String>,
+    /// Reconnect when no byte (not even a keep-alive comment) arrives for
+    /// this long; 0 waits for ever. Default: 5m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Send `Authorization: Bearer TOKEN`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "BOURN_BEARER",
+        hide_env_values = true
+    )]
+    pub bearer: Option<String>,
+    /// Send every request through this HTTP proxy (http://[user:pass@]host:port);
+    /// https goes through a CONNECT tunnel. Default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Accept any TLS certificate (development only: the stream can be read
+    /// and changed by anyone on the path).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// Print each response's status and headers (to stderr, so stdout
+    /// stays events only).
+    #[arg(short = 'i', long)]
+    pub include: bool,
+    /// Keep retrying when the first connection cannot be made (default:
+    /// fail at once with a hint).
+    #[arg(long)]
+    pub retry_connect: bool,
     /// Print NDJSON even on a terminal.
     #[arg(long, conflicts_with = "human")]
     pub json: bool,
@@ -175,16 +216,25 @@ pub struct DecodeArgs {
     pub chunk: Option<u64>,
 }
 
-/// A duration: a number with an optional unit `ms`, `s` (default), `m` or `h`.
+/// A duration: `1m30s`, `2h 5m`, `500ms` (humantime), or a number with an
+/// optional unit `ms`, `s` (default), `m` or `h` (`30`, `1.5s`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if let Ok(duration) = humantime::parse_duration(text) {
+        return Ok(duration);
+    }
+    parse_simple_duration(text)
+}
+
+/// A number of seconds, or a decimal number with one unit.
+fn parse_simple_duration(text: &str) -> Result<Duration, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 500ms, 2m)"))?;
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 500ms, 1m30s)"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "" | "s" => value,
@@ -208,9 +258,12 @@ mod tests {
             ("1.5s", Some(1500)),
             ("2m", Some(120_000)),
             ("1h", Some(3_600_000)),
+            ("1m30s", Some(90_000)),
+            ("2h 5m", Some(7_500_000)),
+            ("1d", Some(86_400_000)),
             ("", None),
             ("s", None),
-            ("5d", None),
+            ("5x", None),
             ("-1s", None),
         ];
         for (text, expected) in cases {

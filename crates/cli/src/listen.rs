@@ -3,7 +3,7 @@
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use bourn_client::{Error, EventSource, Item, RetryPolicy};
+use bourn_client::{Error, ErrorKind, EventSource, Item, RetryPolicy};
 use futures_util::StreamExt;
 use http::Method;
 
@@ -18,7 +18,7 @@ pub async fn run(args: ListenArgs) -> Outcome {
     let deadline = args
         .timeout
         .map(|timeout| tokio::time::Instant::now() + timeout);
-    let read = read(source, style, args.max_events);
+    let read = read(source, style, args.max_events, args.include);
     match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, read).await {
             Ok(outcome) => outcome,
@@ -45,7 +45,30 @@ fn build(args: &ListenArgs) -> Result<EventSource, Failure> {
     };
     let mut builder = EventSource::builder(&args.url)
         .method(method)
-        .one_shot(args.once);
+        .one_shot(args.once)
+        // curl for SSE: a wrong port fails at once (with a hint), instead
+        // of being retried for ever.
+        .retry_first_connect(args.retry_connect);
+    if let Some(sentinel) = &args.until {
+        builder = builder.done_sentinel(sentinel.as_str());
+    }
+    if let Some(idle) = args.idle_timeout {
+        builder = builder.idle_timeout((!idle.is_zero()).then_some(idle));
+    }
+    if let Some(token) = &args.bearer {
+        builder = builder.bearer_auth(token);
+    }
+    if let Some(proxy) = &args.proxy {
+        builder = builder.proxy(proxy.as_str());
+    }
+    if let Some(path) = &args.cacert {
+        let pem = std::fs::read(path)
+            .map_err(|error| Failure::error(format!("{}: {error}", path.display())))?;
+        builder = builder.add_root_certificate_pem(pem);
+    }
+    if args.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
     for header in &args.headers {
         let (name, value) = header.split_once(':').ok_or_else(|| {
             Failure::error(format!("invalid header `{header}`: expected `Name: value`"))
@@ -83,7 +106,12 @@ fn body_arg(arg: &str, binary: bool) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
-async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) -> Outcome {
+async fn read(
+    mut source: EventSource,
+    style: Style,
+    max_events: Option<u64>,
+    include: bool,
+) -> Outcome {
     let mut events = 0u64;
     let mut opened = 0u64;
     if max_events == Some(0) {
@@ -91,7 +119,9 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
     }
     while let Some(item) = source.next().await {
         match item {
-            Ok(Item::Open { status, .. }) => {
+            Ok(Item::Open {
+                status, headers, ..
+            }) => {
                 opened += 1;
                 let verb = if opened == 1 {
                     "connected"
@@ -99,6 +129,9 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
                     "reconnected"
                 };
                 state(format_args!("{verb} ({status})"));
+                if include {
+                    print_head(status, &headers);
+                }
             }
             Ok(Item::Event(event)) => {
                 if event.event_type() == bourn_server::RESET_EVENT {
@@ -124,7 +157,22 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
                 }
             }
             Ok(_) => {}
-            Err(error) if error.is_fatal() => return Err(fatal(&error)),
+            // "A client can be told to stop reconnecting using the HTTP 204
+            // No Content response code": for a listener, a normal end.
+            Err(error) if error.kind() == ErrorKind::NoContent => {
+                state(format_args!(
+                    "the server answered 204 No Content: stream ended"
+                ));
+                return Ok(Code::Ok);
+            }
+            Err(error) if error.is_fatal() => {
+                if let (true, Some(status), Some(headers)) =
+                    (include, error.status(), error.headers())
+                {
+                    print_head(status, headers);
+                }
+                return Err(fatal(&error, opened == 0));
+            }
             Err(error) => {
                 if error.is_decode() {
                     state(format_args!("event skipped: {error}"));
@@ -136,6 +184,8 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
                 } else {
                     format!(" with Last-Event-ID {last}")
                 };
+                // One line per reconnection, the delay once and rounded
+                // (the error's own text carries it too: it is left out).
                 let delay = error.reconnect_in().unwrap_or(Duration::ZERO);
                 state(format_args!(
                     "{}; reconnecting in {:.1}s{resume}",
@@ -149,24 +199,55 @@ async fn read(mut source: EventSource, style: Style, max_events: Option<u64>) ->
     Ok(Code::Ok)
 }
 
-/// The exit code and message of an error that ends the stream.
-fn fatal(error: &Error) -> Failure {
+/// The exit code and message of an error that ends the stream; `first`:
+/// no connection ever opened.
+fn fatal(error: &Error, first: bool) -> Failure {
     let code = if error.is_status() || error.is_redirect() {
         Code::Status
     } else if error.is_content_type() {
         Code::ContentType
-    } else if error.is_builder() {
+    } else if error.is_builder() || error.is_hook() {
         Code::Error
     } else {
         Code::Network
     };
-    Failure::new(code, describe(error))
+    let mut message = describe(error);
+    if error.is_certificate() {
+        message.push_str(
+            "\nhint: trust the server's CA with --cacert FILE (or, for development only, -k)",
+        );
+    } else if first && error.is_connect() {
+        message.push_str(
+            "\nhint: is the server running at this address? --retry-connect keeps trying",
+        );
+    }
+    Failure::new(code, message)
 }
 
-/// An error with its cause chain and, for a refused response, the start of
-/// its body (the server's reason).
+/// Status line and headers, curl `-i` style, on stderr.
+fn print_head(status: http::StatusCode, headers: &http::HeaderMap) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "HTTP {status}");
+    for (name, value) in headers {
+        let _ = writeln!(
+            stderr,
+            "{name}: {}",
+            String::from_utf8_lossy(value.as_bytes())
+        );
+    }
+    let _ = writeln!(stderr);
+}
+
+/// An error with its cause chain. The first line of a refused response's
+/// body (the server's reason) is in the error's own text; the delay before
+/// a reconnection is not repeated here (the caller says it once).
 fn describe(error: &Error) -> String {
     let mut text = error.to_string();
+    if error.reconnect_in().is_some() {
+        if let Some(at) = text.rfind("; reconnecting in ") {
+            text.truncate(at);
+        }
+    }
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         let cause_text = cause.to_string();
@@ -175,11 +256,6 @@ fn describe(error: &Error) -> String {
             text.push_str(&cause_text);
         }
         source = cause.source();
-    }
-    if let Some(body) = error.body().filter(|body| !body.is_empty()) {
-        let body = String::from_utf8_lossy(body);
-        text.push_str(": ");
-        text.push_str(body.trim());
     }
     text
 }

@@ -11,6 +11,7 @@ mod it {
     mod decode;
     mod exit_codes;
     mod hub;
+    mod listen;
     mod restart;
     mod support;
     // `bourn serve --store`: embedded file and Redis.

@@ -1,31 +1,38 @@
 //! Configures an [`EventSource`].
 
 use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bourn_codec::Limits;
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
-use http::{HeaderMap, Method, Uri};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::Connect;
 
-use crate::config::{Config, DEFAULT_CONNECT_TIMEOUT};
-use crate::error::{Error, Kind};
+use crate::config::{Config, DEFAULT_AUTH_RETRIES, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+use crate::cookies::Jar;
+use crate::error::{BoxError, Error, Kind};
 use crate::event_source::EventSource;
+use crate::hook::{Hook, RequestReason};
 use crate::redirect::DEFAULT_MAX_REDIRECTS;
 use crate::retry::RetryPolicy;
-use crate::transport::{self, Erased, RequestBody, Transport};
+#[cfg(feature = "rustls")]
+use crate::tls::TlsOptions;
+use crate::transport::{self, Erased, ProxySetting, RequestBody};
 
 /// Builds an [`EventSource`]: request, reconnection policy, timeouts, limits
 /// and transport. Setters never fail; the first invalid value is reported by
-/// [`build`](Builder::build).
+/// [`build`](Builder::build). A builder is `Clone`: one configuration can
+/// start several sources.
 ///
 /// ```
 /// use std::time::Duration;
 /// use bourn_client::{EventSource, RetryPolicy};
 ///
-/// let source = EventSource::builder("https://api.example.test/v1/stream")
+/// let source = EventSource::builder("http://api.example.test/v1/stream")
 ///     .method(http::Method::POST)
 ///     .header("authorization", "Bearer sk-test")
 ///     .header("content-type", "application/json")
@@ -37,6 +44,7 @@ use crate::transport::{self, Erased, RequestBody, Transport};
 /// # drop(source);
 /// # Ok::<(), bourn_client::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Builder {
     uri: Result<Uri, Error>,
     method: Method,
@@ -50,7 +58,15 @@ pub struct Builder {
     limits: Limits,
     one_shot: bool,
     done: Option<String>,
-    transport: Option<Box<dyn Transport>>,
+    comments: bool,
+    retry_first_connect: bool,
+    hook: Option<Hook>,
+    auth_retries: u32,
+    cookies: bool,
+    proxy: ProxySetting,
+    #[cfg(feature = "rustls")]
+    tls: TlsOptions,
+    transport: Option<Erased>,
     error: Option<Error>,
 }
 
@@ -59,6 +75,9 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("uri", &self.uri)
             .field("method", &self.method)
+            .field("policy", &self.policy)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("idle_timeout", &self.idle_timeout)
             .field("one_shot", &self.one_shot)
             .finish_non_exhaustive()
     }
@@ -83,11 +102,19 @@ impl Builder {
             last_event_id: String::new(),
             policy: RetryPolicy::new(),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-            idle_timeout: None,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_redirects: DEFAULT_MAX_REDIRECTS,
             limits: Limits::default(),
             one_shot: false,
             done: None,
+            comments: false,
+            retry_first_connect: true,
+            hook: None,
+            auth_retries: DEFAULT_AUTH_RETRIES,
+            cookies: false,
+            proxy: ProxySetting::Env,
+            #[cfg(feature = "rustls")]
+            tls: TlsOptions::default(),
             transport: None,
             error: None,
         }
@@ -96,6 +123,25 @@ impl Builder {
     /// The request method. Default: `GET`.
     pub fn method(mut self, method: Method) -> Builder {
         self.method = method;
+        self
+    }
+
+    /// `POST`: [`method`](Builder::method)`(Method::POST)`.
+    pub fn post(self) -> Builder {
+        self.method(Method::POST)
+    }
+
+    /// Sends `Authorization: Bearer <token>` (replacing any earlier
+    /// `Authorization`), marked sensitive so it is not logged. For a token
+    /// that changes, set it in the [request hook](Builder::on_request).
+    pub fn bearer_auth(mut self, token: impl fmt::Display) -> Builder {
+        match HeaderValue::try_from(format!("Bearer {token}")) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(AUTHORIZATION, value);
+            }
+            Err(_) => self.fail(Error::new(Kind::Builder("invalid bearer token"))),
+        }
         self
     }
 
@@ -183,8 +229,11 @@ impl Builder {
     }
 
     /// Reconnects when an open stream receives no byte, not even a
-    /// keep-alive comment, for this long (a half-open TCP connection).
-    /// Default: `None` (a silent stream is waited on for ever).
+    /// keep-alive comment, for this long (a half-open TCP connection, a
+    /// stalled proxy). Silence is checked in quarters of the timeout, so the
+    /// reconnection comes between 1 and 1.25 times the timeout after the
+    /// last byte. Default: 5 minutes ([`DEFAULT_IDLE_TIMEOUT`](crate::DEFAULT_IDLE_TIMEOUT));
+    /// `None` waits on a silent stream for ever.
     pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Builder {
         self.idle_timeout = timeout.into();
         self
@@ -232,14 +281,155 @@ impl Builder {
         self
     }
 
+    /// Reports comment lines as [`Item::Comment`](crate::Item::Comment)
+    /// as soon as each arrives (keep-alive watchdogs, test harnesses).
+    /// Default: `false` (comments only reset the idle timer).
+    pub fn comments(mut self, comments: bool) -> Builder {
+        self.comments = comments;
+        self
+    }
+
+    /// Whether a failure of the very first attempt (refused port, unknown
+    /// host, timeout, a `5xx` retried by the policy) is retried like any
+    /// other. `false` makes it fatal, so a wrong URL fails at once instead
+    /// of being retried for ever; once a connection has opened, every loss
+    /// is retried as usual. Default: `true` (browsers retry).
+    pub fn retry_first_connect(mut self, retry: bool) -> Builder {
+        self.retry_first_connect = retry;
+        self
+    }
+
+    /// An async hook called before **every** request the source sends:
+    /// the first, each reconnection, each redirect, and the retry after a
+    /// `401`/`403`. It gets the request head (method, URL, headers: the
+    /// builder's, then `Accept`, `Cache-Control`, `Last-Event-ID` and
+    /// cookies) and the [reason](RequestReason), and returns the head to
+    /// send, so it can set a fresh token or sign the URL. The body is the
+    /// builder's. An error it returns fails the source ([`Error::is_hook`]).
+    ///
+    /// With a hook, a `401 Unauthorized` or `403 Forbidden` calls it again
+    /// with [`RequestReason::Unauthorized`] and resends the request, up to
+    /// [`auth_retries`](Builder::auth_retries) times per attempt, keeping
+    /// the last event ID and the reconnection state. Without one, they fail
+    /// the source as the spec says.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use bourn_client::{EventSource, RequestReason};
+    ///
+    /// let token = Arc::new(Mutex::new(String::from("tok-1")));
+    /// let current = Arc::clone(&token);
+    /// let source = EventSource::builder("http://api.example.test/stream")
+    ///     .on_request(move |mut request: http::Request<()>, reason: RequestReason| {
+    ///         let current = Arc::clone(&current);
+    ///         async move {
+    ///             if let RequestReason::Unauthorized { .. } = reason {
+    ///                 // refresh the token here
+    ///             }
+    ///             let bearer = format!("Bearer {}", current.lock().unwrap());
+    ///             request.headers_mut().insert(http::header::AUTHORIZATION, bearer.parse()?);
+    ///             Ok(request)
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// # drop((source, token));
+    /// # Ok::<(), bourn_client::Error>(())
+    /// ```
+    pub fn on_request<F, Fut>(mut self, hook: F) -> Builder
+    where
+        F: Fn(Request<()>, RequestReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Request<()>, BoxError>> + Send + 'static,
+    {
+        self.hook = Some(Hook::new(hook));
+        self
+    }
+
+    /// How many times per attempt a `401`/`403` calls the
+    /// [request hook](Builder::on_request) and resends. Default: 1
+    /// ([`DEFAULT_AUTH_RETRIES`](crate::DEFAULT_AUTH_RETRIES)); 0 makes them
+    /// fatal even with a hook.
+    pub fn auth_retries(mut self, retries: u32) -> Builder {
+        self.auth_retries = retries;
+        self
+    }
+
+    /// Keeps the cookies the server sets (`Set-Cookie`) and sends them on
+    /// later requests they match, reconnections included (each source has
+    /// its own store). Default: `false`. Needs the `cookies` feature;
+    /// without it, [`build`](Builder::build) fails when this is on.
+    pub fn cookie_store(mut self, enabled: bool) -> Builder {
+        self.cookies = enabled;
+        self
+    }
+
+    /// Sends every request through this HTTP proxy (`http://host:port`,
+    /// credentials allowed: `http://user:pass@host:port`, sent as
+    /// `Proxy-Authorization: Basic`). `https` URLs go through a `CONNECT`
+    /// tunnel, `http` URLs as absolute-form requests. Default: the
+    /// environment's `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and
+    /// `NO_PROXY` (upper or lower case), read at [`build`](Builder::build).
+    /// Ignored with [`client`](Builder::client) or [`connector`](Builder::connector).
+    /// The proxy itself is reached over plain TCP: a proxy behind TLS
+    /// (`https://proxy`) and SOCKS proxies are not supported.
+    pub fn proxy(mut self, url: impl Into<String>) -> Builder {
+        let url = url.into();
+        if !matches!(url.parse::<Uri>(), Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some())
+        {
+            self.fail(Error::new(Kind::Builder(
+                "the proxy must be an http:// URL with a host",
+            )));
+        }
+        self.proxy = ProxySetting::All(url);
+        self
+    }
+
+    /// Connects directly, whatever `HTTP_PROXY`/`HTTPS_PROXY` say.
+    pub fn no_proxy(mut self) -> Builder {
+        self.proxy = ProxySetting::Off;
+        self
+    }
+
+    /// Also trusts the platform's root certificates (the system store),
+    /// besides Mozilla's, for HTTPS. Default: `false`.
+    #[cfg(feature = "rustls")]
+    pub fn tls_native_roots(mut self, enabled: bool) -> Builder {
+        self.tls.native_roots = enabled;
+        self
+    }
+
+    /// Also trusts the certificates in this PEM data (a private or
+    /// corporate CA) for HTTPS. May be called more than once.
+    #[cfg(feature = "rustls")]
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Bytes>) -> Builder {
+        let pem = pem.into();
+        match TlsOptions::parse_pem(&pem) {
+            Ok(_) => self.tls.extra_roots.push(pem),
+            Err(e) => {
+                self.fail(Error::new(Kind::Builder("invalid PEM root certificate")).with_source(e))
+            }
+        }
+        self
+    }
+
+    /// **For development only: accepts any server certificate** (self-signed,
+    /// expired, for another name), so anyone on the path can read and
+    /// change the stream. Default: `false`: a refused certificate is a
+    /// fatal [`Error::is_certificate`].
+    #[cfg(feature = "rustls")]
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Builder {
+        self.tls.accept_invalid_certs = accept;
+        self
+    }
+
     /// Sends requests through this hyper client (its pool, TLS, proxy,
     /// HTTP/2 settings). Default: a client made by the source, over HTTP and,
-    /// with the `rustls` feature, HTTPS.
+    /// with the `rustls` feature, HTTPS, through the environment's proxy.
+    /// The TLS and proxy settings of this builder do not apply to it.
     pub fn client<C>(mut self, client: Client<C, RequestBody>) -> Builder
     where
         C: Connect + Clone + Send + Sync + 'static,
     {
-        self.transport = Some(Box::new(client));
+        self.transport = Some(Erased(Arc::new(client)));
         self
     }
 
@@ -271,10 +461,19 @@ impl Builder {
                         "https needs the `rustls` feature or a custom client",
                     )));
                 }
-                transport::default_transport()
-                    .map_err(|e| Error::new(Kind::Builder("TLS setup failed")).with_source(e))?
+                transport::default_transport(
+                    &self.proxy,
+                    #[cfg(feature = "rustls")]
+                    &self.tls,
+                )
+                .map_err(|e| Error::new(Kind::Builder("TLS setup failed")).with_source(e))?
             }
         };
+        if self.cookies && cfg!(not(feature = "cookies")) {
+            return Err(Error::new(Kind::Builder(
+                "a cookie store needs the `cookies` feature",
+            )));
+        }
         let mut headers = self.headers;
         headers.remove("last-event-id");
         let config = Config {
@@ -289,7 +488,12 @@ impl Builder {
             limits: self.limits,
             one_shot: self.one_shot,
             done: self.done,
-            transport: Erased(transport),
+            comments: self.comments,
+            retry_first_connect: self.retry_first_connect,
+            hook: self.hook,
+            auth_retries: self.auth_retries,
+            cookies: self.cookies.then(Jar::default),
+            transport,
         };
         Ok(EventSource::new_from(config, self.last_event_id))
     }

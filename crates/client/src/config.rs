@@ -6,11 +6,21 @@ use bourn_codec::Limits;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 
+use crate::cookies::Jar;
+use crate::hook::Hook;
 use crate::retry::RetryPolicy;
 use crate::transport::Erased;
 
 /// Default for [`Builder::connect_timeout`](crate::Builder::connect_timeout): 30 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Default for [`Builder::idle_timeout`](crate::Builder::idle_timeout): 5 minutes.
+/// Any byte resets it, keep-alive comments included (bourn-server sends one
+/// every 15 s by default; the spec suggests "every 15 seconds or so").
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Default for [`Builder::auth_retries`](crate::Builder::auth_retries): 1.
+pub const DEFAULT_AUTH_RETRIES: u32 = 1;
 
 /// At most this many bytes of a refused response's body are kept in the
 /// [`Error`](crate::Error): 4 KiB.
@@ -32,5 +42,10 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) one_shot: bool,
     pub(crate) done: Option<String>,
+    pub(crate) comments: bool,
+    pub(crate) retry_first_connect: bool,
+    pub(crate) hook: Option<Hook>,
+    pub(crate) auth_retries: u32,
+    pub(crate) cookies: Option<Jar>,
     pub(crate) transport: Erased,
 }

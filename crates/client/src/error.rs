@@ -2,13 +2,16 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bourn_codec::{DecodeError, Event};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
+/// A boxed error: what a [request hook](crate::Builder::on_request) returns
+/// to fail the source.
+pub type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Why a request, a connection or an event failed.
 ///
@@ -21,20 +24,26 @@ pub(crate) type BoxError = Box<dyn StdError + Send + Sync>;
 /// fn assert_send_sync<T: Send + Sync + 'static>() {}
 /// assert_send_sync::<bourn_client::Error>();
 /// ```
+///
+/// Errors are cheap to clone (the cause is shared), so a
+/// [`Builder`](crate::Builder) holding one stays `Clone`.
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: Kind,
     fatal: bool,
-    source: Option<BoxError>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
     response: Option<ResponseHead>,
     event: Option<Event>,
     reconnect_in: Option<Duration>,
 }
 
 /// Status, headers and the first bytes of the body of a refused response.
+#[derive(Clone)]
 struct ResponseHead {
     status: StatusCode,
     headers: HeaderMap,
@@ -55,8 +64,14 @@ pub(crate) enum Kind {
     Disconnected,
     /// The server ended the response.
     Eof,
-    /// A status other than 200, 204 or a followed redirect.
+    /// A status other than 200 or a followed redirect.
     Status,
+    /// `204 No Content`: the server asks the client not to reconnect.
+    NoContent,
+    /// The server's certificate was refused (untrusted, expired, wrong name).
+    Certificate,
+    /// The request hook returned an error.
+    Hook,
     /// A 200 whose `Content-Type` is not `text/event-stream`.
     ContentType,
     /// Too many redirects.
@@ -85,7 +100,7 @@ impl Error {
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Error {
-        self.inner.source = Some(source.into());
+        self.inner.source = Some(Arc::from(source.into()));
         self
     }
 
@@ -143,7 +158,17 @@ impl Error {
     /// The request could not be sent or answered: DNS, TCP, TLS, or the
     /// connection closed before a response head arrived.
     pub fn is_connect(&self) -> bool {
-        matches!(self.inner.kind, Kind::Connect | Kind::ConnectTimeout)
+        matches!(
+            self.inner.kind,
+            Kind::Connect | Kind::ConnectTimeout | Kind::Certificate
+        )
+    }
+
+    /// The server's TLS certificate was refused: untrusted, expired or for
+    /// another name. Fatal unless the policy says otherwise: retrying does
+    /// not make a certificate valid.
+    pub fn is_certificate(&self) -> bool {
+        self.inner.kind == Kind::Certificate
     }
 
     /// A timeout: no response head within the connect timeout, or no byte
@@ -165,8 +190,39 @@ impl Error {
 
     /// The server answered a status the client does not accept (see
     /// [`status`](Error::status), [`headers`](Error::headers), [`body`](Error::body)).
+    ///
+    /// A `204 No Content` is one too (the spec fails the connection for
+    /// any status but 200): [`status`](Error::status) is `204` and
+    /// [`kind`](Error::kind) is [`ErrorKind::NoContent`].
     pub fn is_status(&self) -> bool {
-        self.inner.kind == Kind::Status
+        matches!(self.inner.kind, Kind::Status | Kind::NoContent)
+    }
+
+    /// The [request hook](crate::Builder::on_request) failed; its error is
+    /// the [`source`](StdError::source).
+    pub fn is_hook(&self) -> bool {
+        self.inner.kind == Kind::Hook
+    }
+
+    /// What kind of error this is, for a `match`.
+    pub fn kind(&self) -> ErrorKind {
+        match self.inner.kind {
+            Kind::Builder(_) => ErrorKind::Builder,
+            Kind::Connect => ErrorKind::Connect,
+            Kind::ConnectTimeout => ErrorKind::ConnectTimeout,
+            Kind::Certificate => ErrorKind::Certificate,
+            Kind::IdleTimeout => ErrorKind::IdleTimeout,
+            Kind::Disconnected => ErrorKind::Disconnected,
+            Kind::Eof => ErrorKind::Eof,
+            Kind::Status => ErrorKind::Status,
+            Kind::NoContent => ErrorKind::NoContent,
+            Kind::ContentType => ErrorKind::ContentType,
+            Kind::TooManyRedirects | Kind::BadLocation => ErrorKind::Redirect,
+            Kind::Hook => ErrorKind::Hook,
+            Kind::Decode(_) => ErrorKind::Decode,
+            #[cfg(feature = "serde")]
+            Kind::Json => ErrorKind::Json,
+        }
     }
 
     /// A `200` whose `Content-Type` is not `text/event-stream`.
@@ -261,6 +317,11 @@ impl fmt::Display for Error {
                 Some(status) => write!(f, "unexpected status {status}")?,
                 None => f.write_str("unexpected status")?,
             },
+            Kind::NoContent => {
+                f.write_str("the server answered 204 No Content: it asks not to reconnect")?;
+            }
+            Kind::Certificate => f.write_str("the server's TLS certificate was refused")?,
+            Kind::Hook => f.write_str("the request hook failed")?,
             Kind::ContentType => {
                 let content_type = self
                     .headers()
@@ -277,11 +338,70 @@ impl fmt::Display for Error {
             #[cfg(feature = "serde")]
             Kind::Json => f.write_str("event data is not the expected JSON")?,
         }
+        // Most users log `{e}`: the API's own explanation (`{"error":
+        // "invalid api key"}`) is worth more than the status line.
+        if let Some(line) = self.body().and_then(|body| first_line(body)) {
+            write!(f, ": {line}")?;
+        }
         if let Some(delay) = self.inner.reconnect_in {
-            write!(f, "; reconnecting in {delay:?}")?;
+            // Rounded to the millisecond: "3.208s", not "3.208787022s".
+            let rounded =
+                Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+            write!(f, "; reconnecting in {rounded:?}")?;
         }
         Ok(())
     }
+}
+
+/// The first non-blank line of a refused body, trimmed, at most
+/// [`DISPLAY_BODY_LEN`] characters (then `…`).
+fn first_line(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let line = text.lines().map(str::trim).find(|line| !line.is_empty())?;
+    let mut out: String = line.chars().take(DISPLAY_BODY_LEN).collect();
+    if out.len() < line.len() {
+        out.push('…');
+    }
+    Some(out)
+}
+
+/// At most this many characters of a refused body's first line go into an
+/// error's `Display`: 200.
+const DISPLAY_BODY_LEN: usize = 200;
+
+/// What kind of [`Error`] this is: [`Error::kind`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// An invalid URL, header or setting given to the builder.
+    Builder,
+    /// The request could not be sent or no response head arrived.
+    Connect,
+    /// No response head within the connect timeout.
+    ConnectTimeout,
+    /// The server's TLS certificate was refused.
+    Certificate,
+    /// No byte within the idle timeout.
+    IdleTimeout,
+    /// The open response failed (reset, incomplete).
+    Disconnected,
+    /// The server ended the open response.
+    Eof,
+    /// A status other than 200 (or a followed redirect, or 204).
+    Status,
+    /// `204 No Content`: the server asks the client to stop.
+    NoContent,
+    /// A 200 whose `Content-Type` is not `text/event-stream`.
+    ContentType,
+    /// Too many redirects, or one without a usable `Location`.
+    Redirect,
+    /// The request hook failed.
+    Hook,
+    /// The decoder discarded an event over a limit.
+    Decode,
+    /// An event's data is not the requested JSON.
+    #[cfg(feature = "serde")]
+    Json,
 }
 
 impl StdError for Error {
@@ -308,6 +428,15 @@ mod tests {
     }
 
     #[test]
+    fn the_reconnection_delay_is_shown_rounded_to_the_millisecond() {
+        let e = Error::new(Kind::Eof).reconnecting(Duration::from_nanos(3_208_787_022));
+        assert_eq!(
+            e.to_string(),
+            "the server ended the stream; reconnecting in 3.208s"
+        );
+    }
+
+    #[test]
     fn predicates() {
         let e = Error::new(Kind::ConnectTimeout);
         assert!(e.is_connect() && e.is_timeout() && !e.is_idle_timeout() && e.is_fatal());
@@ -326,7 +455,30 @@ mod tests {
         assert!(e.is_status() && !e.is_content_type());
         assert_eq!(e.status(), Some(StatusCode::BAD_GATEWAY));
         assert_eq!(e.body().map(|b| &b[..]), Some(&b"oops"[..]));
-        assert_eq!(e.to_string(), "unexpected status 502 Bad Gateway");
+        assert_eq!(e.to_string(), "unexpected status 502 Bad Gateway: oops");
+        assert_eq!(e.kind(), ErrorKind::Status);
+        // The first non-blank line only, cut at 200 characters.
+        let long = format!("\n  {{\"error\":\"{}\"}}\nsecond line", "x".repeat(300));
+        let e = Error::new(Kind::Status).with_response(
+            StatusCode::UNAUTHORIZED,
+            HeaderMap::new(),
+            Bytes::from(long),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("unexpected status 401 Unauthorized: {\"error\":\"xxx"),
+            "{text}"
+        );
+        assert!(text.ends_with('…') && !text.contains("second"), "{text}");
+        let e = Error::new(Kind::NoContent).with_response(
+            StatusCode::NO_CONTENT,
+            HeaderMap::new(),
+            Bytes::new(),
+        );
+        assert!(e.is_status() && e.kind() == ErrorKind::NoContent);
+        assert!(e.to_string().contains("204 No Content"));
+        let cloned = e.clone();
+        assert_eq!(cloned.status(), Some(StatusCode::NO_CONTENT));
         let d = DecodeError::LineTooLong {
             limit: 4,
             offset: 0,

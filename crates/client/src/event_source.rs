@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use bourn_codec::{ByteString, Decoder, Frame};
 use futures_core::Stream;
-use tokio::time::Sleep;
+use http::Uri;
+use tokio::time::{Instant, Sleep};
 
 use crate::builder::Builder;
 use crate::config::Config;
-use crate::connect::{self, Outcome};
+use crate::connect::{self, Outcome, Target};
 use crate::connection::{Connection, Read};
 use crate::error::{Error, Kind};
 use crate::handle::{Handle, ReadyState, Shared};
+use crate::hook::RequestReason;
 use crate::item::Item;
 
 type Attempt = Pin<Box<dyn Future<Output = Outcome> + Send>>;
@@ -39,8 +41,20 @@ pub struct EventSource {
     state: State,
     /// The spec's reconnection time: the policy's, then the server's `retry:`.
     reconnect_time: Duration,
-    /// Consecutive attempts that failed without opening.
+    /// The backoff exponent: attempts that failed, and connections that
+    /// closed before the policy's reset threshold, since the last
+    /// connection that stayed open that long.
     failures: u32,
+    /// Consecutive attempts that failed without opening (for `max_retries`).
+    failed_attempts: u32,
+    /// When the open connection opened.
+    opened_at: Option<Instant>,
+    /// Whether a connection ever opened, or an attempt ever started.
+    started: bool,
+    /// Where the next attempt goes.
+    target: Target,
+    /// Whether a connection ever opened.
+    opened_any: bool,
     /// The last event ID string, the stream's own copy (`Shared` has the
     /// one handles read).
     last_event_id: ByteString,
@@ -84,14 +98,31 @@ impl EventSource {
 
     pub(crate) fn new_from(config: Config, last_event_id: String) -> EventSource {
         let last_event_id = ByteString::from(last_event_id);
+        let target = Target {
+            uri: config.uri.clone(),
+            method: config.method.clone(),
+            body: config.body.clone(),
+        };
         EventSource {
             reconnect_time: config.policy.get_reconnect_time(),
+            shared: Arc::new(Shared::new(last_event_id.clone(), config.uri.clone())),
             config: Arc::new(config),
-            shared: Arc::new(Shared::new(last_event_id.clone())),
             state: State::Start,
             failures: 0,
+            failed_attempts: 0,
+            opened_at: None,
+            started: false,
+            opened_any: false,
+            target,
             last_event_id,
         }
+    }
+
+    /// The URL the next connection goes to: the final URL, after
+    /// redirects, of the last connection that opened (the builder's until
+    /// then). Reconnections go there, as a browser's do.
+    pub fn url(&self) -> &Uri {
+        &self.target.uri
     }
 
     /// `Connecting`, `Open` or `Closed`.
@@ -122,8 +153,31 @@ impl EventSource {
 
     fn start_attempt(&mut self) {
         self.shared.set_state(ReadyState::Connecting);
-        let attempt = connect::attempt(Arc::clone(&self.config), self.last_event_id.clone());
+        let reason = if self.started {
+            RequestReason::Reconnect
+        } else {
+            RequestReason::Initial
+        };
+        self.started = true;
+        let attempt = connect::attempt(
+            Arc::clone(&self.config),
+            self.target.clone(),
+            self.last_event_id.clone(),
+            reason,
+        );
         self.state = State::Connecting(Box::pin(attempt));
+    }
+
+    /// `Handle::restart`: abandon the connection, attempt or wait, and
+    /// start a new attempt now. The backoff state and reconnection time stay.
+    fn restart(&mut self) {
+        match self.state {
+            State::Connecting(_) | State::Open(_) | State::Waiting(_) => {
+                self.opened_at = None;
+                self.state = State::Start;
+            }
+            State::Start | State::Done => {}
+        }
     }
 
     /// Ends the stream for good.
@@ -135,7 +189,14 @@ impl EventSource {
     /// After an attempt that did not open: wait and retry, or give up.
     fn attempt_failed(&mut self, error: Error, retry_after: Option<Duration>) -> Error {
         self.failures = self.failures.saturating_add(1);
-        if self.config.one_shot || self.config.policy.exhausted(self.failures) {
+        self.failed_attempts = self.failed_attempts.saturating_add(1);
+        // The very first attempt, with `retry_first_connect(false)`: a
+        // refused port or a wrong host name fails at once.
+        let first = self.failed_attempts == 1 && !self.ever_opened();
+        if self.config.one_shot
+            || self.config.policy.exhausted(self.failed_attempts)
+            || (first && !self.config.retry_first_connect)
+        {
             self.finish();
             return error.fatal();
         }
@@ -145,13 +206,34 @@ impl EventSource {
         error.reconnecting(delay)
     }
 
+    fn ever_opened(&self) -> bool {
+        // The target moves off the builder's request only when a
+        // connection opens; `Open` items are the other witness.
+        self.opened_any
+    }
+
     /// After an open connection was lost: "reestablish the connection".
+    ///
+    /// The first reconnection waits the reconnection time exactly (the
+    /// server's `retry:`, 0 included). A connection that closed before the
+    /// policy's reset threshold counts towards the backoff, so a server
+    /// that opens and closes at once is reconnected to ever more slowly;
+    /// one that stayed open that long resets it.
     fn connection_lost(&mut self, error: Error) -> Error {
         if self.config.one_shot {
             self.finish();
             return error.fatal();
         }
-        let delay = self.config.policy.delay(self.reconnect_time, self.failures);
+        let lived = self.opened_at.take().map(|at| at.elapsed());
+        let delay = if lived.is_some_and(|lived| lived >= self.config.policy.get_reset_threshold())
+        {
+            self.failures = 0;
+            self.reconnect_time
+        } else {
+            let delay = self.config.policy.delay(self.reconnect_time, self.failures);
+            self.failures = self.failures.saturating_add(1);
+            delay
+        };
         self.wait(delay);
         error.reconnecting(delay)
     }
@@ -191,9 +273,16 @@ impl EventSource {
                         Poll::Pending => return self.pending(cx),
                     };
                     match outcome {
-                        Outcome::Open(response) => {
-                            // "Announce the connection": a good open resets the backoff.
-                            self.failures = 0;
+                        Outcome::Open(opened) => {
+                            let (response, target) = *opened;
+                            // "Announce the connection". The backoff is reset
+                            // only once it has stayed open a while.
+                            self.failed_attempts = 0;
+                            self.opened_any = true;
+                            self.opened_at = Some(Instant::now());
+                            self.shared.set_url(&target.uri);
+                            let url = target.uri.clone();
+                            self.target = target;
                             let (parts, body) = response.into_parts();
                             let decoder = Decoder::with_limits(self.config.limits)
                                 .with_last_event_id(self.last_event_id.clone());
@@ -206,11 +295,8 @@ impl EventSource {
                             return Poll::Ready(Some(Ok(Item::Open {
                                 status: parts.status,
                                 headers: parts.headers,
+                                url,
                             })));
-                        }
-                        Outcome::NoContent => {
-                            self.finish();
-                            return Poll::Ready(None);
                         }
                         Outcome::Retry(error, retry_after) => {
                             return Poll::Ready(Some(Err(self.attempt_failed(error, retry_after))));
@@ -261,6 +347,11 @@ impl EventSource {
                 // [...] set the event stream's reconnection time to that integer."
                 Ok(Some(Frame::Retry(time))) => self.reconnect_time = time,
                 // Comments are keep-alives: their bytes reset the idle timer.
+                Ok(Some(Frame::Comment(comment))) => {
+                    if self.config.comments {
+                        return Poll::Ready(Some(Ok(Item::Comment(String::from(&*comment)))));
+                    }
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => match connection.poll_read(cx) {
                     Poll::Ready(Ok(())) => {}
@@ -296,7 +387,18 @@ impl Stream for EventSource {
             this.state = State::Done;
             return Poll::Ready(None);
         }
+        if this.shared.take_restart() {
+            this.restart();
+        }
         this.poll_state(cx)
+    }
+}
+
+impl Drop for EventSource {
+    /// A handle whose source is gone reports `Closed`: nothing will
+    /// connect again.
+    fn drop(&mut self) {
+        self.shared.finish();
     }
 }
 

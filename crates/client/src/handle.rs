@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bourn_codec::ByteString;
 use futures_util::task::AtomicWaker;
+use http::Uri;
 
 /// The state of an [`EventSource`](crate::EventSource), as the spec's `readyState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,8 +16,9 @@ pub enum ReadyState {
     Connecting = 0,
     /// A connection is open and events are dispatched as they arrive (1).
     Open = 1,
-    /// Closed for good: a fatal error, a `204`, the end of a one-shot
-    /// stream, or [`close`](Handle::close) (2).
+    /// Closed for good: a fatal error (a `204` included), the end of a
+    /// one-shot stream, [`close`](Handle::close), or the source was
+    /// dropped (2).
     Closed = 2,
 }
 
@@ -34,17 +36,46 @@ impl ReadyState {
 pub(crate) struct Shared {
     state: AtomicU8,
     closed: AtomicBool,
+    restart: AtomicBool,
     last_event_id: Mutex<ByteString>,
+    url: Mutex<Uri>,
     waker: AtomicWaker,
 }
 
 impl Shared {
-    pub(crate) fn new(last_event_id: ByteString) -> Shared {
+    pub(crate) fn new(last_event_id: ByteString, url: Uri) -> Shared {
         Shared {
             state: AtomicU8::new(ReadyState::Connecting as u8),
             closed: AtomicBool::new(false),
+            restart: AtomicBool::new(false),
             last_event_id: Mutex::new(last_event_id),
+            url: Mutex::new(url),
             waker: AtomicWaker::new(),
+        }
+    }
+
+    /// Asks the stream to reconnect now; it is woken to do so.
+    pub(crate) fn restart(&self) {
+        self.restart.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Whether a restart was asked for since the last call (clears it).
+    pub(crate) fn take_restart(&self) -> bool {
+        self.restart.load(Ordering::Acquire) && self.restart.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn url(&self) -> Uri {
+        self.url
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_url(&self, url: &Uri) {
+        let mut shared = self.url.lock().unwrap_or_else(PoisonError::into_inner);
+        if *shared != *url {
+            *shared = url.clone();
         }
     }
 
@@ -146,6 +177,25 @@ impl Handle {
     /// the next time it is polled, which this call triggers.
     pub fn close(&self) {
         self.shared.close();
+    }
+
+    /// Reconnects now, as if the server had dropped the connection: the
+    /// open connection (or the attempt in progress, or the wait before the
+    /// next one) is abandoned and a new attempt starts at once, sending the
+    /// last event ID, with the server's `retry:` and the backoff state kept.
+    /// No error item is yielded for it; the new connection yields
+    /// [`Item::Open`](crate::Item::Open). The [request hook](crate::Builder::on_request)
+    /// is called with [`RequestReason::Reconnect`](crate::RequestReason::Reconnect),
+    /// so this is how to apply new credentials at once. Nothing happens on
+    /// a closed source or one not yet polled.
+    pub fn restart(&self) {
+        self.shared.restart();
+    }
+
+    /// The URL the next connection goes to: the final URL, after redirects,
+    /// of the last connection that opened (the builder's until then).
+    pub fn url(&self) -> Uri {
+        self.shared.url()
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the stream yields.
 
 use bourn_codec::Event;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, Uri};
 
 /// One item of an [`EventSource`](crate::EventSource) stream.
 #[non_exhaustive]
@@ -15,10 +15,17 @@ pub enum Item {
         status: StatusCode,
         /// The response headers.
         headers: HeaderMap,
+        /// The final URL, after redirects: where reconnections go (also
+        /// [`EventSource::url`](crate::EventSource::url)).
+        url: Uri,
     },
     /// A dispatched event: its type, data, `id` field and the last event ID
     /// in force when it was dispatched.
     Event(Event),
+    /// A comment line (`: keep-alive`), without the colon and the one space
+    /// after it, reported as soon as the line arrives. Only with
+    /// [`Builder::comments`](crate::Builder::comments).
+    Comment(String),
 }
 
 impl Item {
@@ -26,7 +33,7 @@ impl Item {
     pub fn as_event(&self) -> Option<&Event> {
         match self {
             Item::Event(event) => Some(event),
-            Item::Open { .. } => None,
+            Item::Open { .. } | Item::Comment(_) => None,
         }
     }
 
@@ -34,7 +41,7 @@ impl Item {
     pub fn into_event(self) -> Option<Event> {
         match self {
             Item::Event(event) => Some(event),
-            Item::Open { .. } => None,
+            Item::Open { .. } | Item::Comment(_) => None,
         }
     }
 }

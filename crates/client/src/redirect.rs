@@ -1,7 +1,6 @@
 //! Following redirects: which statuses, where to, with which method.
 
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, PROXY_AUTHORIZATION};
-use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Method, StatusCode, Uri};
 
 /// Default for [`Builder::max_redirects`](crate::Builder::max_redirects): 10.
@@ -30,6 +29,7 @@ pub(crate) fn next_hop(
     location: Option<&[u8]>,
 ) -> Option<Hop> {
     let location = location.filter(|l| !l.iter().all(u8::is_ascii_whitespace))?;
+    // A raw UTF-8 `Location` is what servers send for non-ASCII paths.
     let location = std::str::from_utf8(location).ok()?.trim();
     let uri = resolve(base, location)?;
     // 303 See Other: "a user agent can perform a retrieval request targeting
@@ -44,8 +44,12 @@ pub(crate) fn next_hop(
 }
 
 /// Headers not to carry to another origin, and body headers after a 303.
+///
+/// `Authorization` and `Cookie` never follow a redirect to another origin
+/// (CVE-2022-1650 was exactly this); the cookie store adds the new
+/// origin's own cookies afterwards.
 pub(crate) fn adjust_headers(headers: &mut HeaderMap, from: &Uri, to: &Uri, drop_body: bool) {
-    if from.scheme() != to.scheme() || from.authority() != to.authority() {
+    if !same_origin(from, to) {
         for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE] {
             headers.remove(name);
         }
@@ -56,88 +60,33 @@ pub(crate) fn adjust_headers(headers: &mut HeaderMap, from: &Uri, to: &Uri, drop
     }
 }
 
-/// Resolves a URI reference against an absolute `base` (RFC 3986 §5.2).
+/// Resolves a `Location` against the request's URL as a browser does
+/// (the `url` crate: the WHATWG URL parser), so a non-ASCII location is
+/// percent-encoded and dot segments are removed. Only `http` and `https`
+/// results are followed; a fragment is dropped (it is never sent).
 fn resolve(base: &Uri, reference: &str) -> Option<Uri> {
-    if reference.is_empty()
-        || reference
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
+    let base = url::Url::parse(&base.to_string()).ok()?;
+    let mut url = base.join(reference).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
         return None;
     }
-    // Drop a fragment: it is never sent.
-    let reference = reference.split('#').next().unwrap_or_default();
-    let has_scheme = reference.split_once(':').is_some_and(|(scheme, _)| {
-        !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-            && !scheme.contains('/')
-    });
-    if has_scheme {
-        let uri: Uri = reference.parse().ok()?;
-        return (uri.scheme().is_some() && uri.authority().is_some()).then_some(uri);
-    }
-    let scheme = base.scheme()?.clone();
-    if let Some(rest) = reference.strip_prefix("//") {
-        let uri: Uri = format!("{scheme}://{rest}").parse().ok()?;
-        return uri.authority().is_some().then_some(uri);
-    }
-    let authority = base.authority()?.clone();
-    let base_path = base.path();
-    let (path, query) = match reference.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (reference, None),
-    };
-    let merged = if path.is_empty() {
-        // "?q" keeps the base path; "" alone was refused above.
-        base_path.to_owned()
-    } else if path.starts_with('/') {
-        remove_dot_segments(path)
-    } else {
-        let dir = &base_path[..base_path.rfind('/').map_or(0, |i| i + 1)];
-        let dir = if dir.is_empty() { "/" } else { dir };
-        remove_dot_segments(&format!("{dir}{path}"))
-    };
-    let path_and_query = match query {
-        Some(q) => format!("{merged}?{q}"),
-        None => merged,
-    };
-    build(scheme, authority, &path_and_query)
+    url.set_fragment(None);
+    url.as_str().parse().ok()
 }
 
-fn build(scheme: Scheme, authority: Authority, path_and_query: &str) -> Option<Uri> {
-    let pq: PathAndQuery = path_and_query.parse().ok()?;
-    Uri::builder()
-        .scheme(scheme)
-        .authority(authority)
-        .path_and_query(pq)
-        .build()
-        .ok()
+/// Same scheme, host and port.
+pub(crate) fn same_origin(a: &Uri, b: &Uri) -> bool {
+    a.scheme() == b.scheme()
+        && a.host().map(str::to_ascii_lowercase) == b.host().map(str::to_ascii_lowercase)
+        && a.port_u16().or_else(|| default_port(a)) == b.port_u16().or_else(|| default_port(b))
 }
 
-/// RFC 3986 §5.2.4, over '/'-separated segments.
-fn remove_dot_segments(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    for (i, segment) in segments.iter().enumerate() {
-        let last = i + 1 == segments.len();
-        match *segment {
-            "." => {
-                if last {
-                    out.push("");
-                }
-            }
-            ".." => {
-                out.pop();
-                if last {
-                    out.push("");
-                }
-            }
-            s => out.push(s),
-        }
+fn default_port(uri: &Uri) -> Option<u16> {
+    match uri.scheme_str() {
+        Some("http") => Some(80),
+        Some("https") => Some(443),
+        _ => None,
     }
-    format!("/{}", out.join("/"))
 }
 
 #[cfg(test)]
@@ -163,10 +112,17 @@ mod tests {
             ("..", Some("http://a.test/b/")),
             ("?y", Some("http://a.test/b/c/d?y")),
             ("g?y#frag", Some("http://a.test/b/c/g?y")),
-            ("", None),
-            ("   ", None),
-            ("a b", None),
+            ("", Some("http://a.test/b/c/d?q")),
+            // As a browser: spaces and non-ASCII are percent-encoded.
+            ("a b", Some("http://a.test/b/c/a%20b")),
+            (
+                "/caf\u{e9}/\u{2026}",
+                Some("http://a.test/caf%C3%A9/%E2%80%A6"),
+            ),
+            ("/x/./y/../z", Some("http://a.test/x/z")),
+            ("/%2e%2E/z", Some("http://a.test/z")),
             ("mailto:x@y", None),
+            ("ftp://x.test/", None),
         ];
         for (reference, expected) in table {
             assert_eq!(r(base, reference).as_deref(), expected, "{reference:?}");
@@ -191,6 +147,31 @@ mod tests {
         assert!(
             is_redirect(StatusCode::PERMANENT_REDIRECT) && !is_redirect(StatusCode::NOT_MODIFIED)
         );
+    }
+
+    #[test]
+    fn origins() {
+        let same = [
+            ("http://a.test/x", "http://a.test:80/y"),
+            ("https://A.test/", "https://a.test:443/"),
+        ];
+        for (a, b) in same {
+            assert!(
+                same_origin(&a.parse().unwrap(), &b.parse().unwrap()),
+                "{a} {b}"
+            );
+        }
+        let different = [
+            ("http://a.test/", "https://a.test/"),
+            ("http://a.test/", "http://a.test:8080/"),
+            ("http://a.test/", "http://b.a.test/"),
+        ];
+        for (a, b) in different {
+            assert!(
+                !same_origin(&a.parse().unwrap(), &b.parse().unwrap()),
+                "{a} {b}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub const DEFAULT_RECONNECT_TIME: Duration = Duration::from_secs(3);
 pub const DEFAULT_MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// Default for [`RetryPolicy::max_delay`]: 30 s.
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
+/// Default for [`RetryPolicy::reset_threshold`]: 60 s (LaunchDarkly's
+/// clients call it `retryDelayResetThreshold`, with the same default).
+pub const DEFAULT_RESET_THRESHOLD: Duration = Duration::from_secs(60);
 
 /// How an [`EventSource`](crate::EventSource) waits between connections.
 ///
@@ -20,7 +23,16 @@ pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(30);
 /// reconnect at once). After each attempt that fails without opening, the
 /// wait doubles from `max(reconnection time, min_backoff)`, is capped at
 /// [`max_delay`](RetryPolicy::max_delay), and takes a random jitter of up to
-/// half, but never drops below the reconnection time. A good open resets it.
+/// half, but never drops below the reconnection time.
+///
+/// A connection that opens and closes again before the
+/// [`reset_threshold`](RetryPolicy::reset_threshold) (Default: 60 s) counts
+/// as a failure too: the first reconnection after it waits the
+/// reconnection time exactly (a `retry: 2` server is reconnected to within
+/// milliseconds, `retry: 0` at once), and each further one backs off as
+/// above, so a server that accepts and closes in a loop sees fewer than 2
+/// connections a second within 10 attempts. Only a connection that stays
+/// open for the threshold resets the backoff.
 ///
 /// ```
 /// use std::time::Duration;
@@ -38,6 +50,7 @@ pub struct RetryPolicy {
     reconnect_time: Duration,
     min_backoff: Duration,
     max_delay: Duration,
+    reset_threshold: Duration,
     jitter: bool,
     retry_http_errors: bool,
     max_retries: Option<u32>,
@@ -57,6 +70,7 @@ impl RetryPolicy {
             reconnect_time: DEFAULT_RECONNECT_TIME,
             min_backoff: DEFAULT_MIN_BACKOFF,
             max_delay: DEFAULT_MAX_DELAY,
+            reset_threshold: DEFAULT_RESET_THRESHOLD,
             jitter: true,
             retry_http_errors: false,
             max_retries: None,
@@ -83,6 +97,19 @@ impl RetryPolicy {
     pub const fn max_delay(mut self, time: Duration) -> RetryPolicy {
         self.max_delay = time;
         self
+    }
+
+    /// How long a connection must stay open for the backoff to start again
+    /// from the reconnection time; shorter connections count as failed
+    /// attempts. Default: 60 s ([`DEFAULT_RESET_THRESHOLD`]).
+    pub const fn reset_threshold(mut self, time: Duration) -> RetryPolicy {
+        self.reset_threshold = time;
+        self
+    }
+
+    /// How long a connection must stay open to reset the backoff.
+    pub const fn get_reset_threshold(&self) -> Duration {
+        self.reset_threshold
     }
 
     /// Whether backoff waits take a random jitter (between half and all of
@@ -245,6 +272,20 @@ mod tests {
         let p = RetryPolicy::new().max_delay(Duration::from_secs(10));
         h.insert("retry-after", HeaderValue::from_static("3600"));
         assert_eq!(p.retry_after(&h), Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn an_open_and_close_loop_slows_below_two_a_second_within_ten_attempts() {
+        // What `connection_lost` does for connections shorter than the
+        // threshold: wait delay(rt, n) with n = 0, 1, 2, ...
+        let p = RetryPolicy::new();
+        for rt in [Duration::ZERO, 2 * MS] {
+            assert_eq!(p.delay(rt, 0), rt, "the first reconnection is exact");
+            for _ in 0..50 {
+                assert!(p.delay(rt, 9) >= Duration::from_millis(500));
+            }
+        }
+        assert_eq!(p.get_reset_threshold(), Duration::from_secs(60));
     }
 
     #[test]

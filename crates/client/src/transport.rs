@@ -4,18 +4,24 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 #[cfg(feature = "rustls")]
 use std::sync::OnceLock;
 
 use bytes::Bytes;
+use http::header::PROXY_AUTHORIZATION;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioExecutor;
 
 use crate::error::BoxError;
+use crate::proxy::ForwardProxy;
+#[cfg(feature = "rustls")]
+use crate::tls::TlsOptions;
 
 /// The request body type: the whole body, sent again on every reconnection.
 pub type RequestBody = Full<Bytes>;
@@ -38,11 +44,37 @@ where
     }
 }
 
-pub(crate) struct Erased(pub(crate) Box<dyn Transport>);
+/// A shared transport: a [`Builder`](crate::Builder) that holds one stays `Clone`.
+#[derive(Clone)]
+pub(crate) struct Erased(pub(crate) Arc<dyn Transport>);
 
 impl fmt::Debug for Erased {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Transport")
+    }
+}
+
+/// Which proxy the default transport uses.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum ProxySetting {
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their
+    /// lower-case forms), read when the source is built.
+    #[default]
+    Env,
+    /// No proxy, whatever the environment says.
+    Off,
+    /// Every request through this proxy (an `http://` URL, credentials
+    /// allowed: `http://user:pass@proxy:3128`).
+    All(String),
+}
+
+impl ProxySetting {
+    fn matcher(&self) -> Matcher {
+        match self {
+            ProxySetting::Env => Matcher::from_env(),
+            ProxySetting::Off => Matcher::builder().build(),
+            ProxySetting::All(url) => Matcher::builder().all(url.clone()).build(),
+        }
     }
 }
 
@@ -55,7 +87,8 @@ where
 }
 
 /// The default transport: HTTP and, with the `rustls` feature, HTTPS over
-/// rustls (ring, Mozilla roots) with HTTP/2 negotiated by ALPN.
+/// rustls (ring, Mozilla roots unless configured otherwise) with HTTP/2
+/// negotiated by ALPN, through a proxy when one applies.
 ///
 /// Two clients, chosen per request by scheme (a redirect may cross from
 /// one to the other): a plain-TCP one, and a TLS one made on the first
@@ -64,24 +97,34 @@ where
 /// connections, `benches/examples/client-load.rs`).
 ///
 /// Each event source gets its own clients (their pools: a pooled
-/// connection belongs to the runtime that opened it), but the TLS
+/// connection belongs to the runtime that opened it), but the default TLS
 /// connector is made once per process and cloned: its rustls
 /// `ClientConfig` holds the root certificates and a session cache, ~17 KB
 /// that every connection would otherwise pay for (same measurement).
+///
+/// A proxied request gets a client of its own (an SSE attempt is one
+/// long-lived connection: there is nothing to pool): a forward-proxy
+/// connector for `http` URLs (the request goes to the proxy in absolute
+/// form) and an HTTP `CONNECT` tunnel for `https` URLs.
 struct DefaultTransport {
     http: Client<HttpConnector, RequestBody>,
     #[cfg(feature = "rustls")]
     https: Https,
+    proxy: Matcher,
 }
 
 #[cfg(feature = "rustls")]
 struct Https {
+    config: Arc<rustls::ClientConfig>,
     connector: hyper_rustls::HttpsConnector<HttpConnector>,
     client: OnceLock<Client<hyper_rustls::HttpsConnector<HttpConnector>, RequestBody>>,
 }
 
 impl Transport for DefaultTransport {
     fn send(&self, request: Request<RequestBody>) -> ResponseFuture {
+        if let Some(intercept) = self.proxy.intercept(request.uri()) {
+            return self.send_proxied(request, &intercept);
+        }
         #[cfg(feature = "rustls")]
         if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
             let https = &self.https;
@@ -94,39 +137,110 @@ impl Transport for DefaultTransport {
     }
 }
 
-/// The default transport (see [`DefaultTransport`]).
-pub(crate) fn default_transport() -> Result<Box<dyn Transport>, BoxError> {
-    Ok(Box::new(DefaultTransport {
-        http: client_with(http_connector(true)),
-        #[cfg(feature = "rustls")]
-        https: Https {
-            connector: https_connector()?,
-            client: OnceLock::new(),
-        },
-    }))
+impl DefaultTransport {
+    fn send_proxied(
+        &self,
+        mut request: Request<RequestBody>,
+        intercept: &Intercept,
+    ) -> ResponseFuture {
+        let proxy = intercept.uri().clone();
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            #[cfg(feature = "rustls")]
+            {
+                let mut tunnel = hyper_util::client::legacy::connect::proxy::Tunnel::new(
+                    proxy,
+                    http_connector(false),
+                );
+                if let Some(auth) = intercept.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config((*self.https.config).clone())
+                    .https_only()
+                    .enable_all_versions()
+                    .wrap_connector(tunnel);
+                return client_with(connector).send(request);
+            }
+            #[cfg(not(feature = "rustls"))]
+            return Box::pin(async { Err("https needs the `rustls` feature".into()) });
+        }
+        if let Some(auth) = intercept.basic_auth() {
+            request
+                .headers_mut()
+                .insert(PROXY_AUTHORIZATION, auth.clone());
+        }
+        client_with(ForwardProxy::new(proxy, http_connector(false))).send(request)
+    }
 }
 
-/// The process's TLS connector, made on first use.
+/// The default transport (see [`DefaultTransport`]).
+pub(crate) fn default_transport(
+    proxy: &ProxySetting,
+    #[cfg(feature = "rustls")] tls: &TlsOptions,
+) -> Result<Erased, BoxError> {
+    #[cfg(feature = "rustls")]
+    let https = {
+        let (config, connector) = if tls.is_default() {
+            default_https()?
+        } else {
+            let config = Arc::new(tls.client_config()?);
+            let connector = https_connector(&config);
+            (config, connector)
+        };
+        Https {
+            config,
+            connector,
+            client: OnceLock::new(),
+        }
+    };
+    Ok(Erased(Arc::new(DefaultTransport {
+        http: client_with(http_connector(true)),
+        #[cfg(feature = "rustls")]
+        https,
+        proxy: proxy.matcher(),
+    })))
+}
+
+/// The process's default TLS config and connector, made on first use.
 #[cfg(feature = "rustls")]
-fn https_connector() -> Result<hyper_rustls::HttpsConnector<HttpConnector>, BoxError> {
+#[allow(clippy::type_complexity)]
+fn default_https() -> Result<
+    (
+        Arc<rustls::ClientConfig>,
+        hyper_rustls::HttpsConnector<HttpConnector>,
+    ),
+    BoxError,
+> {
     type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-    static HTTPS: OnceLock<Result<Connector, rustls::Error>> = OnceLock::new();
+    static HTTPS: OnceLock<Result<(Arc<rustls::ClientConfig>, Connector), String>> =
+        OnceLock::new();
     let https = HTTPS.get_or_init(|| {
-        Ok(hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())?
-            .https_or_http()
-            .enable_all_versions()
-            .wrap_connector(http_connector(false)))
+        let config = Arc::new(
+            TlsOptions::default()
+                .client_config()
+                .map_err(|e| e.to_string())?,
+        );
+        let connector = https_connector(&config);
+        Ok((config, connector))
     });
     match https {
-        Ok(https) => Ok(https.clone()),
+        Ok((config, connector)) => Ok((Arc::clone(config), connector.clone())),
         Err(error) => Err(error.clone().into()),
     }
 }
 
+#[cfg(feature = "rustls")]
+fn https_connector(config: &rustls::ClientConfig) -> hyper_rustls::HttpsConnector<HttpConnector> {
+    hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config.clone())
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http_connector(false))
+}
+
 /// A TCP connector with `TCP_NODELAY` (events are small and latency-bound).
 /// `enforce_http` is off when a TLS connector wraps it.
-fn http_connector(enforce_http: bool) -> HttpConnector {
+pub(crate) fn http_connector(enforce_http: bool) -> HttpConnector {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.enforce_http(enforce_http);

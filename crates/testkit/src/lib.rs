@@ -1,7 +1,8 @@
 //! A scripted Server-Sent Events server for fault-injection tests: it listens
 //! on `127.0.0.1:0`, answers each request with a [`Reply`] you script (bytes
 //! in chosen chunks, a dropped connection at a chosen byte, a status, a
-//! content type, a redirect, a stall, a one-byte trickle) and records every
+//! content type, a redirect, a stall, a one-byte trickle, a proxy's `CONNECT`
+//! tunnel) and records every
 //! request it receives (method, path, headers, body).
 //!
 //! ```

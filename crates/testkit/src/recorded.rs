@@ -12,6 +12,10 @@ pub struct Recorded {
     pub method: Method,
     /// The path and query (`/stream?x=1`).
     pub path: String,
+    /// The request target as received: the path and query for an ordinary
+    /// request, the whole URL (`http://host/path`) when the client took the
+    /// server for a forward proxy, `host:port` for a `CONNECT`.
+    pub target: String,
     /// Every request header.
     pub headers: HeaderMap,
     /// The whole request body.

@@ -42,6 +42,7 @@ pub struct Reply {
     pub(crate) head_delay: Duration,
     pub(crate) cut_at: Option<usize>,
     pub(crate) end: End,
+    pub(crate) tunnel: bool,
 }
 
 impl Reply {
@@ -79,7 +80,18 @@ impl Reply {
             head_delay: Duration::ZERO,
             cut_at: None,
             end: End::Clean,
+            tunnel: false,
         }
+    }
+
+    /// The answer of an HTTP proxy to `CONNECT host:port`: `200`, then the
+    /// connection is relayed byte for byte to `host:port` (so a client can
+    /// reach a TLS server through the tunnel). To any other method it is a
+    /// plain `200` with an empty body.
+    pub fn tunnel() -> Reply {
+        let mut reply = Reply::new(StatusCode::OK, Bytes::new());
+        reply.tunnel = true;
+        reply
     }
 
     /// Replaces the status.
@@ -124,6 +136,21 @@ impl Reply {
         let value =
             HeaderValue::from_str(value).unwrap_or_else(|_| panic!("header value {value:?}"));
         self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets a header from raw bytes (non-ASCII included, as some servers
+    /// send in `Location`), replacing any previous value.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a valid header name or `value` holds a control byte.
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Reply {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .unwrap_or_else(|_| panic!("header name {name:?}"));
+        let value =
+            HeaderValue::from_bytes(value).unwrap_or_else(|_| panic!("header value {value:?}"));
+        self.headers.append(name, value);
         self
     }
 

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -156,17 +156,19 @@ async fn accept_loop(
             // Connection errors are the point of many scripts; nothing to report.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
                 .await;
         });
     }
 }
 
 async fn answer(
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     handler: Arc<Handler>,
     requests: Arc<Mutex<Vec<Recorded>>>,
 ) -> Result<Response<ScriptBody>, Infallible> {
     {
+        let upgrade = hyper::upgrade::on(&mut request);
         let (parts, body) = request.into_parts();
         let body = body
             .collect()
@@ -181,6 +183,7 @@ async fn answer(
                     .uri
                     .path_and_query()
                     .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned()),
+                target: parts.uri.to_string(),
                 headers: parts.headers,
                 body,
                 index: log.len(),
@@ -190,6 +193,9 @@ async fn answer(
             recorded
         };
         let reply = handler(&recorded);
+        if reply.tunnel && recorded.method == Method::CONNECT {
+            tokio::spawn(relay(upgrade, recorded.target.clone()));
+        }
         if !reply.head_delay.is_zero() {
             tokio::time::sleep(reply.head_delay).await;
         }
@@ -199,4 +205,15 @@ async fn answer(
         *response.headers_mut() = reply.headers;
         Ok(response)
     }
+}
+
+/// A `CONNECT` tunnel: once hyper hands the connection over, bytes go both
+/// ways between it and `authority`. Failures just end the tunnel.
+async fn relay(upgrade: hyper::upgrade::OnUpgrade, authority: String) {
+    let Ok(upgraded) = upgrade.await else { return };
+    let Ok(mut target) = tokio::net::TcpStream::connect(authority.as_str()).await else {
+        return;
+    };
+    let mut client = TokioIo::new(upgraded);
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut target).await;
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 19] = [
+const ENV: [&str; 28] = [
     "BOURN_CONFIG",
     "BOURN_ADDR",
     "BOURN_PUBLISH_TOKEN",
@@ -34,6 +34,16 @@ const ENV: [&str; 19] = [
     "BOURN_GRACE",
     "RUST_LOG",
     "NO_COLOR",
+    "BOURN_BEARER",
+    // `bourn listen` honours proxies from the environment.
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 ];
 
 /// `bourn` with a clean environment, and a data directory (`XDG_DATA_HOME`,
@@ -89,7 +99,16 @@ impl Drop for DataDir {
 
 /// Runs `bourn ARGS` to completion (bounded), with `stdin` as its input.
 pub fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = bourn()
+    run_with_env(args, &[], stdin)
+}
+
+/// [`run`] with these environment variables set.
+pub fn run_with_env(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+    let mut command = bourn();
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

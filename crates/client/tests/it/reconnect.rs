@@ -182,7 +182,11 @@ async fn backoff_grows_after_failures_and_resets_after_a_good_open() {
     ])
     .await
     .unwrap();
-    let policy = fast().jitter(false).retry_http_errors(true);
+    // A threshold of 0: any open resets the backoff.
+    let policy = fast()
+        .jitter(false)
+        .retry_http_errors(true)
+        .reset_threshold(Duration::ZERO);
     let items = all(builder(server.url()).retry_policy(policy).build().unwrap()).await;
     let waits: Vec<_> = errors(&items).iter().map(|e| e.reconnect_in()).collect();
     assert_eq!(

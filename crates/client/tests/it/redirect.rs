@@ -1,5 +1,6 @@
 //! Redirects: followed up to the limit; a bad Location is an error.
 
+use bourn_client::Item;
 use bourn_testkit::{Reply, Server};
 use http::Method;
 
@@ -96,16 +97,32 @@ async fn the_redirect_limit_is_enforced() {
 }
 
 #[tokio::test]
-async fn reconnections_start_again_from_the_original_url() {
+async fn reconnections_go_to_the_final_url_which_open_and_the_source_report() {
+    // Fetch appends each redirect to the request's URL list, and the spec
+    // reconnects by fetching that same request: the final URL.
     let server = Server::start(|r| match (r.index, r.path.as_str()) {
         (0, "/") => Reply::redirect(302, "/moved"),
         (1, "/moved") => Reply::sse("id: 5\ndata: a\n\n"),
-        (2, "/") => Reply::sse("data: b\n\n"),
+        (2, "/moved") => Reply::sse("data: b\n\n"),
         _ => Reply::status(204),
     })
     .await
     .unwrap();
-    let items = all(builder(server.url()).build().unwrap()).await;
+    let mut source = builder(server.url()).build().unwrap();
+    let handle = source.handle();
+    assert_eq!(source.url().to_string(), server.url());
+    let first = take(&mut source, 1).await;
+    let Some(Ok(Item::Open { url, .. })) = first.first() else {
+        panic!("{first:?}");
+    };
+    let moved = server.url_for("/moved");
+    assert_eq!(url.to_string(), moved);
+    assert_eq!(source.url().to_string(), moved);
+    assert_eq!(handle.url().to_string(), moved);
+    let items = all(source).await;
     assert_eq!(data(&items), ["a", "b"]);
-    assert_eq!(server.requests()[2].last_event_id(), Some("5"));
+    assert!(ends_with_no_content(&items));
+    let requests = server.requests();
+    assert_eq!(requests[2].path, "/moved");
+    assert_eq!(requests[2].last_event_id(), Some("5"));
 }

@@ -23,7 +23,9 @@ async fn ok_with_event_stream_and_parameters_opens() {
         let source = builder(server.url()).build().unwrap();
         let items = all(source).await;
         match &items[0] {
-            Ok(Item::Open { status, headers }) => {
+            Ok(Item::Open {
+                status, headers, ..
+            }) => {
                 assert_eq!(*status, StatusCode::OK);
                 assert_eq!(headers["x-server"], "s");
             }
@@ -34,14 +36,40 @@ async fn ok_with_event_stream_and_parameters_opens() {
 }
 
 #[tokio::test]
-async fn no_content_closes_for_good() {
-    let server = Server::replies([Reply::status(204)]).await.unwrap();
+async fn no_content_fails_the_connection_with_an_error_that_says_204() {
+    // "if res's status is not 200 [...] then fail the connection": an
+    // error item, CLOSED, no reconnection. Before, a 204 ended the stream
+    // silently, exactly like close().
+    let server = Server::replies([Reply::status(204).body("bye")])
+        .await
+        .unwrap();
     let mut source = builder(server.url()).build().unwrap();
     let items = take(&mut source, 10).await;
-    assert!(items.is_empty(), "{items:?}");
+    assert_eq!(items.len(), 1, "{items:?}");
+    let err = items[0].as_ref().unwrap_err();
+    assert!(err.is_fatal() && err.is_status(), "{err}");
+    assert_eq!(err.kind(), bourn_client::ErrorKind::NoContent);
+    assert_eq!(err.status(), Some(StatusCode::NO_CONTENT));
+    assert!(err.to_string().contains("204 No Content"), "{err}");
     assert_eq!(source.ready_state(), ReadyState::Closed);
     tokio::time::sleep(30 * MS).await;
     assert_eq!(server.request_count(), 1, "no reconnection after 204");
+}
+
+#[tokio::test]
+async fn a_refused_body_s_first_line_is_in_the_error_message() {
+    let server = Server::replies([Reply::status(401)
+        .content_type("application/json")
+        .body("{\"error\":\"invalid api key\"}\n{\"more\":1}")])
+    .await
+    .unwrap();
+    let items = all(builder(server.url()).build().unwrap()).await;
+    let err = errors(&items)[0];
+    assert_eq!(err.kind(), bourn_client::ErrorKind::Status);
+    assert_eq!(
+        err.to_string(),
+        "unexpected status 401 Unauthorized: {\"error\":\"invalid api key\"}"
+    );
 }
 
 #[tokio::test]

@@ -7,8 +7,10 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use bourn_client::{EventSource, Item};
+use bourn_client::{ErrorKind, EventSource, Item};
+use bourn_testkit::{Reply, Server};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -26,14 +28,54 @@ const BODY: &str = "id: 7\ndata: over tls\n\n";
 
 /// A self-signed certificate for `127.0.0.1` and its key.
 fn self_signed() -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+    let (cert, key, _) = self_signed_pem();
+    (cert, key)
+}
+
+/// The same, with the certificate as PEM too.
+fn self_signed_pem() -> (CertificateDer<'static>, PrivateKeyDer<'static>, String) {
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let key = PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
-    (certified.cert.der().clone(), key.into())
+    let der = certified.cert.der().clone();
+    let pem = pem_of(&der);
+    (der, key.into(), pem)
+}
+
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+/// An HTTPS server as below, with a count of the TCP connections it accepted.
+async fn counted_https_server(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let addr = serve_https(cert, key, Arc::clone(&count)).await;
+    (addr, count)
 }
 
 /// An HTTPS server on `127.0.0.1:0` answering every request with `BODY` as
 /// `text/event-stream`; it stops when the test's runtime does.
 async fn https_server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>) -> SocketAddr {
+    serve_https(cert, key, Arc::new(AtomicUsize::new(0))).await
+}
+
+async fn serve_https(
+    cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    accepted: Arc<AtomicUsize>,
+) -> SocketAddr {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -50,6 +92,7 @@ async fn https_server(cert: CertificateDer<'static>, key: PrivateKeyDer<'static>
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
+            accepted.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 // A client that refuses the certificate ends the handshake.
@@ -123,4 +166,90 @@ async fn the_default_client_refuses_an_untrusted_certificate() {
     let err = errors(&items)[0];
     assert!(err.is_connect() && err.is_fatal(), "{err}");
     assert!(data(&items).is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_certificate_is_fatal_not_retried_for_ever() {
+    let (cert, key) = self_signed();
+    let (addr, accepted) = counted_https_server(cert, key).await;
+    // Not one-shot: before, this retried for ever.
+    let source = builder(format!("https://{addr}/")).build().unwrap();
+    let items = all(source).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    let err = errors(&items)[0];
+    assert!(
+        err.is_certificate() && err.is_connect() && err.is_fatal(),
+        "{err}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Certificate);
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_extra_root_from_pem_is_trusted() {
+    let (cert, key, pem) = self_signed_pem();
+    let addr = https_server(cert, key).await;
+    let source = builder(format!("https://{addr}/"))
+        .add_root_certificate_pem(pem)
+        .one_shot(true)
+        .build()
+        .unwrap();
+    let items = all(source).await;
+    assert!(errors(&items).is_empty(), "{items:?}");
+    assert_eq!(data(&items), ["over tls"]);
+
+    let err = EventSource::builder("https://x.test/")
+        .add_root_certificate_pem("not a certificate")
+        .build()
+        .unwrap_err();
+    assert!(err.is_builder(), "{err}");
+}
+
+#[tokio::test]
+async fn danger_accept_invalid_certs_reads_from_an_untrusted_server() {
+    let (cert, key) = self_signed();
+    let addr = https_server(cert, key).await;
+    let source = builder(format!("https://{addr}/"))
+        .danger_accept_invalid_certs(true)
+        .one_shot(true)
+        .build()
+        .unwrap();
+    let items = all(source).await;
+    assert_eq!(data(&items), ["over tls"], "{items:?}");
+}
+
+#[tokio::test]
+async fn native_roots_are_an_option_and_still_check_the_certificate() {
+    let (cert, key) = self_signed();
+    let addr = https_server(cert, key).await;
+    let source = builder(format!("https://{addr}/"))
+        .tls_native_roots(true)
+        .build()
+        .unwrap();
+    let items = all(source).await;
+    assert!(errors(&items)[0].is_certificate(), "{items:?}");
+}
+
+#[tokio::test]
+async fn https_goes_through_a_proxy_s_connect_tunnel() {
+    let (cert, key, pem) = self_signed_pem();
+    let addr = https_server(cert, key).await;
+    let proxy = Server::start(|_| Reply::tunnel()).await.unwrap();
+    let source = builder(format!("https://{addr}/"))
+        .proxy(format!("http://user:pa55@{}", proxy.addr()))
+        .add_root_certificate_pem(pem)
+        .one_shot(true)
+        .build()
+        .unwrap();
+    let items = all(source).await;
+    assert_eq!(data(&items), ["over tls"], "{items:?}");
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, http::Method::CONNECT);
+    assert_eq!(requests[0].target, addr.to_string());
+    // The proxy's credentials go on the CONNECT, never to the server.
+    assert_eq!(
+        requests[0].header("proxy-authorization"),
+        Some("Basic dXNlcjpwYTU1")
+    );
 }

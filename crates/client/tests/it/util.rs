@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use bourn_client::{Builder, Error, EventSource, Item, RetryPolicy};
+use bourn_client::{Builder, Error, ErrorKind, EventSource, Item, RetryPolicy};
 use futures_util::StreamExt;
 
 pub const MS: Duration = Duration::from_millis(1);
@@ -61,8 +61,20 @@ pub fn data(items: &[Result<Item, Error>]) -> Vec<String> {
     events(items).into_iter().map(|(_, d, _)| d).collect()
 }
 
+/// Every error but the `204` that the scripted server answers once its
+/// replies are used up (that one is checked by `ends_with_no_content`).
 pub fn errors(items: &[Result<Item, Error>]) -> Vec<&Error> {
-    items.iter().filter_map(|i| i.as_ref().err()).collect()
+    items
+        .iter()
+        .filter_map(|i| i.as_ref().err())
+        .filter(|e| e.kind() != ErrorKind::NoContent)
+        .collect()
+}
+
+/// Whether the stream ended on the scripted server's closing `204`: a
+/// fatal error item saying so.
+pub fn ends_with_no_content(items: &[Result<Item, Error>]) -> bool {
+    matches!(items.last(), Some(Err(e)) if e.kind() == ErrorKind::NoContent && e.is_fatal())
 }
 
 pub fn opens(items: &[Result<Item, Error>]) -> usize {

@@ -72,9 +72,8 @@ fn main() -> Result<(), BoxError> {
                 "redis" => match &redis {
                     Some(redis) => {
                         let prefix = format!("bench{}", rand::random::<u32>());
-                        let backend = runtime.block_on(
-                            RedisBackend::builder(&redis.url()).prefix(&prefix).open(),
-                        )?;
+                        let backend = runtime
+                            .block_on(RedisBackend::builder(&redis.url()).prefix(&prefix).open())?;
                         let _runtime = runtime.enter();
                         builder.backend(backend).build()?
                     }

@@ -43,7 +43,7 @@ pub const DEFAULT_RESET_THRESHOLD: Duration = Duration::from_secs(60);
 ///     .max_delay(Duration::from_secs(60))
 ///     .retry_http_errors(true) // 429 and 5xx, honouring Retry-After
 ///     .max_retries(Some(20));
-/// assert_eq!(policy.get_max_delay(), Duration::from_secs(60));
+/// # let _ = policy;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -108,7 +108,7 @@ impl RetryPolicy {
     }
 
     /// How long a connection must stay open to reset the backoff.
-    pub const fn get_reset_threshold(&self) -> Duration {
+    pub(crate) const fn get_reset_threshold(&self) -> Duration {
         self.reset_threshold
     }
 
@@ -135,18 +135,8 @@ impl RetryPolicy {
     }
 
     /// The initial reconnection time.
-    pub const fn get_reconnect_time(&self) -> Duration {
+    pub(crate) const fn get_reconnect_time(&self) -> Duration {
         self.reconnect_time
-    }
-
-    /// The cap on backoff waits.
-    pub const fn get_max_delay(&self) -> Duration {
-        self.max_delay
-    }
-
-    /// Whether `429` and `5xx` are retried.
-    pub const fn get_retry_http_errors(&self) -> bool {
-        self.retry_http_errors
     }
 
     /// Whether a failed response with this status is retried.

@@ -3,11 +3,12 @@
 //! replay is read a page at a time, as each client takes it).
 //!
 //! ```text
-//! cargo run --release -p bourn-benches --example replay-memory [-- CLIENTS [EVENTS]]
+//! cargo run --release -p bourn-benches --example replay-memory [-- CLIENTS [EVENTS [memory|redb]]]
 //! ```
 //!
-//! In one process: a hyper server on 127.0.0.1 over a channel whose memory
-//! backend keeps the whole topic (64 Ki events of 1 KiB); RSS is read from
+//! In one process: a hyper server on 127.0.0.1 over a channel whose backend
+//! (the memory backend, or the embedded redb store in a temporary file,
+//! batched durability) keeps the whole topic (64 Ki events of 1 KiB); RSS is read from
 //! `/proc/self/statm` after publishing, then again after CLIENTS raw TCP
 //! clients have sent `Last-Event-ID: <epoch>.0` and stopped reading after
 //! the response head, so each is as slow as a client can be. Kernel socket
@@ -19,6 +20,7 @@ use std::io::{Read, Write};
 use std::time::Duration;
 
 use bourn_server::{Channel, Event, MemoryBackend};
+use bourn_server_redb::{Durability, RedbBackend};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -39,14 +41,31 @@ fn main() -> Result<(), BoxError> {
     let mut args = std::env::args().skip(1);
     let clients: usize = args.next().map_or(Ok(100), |n| n.parse())?;
     let events: usize = args.next().map_or(Ok(65_536), |n| n.parse())?;
+    let kind = args.next().unwrap_or_else(|| "memory".to_owned());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let backend = MemoryBackend::new()
-        .max_events(usize::MAX)
-        .max_bytes(usize::MAX);
-    let channel = runtime.block_on(async { Channel::builder().backend(backend).build() })?;
+    let file = std::env::temp_dir().join(format!("bourn-replay-memory-{}.redb", std::process::id()));
+    let channel = {
+        let _runtime = runtime.enter();
+        let builder = Channel::builder();
+        match kind.as_str() {
+            "memory" => builder
+                .backend(MemoryBackend::new().max_events(usize::MAX).max_bytes(usize::MAX))
+                .build()?,
+            "redb" => builder
+                .backend(
+                    RedbBackend::builder(&file)
+                        .durability(Durability::Batched(Duration::from_millis(10)))
+                        .max_events(u64::MAX)
+                        .max_bytes(u64::MAX)
+                        .open()?,
+                )
+                .build()?,
+            other => return Err(format!("unknown backend {other}: memory or redb").into()),
+        }
+    };
     let payload = "x".repeat(1000);
     let mut first = None;
     runtime.block_on(async {
@@ -74,7 +93,7 @@ fn main() -> Result<(), BoxError> {
     });
     std::thread::sleep(Duration::from_millis(500));
     let before = rss_mib();
-    println!("topic: {events} events of ~1 KiB; RSS after publishing: {before:.1} MiB");
+    println!("{kind}: topic of {events} events of ~1 KiB; RSS after publishing: {before:.1} MiB");
     let mut sockets = Vec::new();
     for _ in 0..clients {
         let mut socket = std::net::TcpStream::connect(addr)?;
@@ -96,5 +115,7 @@ fn main() -> Result<(), BoxError> {
     );
     println!("subscribers: {}", channel.subscriber_count());
     drop(sockets);
+    drop(channel);
+    let _ = std::fs::remove_file(&file);
     Ok(())
 }

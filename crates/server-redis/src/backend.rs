@@ -27,8 +27,10 @@ use crate::scripts;
 ///   [`EMPTY_TOPIC_TTL`](RedisBackend::EMPTY_TOPIC_TTL));
 /// - `p:{t}:log`, a stream whose entry ids are `<seq>-0`, each with one
 ///   field `b`: the record's body, as the channel gave it;
-/// - `p:{t}:key:<key>`, for each idempotency key seen within the window:
-///   the first append's `<epoch>.<seq>`, expiring after the window.
+/// - `p:key:<length of t>:{t}:<key>`, for each idempotency key seen within
+///   the window: the first append's `<epoch>.<seq>`, expiring after the
+///   window. [`remove_topic`](Backend::remove_topic) leaves them to expire:
+///   a retry then still answers the id its first append got.
 ///
 /// All of one topic's keys share the hash tag `{t}`. Every record is
 /// published on one channel, `p:live`, as
@@ -273,8 +275,10 @@ impl Shared {
         format!("{}:{{{topic}}}:log", self.prefix)
     }
 
+    /// The topic's length first: no (topic, key) pair names the record
+    /// of another, whatever characters either holds.
     fn idempotency_key(&self, topic: &str, key: &str) -> String {
-        format!("{}:{{{topic}}}:key:{key}", self.prefix)
+        format!("{}:key:{}:{{{topic}}}:{key}", self.prefix, topic.len())
     }
 
     fn feed(&self) -> Option<&Feed> {
@@ -399,7 +403,7 @@ impl Shared {
             may_have_run: true,
             fault,
         };
-        let Some((head, entries)) = parse_replay(&answer).map_err(read)? else {
+        let Some((head, entries)) = parse_replay(answer).map_err(read)? else {
             // No meta: the topic's history is gone.
             return Ok(None);
         };
@@ -489,27 +493,33 @@ fn parse_position(value: &Value) -> Result<EventId, Fault> {
 /// `{}` (no meta) or `{epoch, seq, id, body, …}`.
 type Page = (EventId, Vec<(u64, Bytes)>);
 
-fn parse_replay(value: &Value) -> Result<Option<Page>, Fault> {
-    let items = array(value)?;
-    let [epoch, seq, entries @ ..] = items else {
-        return if items.is_empty() {
-            Ok(None)
-        } else {
-            Err(Fault::Reply(
-                "the replay script answered no {epoch, seq, …}",
-            ))
-        };
+/// Takes the answer by value: each body's buffer becomes its `Bytes`.
+fn parse_replay(value: Value) -> Result<Option<Page>, Fault> {
+    let Value::Array(items) = value else {
+        return Err(Fault::Reply("the replay script answered no array"));
+    };
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let [epoch, seq, ..] = items.as_slice() else {
+        return Err(Fault::Reply(
+            "the replay script answered no {epoch, seq, …}",
+        ));
     };
     let head = event_id(epoch, seq)?;
-    if entries.len() % 2 != 0 {
+    if items.len() % 2 != 0 {
         return Err(Fault::Reply(
             "the replay script answered an id without a body",
         ));
     }
-    let mut page = Vec::with_capacity(entries.len() / 2);
-    for pair in entries.chunks_exact(2) {
-        let seq = stream_seq(bulk(&pair[0])?)?;
-        page.push((seq, Bytes::copy_from_slice(bulk(&pair[1])?)));
+    let mut page = Vec::with_capacity(items.len() / 2 - 1);
+    let mut entries = items.into_iter().skip(2);
+    while let (Some(id), Some(body)) = (entries.next(), entries.next()) {
+        let seq = stream_seq(bulk(&id)?)?;
+        let Value::BulkString(body) = body else {
+            return Err(Fault::Reply("a stream entry's body is not a string"));
+        };
+        page.push((seq, Bytes::from(body)));
     }
     Ok(Some((head, page)))
 }
@@ -645,7 +655,7 @@ mod tests {
 
     #[test]
     fn replay_pages_parse() {
-        assert!(parse_replay(&Value::Array(vec![])).unwrap().is_none());
+        assert!(parse_replay(Value::Array(vec![])).unwrap().is_none());
         let page = Value::Array(vec![
             bulk_value("a"),
             bulk_value("9"),
@@ -654,20 +664,20 @@ mod tests {
             bulk_value("4-0"),
             bulk_value(""),
         ]);
-        let (head, entries) = parse_replay(&page).unwrap().unwrap();
+        let (head, entries) = parse_replay(page).unwrap().unwrap();
         assert_eq!(head, EventId::new(0xa, 9));
         assert_eq!(
             entries,
             vec![(3, Bytes::from_static(b"x")), (4, Bytes::new())]
         );
         let odd = Value::Array(vec![bulk_value("a"), bulk_value("9"), bulk_value("3-0")]);
-        assert!(parse_replay(&odd).is_err());
+        assert!(parse_replay(odd).is_err());
         let bad_id = Value::Array(vec![
             bulk_value("a"),
             bulk_value("9"),
             bulk_value("3-1"),
             bulk_value("x"),
         ]);
-        assert!(parse_replay(&bad_id).is_err());
+        assert!(parse_replay(bad_id).is_err());
     }
 }

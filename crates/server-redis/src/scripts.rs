@@ -42,11 +42,11 @@ if not epoch then
 elseif string.len(epoch) > 16 or not string.match(epoch, '^%x+$') then
   return redis.error_reply('BOURN ' .. KEYS[1] .. ' has an epoch that is not hex')
 end
-local newest = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-if not newest then
+local newest = redis.call('HGET', KEYS[1], 'seq') or '0'
+if not string.match(newest, '^%d+$') then
   return redis.error_reply('BOURN ' .. KEYS[1] .. ' has a seq that is not a number')
 end
-local seq = string.format('%d', newest + 1)
+local seq = string.format('%d', tonumber(newest) + 1)
 -- XADD first: it refuses an id at or below the stream's newest (a meta
 -- behind its stream) before anything is written.
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'b', ARGV[5])

@@ -32,6 +32,9 @@ use crate::scripts;
 ///   window. [`remove_topic`](Backend::remove_topic) leaves them to expire:
 ///   a retry then still answers the id its first append got.
 ///
+/// - `p:data-token`: a random value that tells the nodes whether Redis lost
+///   its data since they last looked.
+///
 /// All of one topic's keys share the hash tag `{t}`. Every record is
 /// published on one channel, `p:live`, as
 /// `b1:<topic length>:<topic><epoch>.<seq>\n<body>`.
@@ -65,7 +68,11 @@ use crate::scripts;
 ///   from 1 in it. When Redis comes back with *fewer* events of the same
 ///   epoch than this node has seen (a restart that lost the tail), the node
 ///   replaces the epoch, so no seq names two events. Either way the backend
-///   reports [`Feed::history_lost`] for the topics it knows.
+///   reports [`Feed::history_lost`] for the topics it knows: after a
+///   reconnection, or within about a heartbeat when Redis lost its data
+///   with the connections up (each node keeps an eye on a token key,
+///   `p:data-token`, which a `FLUSHALL` removes), or at the first record of
+///   the new epoch, whichever comes first.
 /// - **Nothing becomes a default.** A stream id, epoch or seq that does not
 ///   parse is an error, never 0.
 ///
@@ -108,6 +115,7 @@ pub(crate) struct Shared {
     position: Script,
     new_epoch: Script,
     replay: Script,
+    token: Script,
 }
 
 impl RedisBackend {
@@ -153,6 +161,7 @@ impl RedisBackend {
                 position: Script::new(scripts::POSITION),
                 new_epoch: Script::new(scripts::NEW_EPOCH),
                 replay: Script::new(scripts::REPLAY),
+                token: Script::new(scripts::TOKEN),
             }),
             listener: Mutex::new(None),
         }
@@ -427,6 +436,29 @@ impl Shared {
             return Ok(None);
         }
         Ok(Some(records))
+    }
+
+    /// Redis's data token (see `scripts::TOKEN`): another value than the
+    /// one seen before means Redis lost its data meanwhile.
+    pub(crate) async fn data_token(&self) -> Result<Vec<u8>, Failure> {
+        let key = format!("{}:data-token", self.prefix);
+        let fresh = format!("{:x}", random_epoch());
+        let answer = self
+            .commands
+            .eval(
+                &self.token,
+                scripts::TOKEN,
+                &[key.as_bytes()],
+                &[fresh.as_bytes()],
+            )
+            .await?;
+        match answer {
+            Value::BulkString(token) => Ok(token),
+            _ => Err(Failure {
+                may_have_run: true,
+                fault: Fault::Reply("the token script answered no string"),
+            }),
+        }
     }
 
     /// Every known topic's position as this node saw it.

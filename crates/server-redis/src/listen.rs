@@ -4,8 +4,10 @@
 //! One session, from connect to failure:
 //!
 //! ```text
-//! connect ─ SUBSCRIBE ─ position of each known topic → advanced ─ Healthy
-//!    ─ loop { message → committed | every heartbeat/2: PING, answered within heartbeat/2 }
+//! connect ─ SUBSCRIBE ─ data token ─ position of each known topic → advanced ─ Healthy
+//!    ─ loop { message → committed
+//!           | every heartbeat/2: PING, answered within heartbeat/2
+//!           | every heartbeat: data token; changed → position of each known topic }
 //! ```
 //!
 //! Subscribing comes before reading the positions, so no record falls
@@ -73,28 +75,42 @@ impl fmt::Display for Ended {
 
 /// Runs sessions until the backend is dropped (which aborts this task).
 pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
-    let mut backoff = BACKOFF_FIRST;
-    // What was last reported: nothing yet, healthy, or not.
-    let mut healthy: Option<bool> = None;
+    let mut state = State {
+        backoff: BACKOFF_FIRST,
+        healthy: None,
+        token: None,
+    };
     loop {
-        let ended = session(&shared, &feed, &mut healthy, &mut backoff).await;
+        let ended = session(&shared, &feed, &mut state).await;
         let reason = ended.to_string();
         tracing::warn!(%reason, "Redis: live records paused, reconnecting");
-        if healthy != Some(false) {
+        // Its peer is likely gone too: the next command dials, and says
+        // `unavailable` when nothing answers rather than sending into a
+        // dead connection (which could only say `outcome_unknown`).
+        shared.commands.reset().await;
+        let State {
+            backoff, healthy, ..
+        } = &mut state;
+        if *healthy != Some(false) {
             feed.health(Health::Unhealthy(reason.into()));
-            healthy = Some(false);
+            *healthy = Some(false);
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        tokio::time::sleep(*backoff).await;
+        *backoff = (*backoff * 2).min(BACKOFF_MAX);
     }
 }
 
-async fn session(
-    shared: &Shared,
-    feed: &Feed,
-    healthy: &mut Option<bool>,
-    backoff: &mut Duration,
-) -> Ended {
+/// What outlives one session.
+struct State {
+    /// The wait before the next session.
+    backoff: Duration,
+    /// What was last reported: nothing yet, healthy, or not.
+    healthy: Option<bool>,
+    /// Redis's data token when last read.
+    token: Option<Vec<u8>>,
+}
+
+async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
     let timeout = shared.timeout;
     let pubsub = match tokio::time::timeout(timeout, shared.client.get_async_pubsub()).await {
         Ok(Ok(pubsub)) => pubsub,
@@ -107,16 +123,22 @@ async fn session(
         Ok(Err(error)) => return Ended::Subscribe(Some(error)),
         Err(_) => return Ended::Subscribe(None),
     }
-    // Messages wait in the subscription meanwhile.
+    // Messages wait in the subscription meanwhile. The token is read
+    // first: a loss after it is seen by the next look, not hidden by it.
+    match shared.data_token().await {
+        Ok(token) => state.token = Some(token),
+        Err(failure) => return Ended::Resync(failure),
+    }
     if let Err(failure) = shared.resync(feed).await {
         return Ended::Resync(failure);
     }
-    *backoff = BACKOFF_FIRST;
-    if *healthy != Some(true) {
+    state.backoff = BACKOFF_FIRST;
+    if state.healthy != Some(true) {
         tracing::info!("Redis Pub/Sub connected: live records flowing");
         feed.health(Health::Healthy);
-        *healthy = Some(true);
+        state.healthy = Some(true);
     }
+    let token = &mut state.token;
     let half = shared.heartbeat / 2;
     let heartbeat = async {
         loop {
@@ -126,6 +148,30 @@ async fn session(
                 Ok(Err(error)) => return Ended::Ping(error),
                 Err(_) => return Ended::Silent(shared.heartbeat),
             }
+        }
+    };
+    // Redis can lose its data with the connections up (`FLUSHALL`): look
+    // at the data token every heartbeat, and when it changed read every
+    // known topic's position again (a new epoch is reported as lost
+    // history). A token that cannot be read is left to the next look: the
+    // ping above decides whether the connection is alive.
+    let watch = async {
+        loop {
+            tokio::time::sleep(shared.heartbeat).await;
+            let now = match shared.data_token().await {
+                Ok(now) => now,
+                Err(failure) => {
+                    tracing::debug!(error = %failure.fault, "Redis: the data token cannot be read");
+                    continue;
+                }
+            };
+            if token.as_ref().is_some_and(|before| *before != now) {
+                tracing::warn!("Redis lost its data: reading every topic's position again");
+                if let Err(failure) = shared.resync(feed).await {
+                    return Ended::Resync(failure);
+                }
+            }
+            *token = Some(now);
         }
     };
     let receive = async {
@@ -138,6 +184,7 @@ async fn session(
     // connection.
     tokio::select! {
         ended = heartbeat => ended,
+        ended = watch => ended,
         ended = receive => ended,
     }
 }

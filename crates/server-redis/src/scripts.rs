@@ -138,3 +138,16 @@ for i, entry in ipairs(entries) do
 end
 return out
 ";
+
+/// The token that tells whether Redis lost its data since a node last
+/// looked: the value of `KEYS[1]`, set to `ARGV[1]` when missing (Redis
+/// restarted empty, `FLUSHALL`). Every node compares it with the one it saw
+/// before. (`SET … NX GET` would do, from Redis 7.0 on.)
+pub(crate) const TOKEN: &str = r"
+local token = redis.call('GET', KEYS[1])
+if not token then
+  redis.call('SET', KEYS[1], ARGV[1])
+  token = ARGV[1]
+end
+return token
+";

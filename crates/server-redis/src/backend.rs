@@ -7,6 +7,7 @@ use std::time::Duration;
 use bourn_server::backend::{Backend, BackendError, Feed, PageLimit, Record};
 use bourn_server::{EventId, random_epoch};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use redis::{Client, Script, Value};
 use tokio::task::AbortHandle;
 
@@ -14,6 +15,9 @@ use crate::builder::RedisBackendBuilder;
 use crate::connection::{Commands, Failure, Fault};
 use crate::known::{Known, Seen};
 use crate::scripts;
+
+/// How many topics' positions a resync reads at once.
+const RESYNC_CONCURRENCY: usize = 32;
 
 /// A [`Backend`] in Redis: each topic's history in a Redis Stream, its
 /// commits reported to every node over Redis Pub/Sub, so that several
@@ -471,10 +475,19 @@ impl Shared {
     ///
     /// A topic whose meta Redis refuses (damaged by hand) is logged and
     /// skipped: one bad topic does not keep the others from their records.
-    /// A failure to talk to Redis ends the resync.
+    /// A failure to talk to Redis ends the resync. Up to
+    /// `RESYNC_CONCURRENCY` positions are read at once (pipelined on the
+    /// one connection), so many topics take few round trips.
     pub(crate) async fn resync(&self, feed: &Feed) -> Result<(), Failure> {
-        for (topic, _) in self.known_topics() {
-            match self.position(&topic).await {
+        let topics = self.known_topics();
+        let mut positions = futures_util::stream::iter(topics)
+            .map(|(topic, _)| async move {
+                let position = self.position(&topic).await;
+                (topic, position)
+            })
+            .buffer_unordered(RESYNC_CONCURRENCY);
+        while let Some((topic, position)) = positions.next().await {
+            match position {
                 Ok((id, reported)) => {
                     if !reported {
                         feed.advanced(&topic, id.epoch(), id.seq());

@@ -438,3 +438,41 @@ async fn a_flushed_redis_is_noticed_without_traffic() {
         "no reconnection was needed"
     );
 }
+
+/// A closed Pub/Sub connection (`CLIENT KILL`) is replaced, and every
+/// topic the node knows gets `advanced` with its position, the records
+/// published while it was down included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnection_reports_every_known_topic() {
+    let Some(server) = RedisServer::start("a_reconnection_reports_every_known_topic") else {
+        return;
+    };
+    let url = server.url();
+    let (backend, seen) = node(&url, "p").await;
+    let topics: Vec<String> = (0..100).map(|n| format!("topic-{n}")).collect();
+    let mut epochs = Vec::new();
+    for topic in &topics {
+        epochs.push(
+            backend
+                .append(topic, body("x"), None)
+                .await
+                .unwrap()
+                .epoch(),
+        );
+    }
+    let _: u64 = query(
+        &url,
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("pubsub"),
+    )
+    .await;
+    seen.wait_healthy_count(2, WAIT).await;
+    let notes = seen.notes();
+    for (topic, epoch) in topics.iter().zip(epochs) {
+        let advanced = Note::Advanced {
+            topic: topic.clone(),
+            epoch,
+            seq: 1,
+        };
+        assert!(notes.contains(&advanced), "{topic}");
+    }
+}

@@ -34,8 +34,7 @@ const RESYNC_CONCURRENCY: usize = 32;
 /// - `p:key:<length of t>:{t}:<key>`, for each idempotency key seen within
 ///   the window: the first append's `<epoch>.<seq>`, expiring after the
 ///   window. [`remove_topic`](Backend::remove_topic) leaves them to expire:
-///   a retry then still answers the id its first append got.
-///
+///   a retry then still answers the id its first append got;
 /// - `p:data-token`: a random value that tells the nodes whether Redis lost
 ///   its data since they last looked.
 ///
@@ -57,7 +56,9 @@ const RESYNC_CONCURRENCY: usize = 32;
 ///   the event may be stored and delivered. Retry with the same
 ///   idempotency key, which Redis remembers per topic for the
 ///   [window](RedisBackendBuilder::idempotency_window): a repeat answers the
-///   first id and stores nothing.
+///   first id and stores nothing. (Right after Redis went away, before the
+///   node noticed, a command may still be sent into the dead connection:
+///   that one says `outcome_unknown` too.)
 /// - **Dead connections.** A command with no answer in time discards its
 ///   connection; the next one dials a fresh one. The Pub/Sub connection is
 ///   pinged (see [`heartbeat`](RedisBackendBuilder::heartbeat)); a silent
@@ -77,6 +78,12 @@ const RESYNC_CONCURRENCY: usize = 32;
 ///   with the connections up (each node keeps an eye on a token key,
 ///   `p:data-token`, which a `FLUSHALL` removes), or at the first record of
 ///   the new epoch, whichever comes first.
+/// - **Bounded replay.** [`replay`](Backend::replay) reads one page with
+///   one script: `XRANGE … COUNT max_events`, cut in Redis at `max_bytes`
+///   (a page always holds its first record), so no page is larger than its
+///   limit on the wire or in memory. `Ok(None)` when the record after
+///   `after` is no longer in the stream, or the topic is in another epoch
+///   than the one this node knew (its history was lost).
 /// - **Nothing becomes a default.** A stream id, epoch or seq that does not
 ///   parse is an error, never 0.
 ///

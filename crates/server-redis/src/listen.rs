@@ -39,6 +39,7 @@ enum Ended {
     Connect(redis::RedisError),
     ConnectTimeout(Duration),
     Subscribe(Option<redis::RedisError>),
+    Token(Failure),
     Resync(Failure),
     Silent(Duration),
     Ping(redis::RedisError),
@@ -60,6 +61,9 @@ impl fmt::Display for Ended {
                     "Redis: cannot read the topics' positions: {}",
                     failure.fault
                 )
+            }
+            Ended::Token(failure) => {
+                write!(f, "Redis: cannot read the data token: {}", failure.fault)
             }
             Ended::Silent(after) => {
                 write!(
@@ -127,7 +131,7 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
     // first: a loss after it is seen by the next look, not hidden by it.
     match shared.data_token().await {
         Ok(token) => state.token = Some(token),
-        Err(failure) => return Ended::Resync(failure),
+        Err(failure) => return Ended::Token(failure),
     }
     if let Err(failure) = shared.resync(feed).await {
         return Ended::Resync(failure);

@@ -9,11 +9,13 @@ use bourn_server::{EventId, random_epoch};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::{Client, Script, Value};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::builder::RedisBackendBuilder;
 use crate::connection::{Commands, Failure, Fault};
 use crate::known::{Known, Seen};
+use crate::listen::Link;
 use crate::scripts;
 
 /// How many topics' positions a resync reads at once.
@@ -122,6 +124,9 @@ pub(crate) struct Shared {
     idempotency_window: Duration,
     known: Known,
     feed: OnceLock<Feed>,
+    /// The Pub/Sub connection's state, for appends to know whether it can
+    /// have missed their record.
+    pub(crate) link: watch::Sender<Link>,
     append: Script,
     position: Script,
     new_epoch: Script,
@@ -168,6 +173,7 @@ impl RedisBackend {
                 idempotency_window: config.idempotency_window,
                 known: Known::default(),
                 feed: OnceLock::new(),
+                link: watch::Sender::new(Link::Starting),
                 append: Script::new(scripts::APPEND),
                 position: Script::new(scripts::POSITION),
                 new_epoch: Script::new(scripts::NEW_EPOCH),
@@ -235,6 +241,7 @@ impl Backend for RedisBackend {
             &body,
             window.as_bytes(),
         ];
+        let link = shared.link_before_append().await;
         let answer = shared
             .commands
             .eval(&shared.append, scripts::APPEND, &keys, &args)
@@ -244,6 +251,15 @@ impl Backend for RedisBackend {
         let (id, repeat) = parse_append(&answer).map_err(BackendError::outcome_unknown)?;
         if !repeat {
             shared.note(topic, id, true);
+            // Unless one Pub/Sub session was up from before the script ran
+            // until now, its message may be lost: say it from here (a
+            // repeat is for the channel to drop). A session that ends later
+            // finds the topic known, and the next one reports it.
+            if !matches!(link, Some(Link::Up(_))) || link != Some(*shared.link.borrow()) {
+                if let Some(feed) = shared.feed() {
+                    feed.advanced(topic, id.epoch(), id.seq());
+                }
+            }
         }
         Ok(id)
     }
@@ -303,6 +319,19 @@ impl Shared {
 
     fn feed(&self) -> Option<&Feed> {
         self.feed.get()
+    }
+
+    /// The Pub/Sub state before an append (`None` before `start`). Right
+    /// after `start`, waits (at most the timeout) for the first session to
+    /// be up or to fail, so that the first appends are reported live, as
+    /// `committed`, like every other.
+    async fn link_before_append(&self) -> Option<Link> {
+        self.feed()?;
+        let mut link = self.link.subscribe();
+        let started = link.wait_for(|link| *link != Link::Starting);
+        // Timed out (Redis slow to answer): go on, reported from here.
+        let _ = tokio::time::timeout(self.timeout, started).await;
+        Some(*self.link.borrow())
     }
 
     /// Notes a position seen in Redis; reports a new epoch of a known topic

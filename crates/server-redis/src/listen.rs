@@ -34,6 +34,17 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 /// Longest wait before connecting again.
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
+/// The Pub/Sub connection, as appends see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// `start` was called, the first session is not up yet.
+    Starting,
+    /// Session `n` is up: subscribed, and every known topic reported.
+    Up(u64),
+    /// Session `n` ended; the next is not up yet.
+    Down(u64),
+}
+
 /// Why a session ended.
 enum Ended {
     Connect(redis::RedisError),
@@ -83,9 +94,12 @@ pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
         backoff: BACKOFF_FIRST,
         healthy: None,
         token: None,
+        session: 0,
     };
     loop {
         let ended = session(&shared, &feed, &mut state).await;
+        shared.link.send_replace(Link::Down(state.session));
+        state.session += 1;
         let reason = ended.to_string();
         tracing::warn!(%reason, "Redis: live records paused, reconnecting");
         // Its peer is likely gone too: the next command dials, and says
@@ -112,6 +126,8 @@ struct State {
     healthy: Option<bool>,
     /// Redis's data token when last read.
     token: Option<Vec<u8>>,
+    /// The number of the current session.
+    session: u64,
 }
 
 async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
@@ -136,6 +152,7 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
     if let Err(failure) = shared.resync(feed).await {
         return Ended::Resync(failure);
     }
+    shared.link.send_replace(Link::Up(state.session));
     state.backoff = BACKOFF_FIRST;
     if state.healthy != Some(true) {
         tracing::info!("Redis Pub/Sub connected: live records flowing");

@@ -354,3 +354,50 @@ async fn a_topic_only_asked_about_leaves_nothing_for_good() {
     let ttl: i64 = query(&url, redis::cmd("PTTL").arg("p:{t}:meta")).await;
     assert_eq!(ttl, -1);
 }
+
+/// Appends right after `start` (before the Pub/Sub connection is up) are
+/// reported as every other: committed, each once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_right_after_start_are_reported_once() {
+    let Some(server) = RedisServer::start("appends_right_after_start_are_reported_once") else {
+        return;
+    };
+    let backend = RedisBackend::builder(&server.url()).open().await.unwrap();
+    let recorder = std::sync::Arc::new(Recorder::default());
+    backend.start(Feed::new(recorder.clone())).unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=20 {
+        ids.push(
+            backend
+                .append("t", body(&n.to_string()), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let epoch = ids[0].epoch();
+    recorder
+        .wait("twenty records", WAIT, |_| {
+            recorder.committed("t").len() >= 20
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        recorder.committed("t"),
+        (1..=20).map(|seq| (epoch, seq)).collect::<Vec<_>>()
+    );
+}
+
+/// A backend that was never started reports nothing and does not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unstarted_backend_appends_without_waiting() {
+    let Some(server) = RedisServer::start("an_unstarted_backend_appends_without_waiting") else {
+        return;
+    };
+    let backend = RedisBackend::builder(&server.url()).open().await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        backend.append("t", body("x"), None).await.unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(backend.position("t").await.unwrap().seq(), 5);
+}

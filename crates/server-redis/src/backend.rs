@@ -1,7 +1,7 @@
 //! `RedisBackend`: the [`Backend`] implementation.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bourn_server::backend::{Backend, BackendError, Feed, PageLimit, Record};
@@ -16,6 +16,7 @@ use crate::builder::RedisBackendBuilder;
 use crate::connection::{Commands, Failure, Fault};
 use crate::known::{Known, Seen};
 use crate::listen::Link;
+use crate::outbox::{Outbox, Report};
 use crate::scripts;
 
 /// How many topics' positions a resync reads at once.
@@ -89,6 +90,13 @@ const RESYNC_CONCURRENCY: usize = 32;
 /// - **Nothing becomes a default.** A stream id, epoch or seq that does not
 ///   parse is an error, never 0.
 ///
+/// The node subscribes when it is [opened](RedisBackendBuilder::open), so
+/// every record committed after `open` returned reaches the feed,
+/// `committed` once and in order per topic, also one committed before
+/// [`start`](Backend::start) (held until then). An append also reports its
+/// own record as `advanced` when the Pub/Sub connection was not up all the
+/// way from before it ran to its answer (the message may be lost).
+///
 /// The topics a node "knows" are those it appended to, read the position
 /// of, or replayed: it keeps their last seen position in memory until
 /// [`remove_topic`](Backend::remove_topic).
@@ -123,7 +131,7 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     idempotency_window: Duration,
     known: Known,
-    feed: OnceLock<Feed>,
+    pub(crate) outbox: Outbox,
     /// The Pub/Sub connection's state, for appends to know whether it can
     /// have missed their record.
     pub(crate) link: watch::Sender<Link>,
@@ -172,7 +180,7 @@ impl RedisBackend {
                 heartbeat: config.heartbeat,
                 idempotency_window: config.idempotency_window,
                 known: Known::default(),
-                feed: OnceLock::new(),
+                outbox: Outbox::default(),
                 link: watch::Sender::new(Link::Starting),
                 append: Script::new(scripts::APPEND),
                 position: Script::new(scripts::POSITION),
@@ -182,6 +190,16 @@ impl RedisBackend {
             }),
             listener: Mutex::new(None),
         }
+    }
+
+    /// Starts the node's Pub/Sub task and waits (at most the timeout) for
+    /// its first session: subscribed, or failed.
+    pub(crate) async fn listen(&self) {
+        let task = tokio::spawn(crate::listen::run(Arc::clone(&self.shared)));
+        *lock(&self.listener) = Some(task.abort_handle());
+        let mut link = self.shared.link.subscribe();
+        let first = link.wait_for(|link| *link != Link::Starting);
+        let _ = tokio::time::timeout(self.shared.timeout, first).await;
     }
 
     /// Checks that Redis answers.
@@ -203,20 +221,18 @@ impl RedisBackend {
 }
 
 impl Backend for RedisBackend {
-    /// Starts the Pub/Sub task. Fails with
-    /// [`BackendError::is_unavailable`] outside a tokio runtime, or when
-    /// called a second time.
+    /// Gives the backend its feed: what the node received since it was
+    /// opened (held until now) is reported first, then everything as it
+    /// comes. Fails with [`BackendError::is_unavailable`] when called a
+    /// second time.
     fn start(&self, feed: Feed) -> Result<(), BackendError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| BackendError::unavailable("RedisBackend::start needs a tokio runtime"))?;
-        if self.shared.feed.set(feed.clone()).is_err() {
-            return Err(BackendError::unavailable(
+        if self.shared.outbox.start(feed) {
+            Ok(())
+        } else {
+            Err(BackendError::unavailable(
                 "RedisBackend::start was called twice",
-            ));
+            ))
         }
-        let task = runtime.spawn(crate::listen::run(Arc::clone(&self.shared), feed));
-        *lock(&self.listener) = Some(task.abort_handle());
-        Ok(())
     }
 
     async fn append(
@@ -255,10 +271,11 @@ impl Backend for RedisBackend {
             // until now, its message may be lost: say it from here (a
             // repeat is for the channel to drop). A session that ends later
             // finds the topic known, and the next one reports it.
-            if !matches!(link, Some(Link::Up(_))) || link != Some(*shared.link.borrow()) {
-                if let Some(feed) = shared.feed() {
-                    feed.advanced(topic, id.epoch(), id.seq());
-                }
+            if !matches!(link, Link::Up(_)) || link != *shared.link.borrow() {
+                shared.outbox.report(Report::Advanced {
+                    topic: topic.to_owned(),
+                    position: id,
+                });
             }
         }
         Ok(id)
@@ -317,21 +334,16 @@ impl Shared {
         format!("{}:key:{}:{{{topic}}}:{key}", self.prefix, topic.len())
     }
 
-    fn feed(&self) -> Option<&Feed> {
-        self.feed.get()
-    }
-
-    /// The Pub/Sub state before an append (`None` before `start`). Right
-    /// after `start`, waits (at most the timeout) for the first session to
-    /// be up or to fail, so that the first appends are reported live, as
-    /// `committed`, like every other.
-    async fn link_before_append(&self) -> Option<Link> {
-        self.feed()?;
+    /// The Pub/Sub state before an append. While the first session is
+    /// being set up (`open` waits for it, at most the timeout), waits for it
+    /// (as long again at most), so that the first appends are reported live,
+    /// as `committed`, like every other.
+    async fn link_before_append(&self) -> Link {
         let mut link = self.link.subscribe();
         let started = link.wait_for(|link| *link != Link::Starting);
         // Timed out (Redis slow to answer): go on, reported from here.
         let _ = tokio::time::timeout(self.timeout, started).await;
-        Some(*self.link.borrow())
+        *self.link.borrow()
     }
 
     /// Notes a position seen in Redis; reports a new epoch of a known topic
@@ -340,9 +352,10 @@ impl Shared {
         let seen = self.known.note(topic, id, track);
         if seen == Seen::NewEpoch {
             tracing::warn!(topic, epoch = %format_args!("{:x}", id.epoch()), "Redis lost the topic's history: a new epoch");
-            if let Some(feed) = self.feed() {
-                feed.history_lost(topic, EventId::new(id.epoch(), 0));
-            }
+            self.outbox.report(Report::Lost {
+                topic: topic.to_owned(),
+                position: EventId::new(id.epoch(), 0),
+            });
         }
         seen
     }
@@ -377,8 +390,11 @@ impl Shared {
         }
         Ok(match self.note(topic, id, true) {
             Seen::NewEpoch => {
-                if let (Some(feed), true) = (self.feed(), id.seq() > 0) {
-                    feed.advanced(topic, id.epoch(), id.seq());
+                if id.seq() > 0 {
+                    self.outbox.report(Report::Advanced {
+                        topic: topic.to_owned(),
+                        position: id,
+                    });
                 }
                 (id, true)
             }
@@ -415,9 +431,10 @@ impl Shared {
         };
         tracing::warn!(topic, lost = %id, now = %now, "Redis has fewer events than this node saw: a new epoch");
         self.known.replace(topic, now);
-        if let Some(feed) = self.feed() {
-            feed.history_lost(topic, now);
-        }
+        self.outbox.report(Report::Lost {
+            topic: topic.to_owned(),
+            position: now,
+        });
         Ok(now)
     }
 
@@ -514,7 +531,7 @@ impl Shared {
     /// A failure to talk to Redis ends the resync. Up to
     /// `RESYNC_CONCURRENCY` positions are read at once (pipelined on the
     /// one connection), so many topics take few round trips.
-    pub(crate) async fn resync(&self, feed: &Feed) -> Result<(), Failure> {
+    pub(crate) async fn resync(&self) -> Result<(), Failure> {
         let topics = self.known_topics();
         let mut positions = futures_util::stream::iter(topics)
             .map(|(topic, _)| async move {
@@ -526,7 +543,10 @@ impl Shared {
             match position {
                 Ok((id, reported)) => {
                     if !reported {
-                        feed.advanced(&topic, id.epoch(), id.seq());
+                        self.outbox.report(Report::Advanced {
+                            topic: topic.clone(),
+                            position: id,
+                        });
                     }
                 }
                 Err(failure) if failure.is_answer() => {

@@ -20,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bourn_server::backend::{Feed, Health, Record};
+use bourn_server::backend::{Health, Record};
 use futures_util::StreamExt;
 use redis::{Msg, Value};
 
@@ -28,6 +28,7 @@ use crate::backend::Shared;
 use crate::connection::Failure;
 use crate::frame;
 use crate::known::Seen;
+use crate::outbox::Report;
 
 /// First wait before connecting again.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -89,7 +90,7 @@ impl fmt::Display for Ended {
 }
 
 /// Runs sessions until the backend is dropped (which aborts this task).
-pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
+pub(crate) async fn run(shared: Arc<Shared>) {
     let mut state = State {
         backoff: BACKOFF_FIRST,
         healthy: None,
@@ -97,7 +98,7 @@ pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
         session: 0,
     };
     loop {
-        let ended = session(&shared, &feed, &mut state).await;
+        let ended = session(&shared, &mut state).await;
         shared.link.send_replace(Link::Down(state.session));
         state.session += 1;
         let reason = ended.to_string();
@@ -110,7 +111,7 @@ pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
             backoff, healthy, ..
         } = &mut state;
         if *healthy != Some(false) {
-            feed.health(Health::Unhealthy(reason.into()));
+            shared.outbox.health(Health::Unhealthy(reason.into()));
             *healthy = Some(false);
         }
         tokio::time::sleep(*backoff).await;
@@ -130,7 +131,7 @@ struct State {
     session: u64,
 }
 
-async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
+async fn session(shared: &Shared, state: &mut State) -> Ended {
     let timeout = shared.timeout;
     let pubsub = match tokio::time::timeout(timeout, shared.client.get_async_pubsub()).await {
         Ok(Ok(pubsub)) => pubsub,
@@ -149,14 +150,14 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
         Ok(token) => state.token = Some(token),
         Err(failure) => return Ended::Token(failure),
     }
-    if let Err(failure) = shared.resync(feed).await {
+    if let Err(failure) = shared.resync().await {
         return Ended::Resync(failure);
     }
     shared.link.send_replace(Link::Up(state.session));
     state.backoff = BACKOFF_FIRST;
     if state.healthy != Some(true) {
         tracing::info!("Redis Pub/Sub connected: live records flowing");
-        feed.health(Health::Healthy);
+        shared.outbox.health(Health::Healthy);
         state.healthy = Some(true);
     }
     let token = &mut state.token;
@@ -188,7 +189,7 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
             };
             if token.as_ref().is_some_and(|before| *before != now) {
                 tracing::warn!("Redis lost its data: reading every topic's position again");
-                if let Err(failure) = shared.resync(feed).await {
+                if let Err(failure) = shared.resync().await {
                     return Ended::Resync(failure);
                 }
             }
@@ -197,7 +198,7 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
     };
     let receive = async {
         while let Some(message) = messages.next().await {
-            deliver(shared, feed, &message);
+            deliver(shared, &message);
         }
         Ended::Closed
     };
@@ -211,7 +212,7 @@ async fn session(shared: &Shared, feed: &Feed, state: &mut State) -> Ended {
 }
 
 /// Reports one message as a committed record.
-fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
+fn deliver(shared: &Shared, message: &Msg) {
     let live = match frame::decode(message.get_payload_bytes()) {
         Ok(live) => live,
         Err(error) => {
@@ -223,12 +224,12 @@ fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
         tracing::debug!(topic = live.topic, id = %live.id, "a record of a replaced epoch; skipped");
         return;
     }
-    feed.committed(
-        live.topic,
-        live.id.epoch(),
-        Record {
+    shared.outbox.report(Report::Committed {
+        topic: live.topic.to_owned(),
+        epoch: live.id.epoch(),
+        record: Record {
             seq: live.id.seq(),
             body: frame::body(&live),
         },
-    );
+    });
 }

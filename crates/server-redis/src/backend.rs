@@ -309,11 +309,12 @@ impl Backend for RedisBackend {
         let shared = &self.shared;
         let mut del = redis::cmd("DEL");
         del.arg(shared.meta_key(topic)).arg(shared.log_key(topic));
+        // A `DEL` with no answer may have run: say so (a retry is safe).
         shared
             .commands
             .run(&del)
             .await
-            .map_err(Failure::into_read_error)?;
+            .map_err(Failure::into_write_error)?;
         shared.known.forget(topic);
         Ok(())
     }

@@ -1,19 +1,26 @@
 //! `RedisBackend`: the [`Backend`] implementation.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bourn_server::backend::{Backend, BackendError, Feed, PageLimit, Record};
 use bourn_server::{EventId, random_epoch};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use redis::{Client, Script, Value};
+use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::builder::RedisBackendBuilder;
 use crate::connection::{Commands, Failure, Fault};
 use crate::known::{Known, Seen};
+use crate::listen::Link;
+use crate::outbox::{Outbox, Report};
 use crate::scripts;
+
+/// How many topics' positions a resync reads at once.
+const RESYNC_CONCURRENCY: usize = 32;
 
 /// A [`Backend`] in Redis: each topic's history in a Redis Stream, its
 /// commits reported to every node over Redis Pub/Sub, so that several
@@ -27,8 +34,12 @@ use crate::scripts;
 ///   [`EMPTY_TOPIC_TTL`](RedisBackend::EMPTY_TOPIC_TTL));
 /// - `p:{t}:log`, a stream whose entry ids are `<seq>-0`, each with one
 ///   field `b`: the record's body, as the channel gave it;
-/// - `p:{t}:key:<key>`, for each idempotency key seen within the window:
-///   the first append's `<epoch>.<seq>`, expiring after the window.
+/// - `p:key:<length of t>:{t}:<key>`, for each idempotency key seen within
+///   the window: the first append's `<epoch>.<seq>`, expiring after the
+///   window. [`remove_topic`](Backend::remove_topic) leaves them to expire:
+///   a retry then still answers the id its first append got;
+/// - `p:data-token`: a random value that tells the nodes whether Redis lost
+///   its data since they last looked.
 ///
 /// All of one topic's keys share the hash tag `{t}`. Every record is
 /// published on one channel, `p:live`, as
@@ -48,7 +59,9 @@ use crate::scripts;
 ///   the event may be stored and delivered. Retry with the same
 ///   idempotency key, which Redis remembers per topic for the
 ///   [window](RedisBackendBuilder::idempotency_window): a repeat answers the
-///   first id and stores nothing.
+///   first id and stores nothing. (Right after Redis went away, before the
+///   node noticed, a command may still be sent into the dead connection:
+///   that one says `outcome_unknown` too.)
 /// - **Dead connections.** A command with no answer in time discards its
 ///   connection; the next one dials a fresh one. The Pub/Sub connection is
 ///   pinged (see [`heartbeat`](RedisBackendBuilder::heartbeat)); a silent
@@ -63,9 +76,26 @@ use crate::scripts;
 ///   from 1 in it. When Redis comes back with *fewer* events of the same
 ///   epoch than this node has seen (a restart that lost the tail), the node
 ///   replaces the epoch, so no seq names two events. Either way the backend
-///   reports [`Feed::history_lost`] for the topics it knows.
+///   reports [`Feed::history_lost`] for the topics it knows: after a
+///   reconnection, or within about a heartbeat when Redis lost its data
+///   with the connections up (each node keeps an eye on a token key,
+///   `p:data-token`, which a `FLUSHALL` removes), or at the first record of
+///   the new epoch, whichever comes first.
+/// - **Bounded replay.** [`replay`](Backend::replay) reads one page with
+///   one script: `XRANGE … COUNT max_events`, cut in Redis at `max_bytes`
+///   (a page always holds its first record), so no page is larger than its
+///   limit on the wire or in memory. `Ok(None)` when the record after
+///   `after` is no longer in the stream, or the topic is in another epoch
+///   than the one this node knew (its history was lost).
 /// - **Nothing becomes a default.** A stream id, epoch or seq that does not
 ///   parse is an error, never 0.
+///
+/// The node subscribes when it is [opened](RedisBackendBuilder::open), so
+/// every record committed after `open` returned reaches the feed,
+/// `committed` once and in order per topic, also one committed before
+/// [`start`](Backend::start) (held until then). An append also reports its
+/// own record as `advanced` when the Pub/Sub connection was not up all the
+/// way from before it ran to its answer (the message may be lost).
 ///
 /// The topics a node "knows" are those it appended to, read the position
 /// of, or replayed: it keeps their last seen position in memory until
@@ -101,11 +131,15 @@ pub(crate) struct Shared {
     pub(crate) heartbeat: Duration,
     idempotency_window: Duration,
     known: Known,
-    feed: OnceLock<Feed>,
+    pub(crate) outbox: Outbox,
+    /// The Pub/Sub connection's state, for appends to know whether it can
+    /// have missed their record.
+    pub(crate) link: watch::Sender<Link>,
     append: Script,
     position: Script,
     new_epoch: Script,
     replay: Script,
+    token: Script,
 }
 
 impl RedisBackend {
@@ -146,14 +180,26 @@ impl RedisBackend {
                 heartbeat: config.heartbeat,
                 idempotency_window: config.idempotency_window,
                 known: Known::default(),
-                feed: OnceLock::new(),
+                outbox: Outbox::default(),
+                link: watch::Sender::new(Link::Starting),
                 append: Script::new(scripts::APPEND),
                 position: Script::new(scripts::POSITION),
                 new_epoch: Script::new(scripts::NEW_EPOCH),
                 replay: Script::new(scripts::REPLAY),
+                token: Script::new(scripts::TOKEN),
             }),
             listener: Mutex::new(None),
         }
+    }
+
+    /// Starts the node's Pub/Sub task and waits (at most the timeout) for
+    /// its first session: subscribed, or failed.
+    pub(crate) async fn listen(&self) {
+        let task = tokio::spawn(crate::listen::run(Arc::clone(&self.shared)));
+        *lock(&self.listener) = Some(task.abort_handle());
+        let mut link = self.shared.link.subscribe();
+        let first = link.wait_for(|link| *link != Link::Starting);
+        let _ = tokio::time::timeout(self.shared.timeout, first).await;
     }
 
     /// Checks that Redis answers.
@@ -175,20 +221,18 @@ impl RedisBackend {
 }
 
 impl Backend for RedisBackend {
-    /// Starts the Pub/Sub task. Fails with
-    /// [`BackendError::is_unavailable`] outside a tokio runtime, or when
-    /// called a second time.
+    /// Gives the backend its feed: what the node received since it was
+    /// opened (held until now) is reported first, then everything as it
+    /// comes. Fails with [`BackendError::is_unavailable`] when called a
+    /// second time.
     fn start(&self, feed: Feed) -> Result<(), BackendError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| BackendError::unavailable("RedisBackend::start needs a tokio runtime"))?;
-        if self.shared.feed.set(feed.clone()).is_err() {
-            return Err(BackendError::unavailable(
+        if self.shared.outbox.start(feed) {
+            Ok(())
+        } else {
+            Err(BackendError::unavailable(
                 "RedisBackend::start was called twice",
-            ));
+            ))
         }
-        let task = runtime.spawn(crate::listen::run(Arc::clone(&self.shared), feed));
-        *lock(&self.listener) = Some(task.abort_handle());
-        Ok(())
     }
 
     async fn append(
@@ -213,6 +257,7 @@ impl Backend for RedisBackend {
             &body,
             window.as_bytes(),
         ];
+        let link = shared.link_before_append().await;
         let answer = shared
             .commands
             .eval(&shared.append, scripts::APPEND, &keys, &args)
@@ -222,6 +267,16 @@ impl Backend for RedisBackend {
         let (id, repeat) = parse_append(&answer).map_err(BackendError::outcome_unknown)?;
         if !repeat {
             shared.note(topic, id, true);
+            // Unless one Pub/Sub session was up from before the script ran
+            // until now, its message may be lost: say it from here (a
+            // repeat is for the channel to drop). A session that ends later
+            // finds the topic known, and the next one reports it.
+            if !matches!(link, Link::Up(_)) || link != *shared.link.borrow() {
+                shared.outbox.report(Report::Advanced {
+                    topic: topic.to_owned(),
+                    position: id,
+                });
+            }
         }
         Ok(id)
     }
@@ -254,11 +309,12 @@ impl Backend for RedisBackend {
         let shared = &self.shared;
         let mut del = redis::cmd("DEL");
         del.arg(shared.meta_key(topic)).arg(shared.log_key(topic));
+        // A `DEL` with no answer may have run: say so (a retry is safe).
         shared
             .commands
             .run(&del)
             .await
-            .map_err(Failure::into_read_error)?;
+            .map_err(Failure::into_write_error)?;
         shared.known.forget(topic);
         Ok(())
     }
@@ -273,12 +329,22 @@ impl Shared {
         format!("{}:{{{topic}}}:log", self.prefix)
     }
 
+    /// The topic's length first: no (topic, key) pair names the record
+    /// of another, whatever characters either holds.
     fn idempotency_key(&self, topic: &str, key: &str) -> String {
-        format!("{}:{{{topic}}}:key:{key}", self.prefix)
+        format!("{}:key:{}:{{{topic}}}:{key}", self.prefix, topic.len())
     }
 
-    fn feed(&self) -> Option<&Feed> {
-        self.feed.get()
+    /// The Pub/Sub state before an append. While the first session is
+    /// being set up (`open` waits for it, at most the timeout), waits for it
+    /// (as long again at most), so that the first appends are reported live,
+    /// as `committed`, like every other.
+    async fn link_before_append(&self) -> Link {
+        let mut link = self.link.subscribe();
+        let started = link.wait_for(|link| *link != Link::Starting);
+        // Timed out (Redis slow to answer): go on, reported from here.
+        let _ = tokio::time::timeout(self.timeout, started).await;
+        *self.link.borrow()
     }
 
     /// Notes a position seen in Redis; reports a new epoch of a known topic
@@ -287,9 +353,10 @@ impl Shared {
         let seen = self.known.note(topic, id, track);
         if seen == Seen::NewEpoch {
             tracing::warn!(topic, epoch = %format_args!("{:x}", id.epoch()), "Redis lost the topic's history: a new epoch");
-            if let Some(feed) = self.feed() {
-                feed.history_lost(topic, EventId::new(id.epoch(), 0));
-            }
+            self.outbox.report(Report::Lost {
+                topic: topic.to_owned(),
+                position: EventId::new(id.epoch(), 0),
+            });
         }
         seen
     }
@@ -324,8 +391,11 @@ impl Shared {
         }
         Ok(match self.note(topic, id, true) {
             Seen::NewEpoch => {
-                if let (Some(feed), true) = (self.feed(), id.seq() > 0) {
-                    feed.advanced(topic, id.epoch(), id.seq());
+                if id.seq() > 0 {
+                    self.outbox.report(Report::Advanced {
+                        topic: topic.to_owned(),
+                        position: id,
+                    });
                 }
                 (id, true)
             }
@@ -362,9 +432,10 @@ impl Shared {
         };
         tracing::warn!(topic, lost = %id, now = %now, "Redis has fewer events than this node saw: a new epoch");
         self.known.replace(topic, now);
-        if let Some(feed) = self.feed() {
-            feed.history_lost(topic, now);
-        }
+        self.outbox.report(Report::Lost {
+            topic: topic.to_owned(),
+            position: now,
+        });
         Ok(now)
     }
 
@@ -399,7 +470,7 @@ impl Shared {
             may_have_run: true,
             fault,
         };
-        let Some((head, entries)) = parse_replay(&answer).map_err(read)? else {
+        let Some((head, entries)) = parse_replay(answer).map_err(read)? else {
             // No meta: the topic's history is gone.
             return Ok(None);
         };
@@ -425,6 +496,29 @@ impl Shared {
         Ok(Some(records))
     }
 
+    /// Redis's data token (see `scripts::TOKEN`): another value than the
+    /// one seen before means Redis lost its data meanwhile.
+    pub(crate) async fn data_token(&self) -> Result<Vec<u8>, Failure> {
+        let key = format!("{}:data-token", self.prefix);
+        let fresh = format!("{:x}", random_epoch());
+        let answer = self
+            .commands
+            .eval(
+                &self.token,
+                scripts::TOKEN,
+                &[key.as_bytes()],
+                &[fresh.as_bytes()],
+            )
+            .await?;
+        match answer {
+            Value::BulkString(token) => Ok(token),
+            _ => Err(Failure {
+                may_have_run: true,
+                fault: Fault::Reply("the token script answered no string"),
+            }),
+        }
+    }
+
     /// Every known topic's position as this node saw it.
     pub(crate) fn known_topics(&self) -> Vec<(String, EventId)> {
         self.known.all()
@@ -435,13 +529,25 @@ impl Shared {
     ///
     /// A topic whose meta Redis refuses (damaged by hand) is logged and
     /// skipped: one bad topic does not keep the others from their records.
-    /// A failure to talk to Redis ends the resync.
-    pub(crate) async fn resync(&self, feed: &Feed) -> Result<(), Failure> {
-        for (topic, _) in self.known_topics() {
-            match self.position(&topic).await {
+    /// A failure to talk to Redis ends the resync. Up to
+    /// `RESYNC_CONCURRENCY` positions are read at once (pipelined on the
+    /// one connection), so many topics take few round trips.
+    pub(crate) async fn resync(&self) -> Result<(), Failure> {
+        let topics = self.known_topics();
+        let mut positions = futures_util::stream::iter(topics)
+            .map(|(topic, _)| async move {
+                let position = self.position(&topic).await;
+                (topic, position)
+            })
+            .buffer_unordered(RESYNC_CONCURRENCY);
+        while let Some((topic, position)) = positions.next().await {
+            match position {
                 Ok((id, reported)) => {
                     if !reported {
-                        feed.advanced(&topic, id.epoch(), id.seq());
+                        self.outbox.report(Report::Advanced {
+                            topic: topic.clone(),
+                            position: id,
+                        });
                     }
                 }
                 Err(failure) if failure.is_answer() => {
@@ -489,27 +595,33 @@ fn parse_position(value: &Value) -> Result<EventId, Fault> {
 /// `{}` (no meta) or `{epoch, seq, id, body, …}`.
 type Page = (EventId, Vec<(u64, Bytes)>);
 
-fn parse_replay(value: &Value) -> Result<Option<Page>, Fault> {
-    let items = array(value)?;
-    let [epoch, seq, entries @ ..] = items else {
-        return if items.is_empty() {
-            Ok(None)
-        } else {
-            Err(Fault::Reply(
-                "the replay script answered no {epoch, seq, …}",
-            ))
-        };
+/// Takes the answer by value: each body's buffer becomes its `Bytes`.
+fn parse_replay(value: Value) -> Result<Option<Page>, Fault> {
+    let Value::Array(items) = value else {
+        return Err(Fault::Reply("the replay script answered no array"));
+    };
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let [epoch, seq, ..] = items.as_slice() else {
+        return Err(Fault::Reply(
+            "the replay script answered no {epoch, seq, …}",
+        ));
     };
     let head = event_id(epoch, seq)?;
-    if entries.len() % 2 != 0 {
+    if items.len() % 2 != 0 {
         return Err(Fault::Reply(
             "the replay script answered an id without a body",
         ));
     }
-    let mut page = Vec::with_capacity(entries.len() / 2);
-    for pair in entries.chunks_exact(2) {
-        let seq = stream_seq(bulk(&pair[0])?)?;
-        page.push((seq, Bytes::copy_from_slice(bulk(&pair[1])?)));
+    let mut page = Vec::with_capacity(items.len() / 2 - 1);
+    let mut entries = items.into_iter().skip(2);
+    while let (Some(id), Some(body)) = (entries.next(), entries.next()) {
+        let seq = stream_seq(bulk(&id)?)?;
+        let Value::BulkString(body) = body else {
+            return Err(Fault::Reply("a stream entry's body is not a string"));
+        };
+        page.push((seq, Bytes::from(body)));
     }
     Ok(Some((head, page)))
 }
@@ -645,7 +757,7 @@ mod tests {
 
     #[test]
     fn replay_pages_parse() {
-        assert!(parse_replay(&Value::Array(vec![])).unwrap().is_none());
+        assert!(parse_replay(Value::Array(vec![])).unwrap().is_none());
         let page = Value::Array(vec![
             bulk_value("a"),
             bulk_value("9"),
@@ -654,20 +766,20 @@ mod tests {
             bulk_value("4-0"),
             bulk_value(""),
         ]);
-        let (head, entries) = parse_replay(&page).unwrap().unwrap();
+        let (head, entries) = parse_replay(page).unwrap().unwrap();
         assert_eq!(head, EventId::new(0xa, 9));
         assert_eq!(
             entries,
             vec![(3, Bytes::from_static(b"x")), (4, Bytes::new())]
         );
         let odd = Value::Array(vec![bulk_value("a"), bulk_value("9"), bulk_value("3-0")]);
-        assert!(parse_replay(&odd).is_err());
+        assert!(parse_replay(odd).is_err());
         let bad_id = Value::Array(vec![
             bulk_value("a"),
             bulk_value("9"),
             bulk_value("3-1"),
             bulk_value("x"),
         ]);
-        assert!(parse_replay(&bad_id).is_err());
+        assert!(parse_replay(bad_id).is_err());
     }
 }

@@ -83,7 +83,13 @@ impl RedisBackendBuilder {
     }
 
     /// Opens the backend: checks the URL and that Redis answers a `PING`
-    /// within the timeout. Once open, the backend reconnects by itself.
+    /// within the timeout, then subscribes to the records of every node
+    /// (waiting for that at most the timeout too). What the node receives
+    /// from then on reaches the feed that
+    /// [`Backend::start`](bourn_server::backend::Backend::start) gives it,
+    /// the records received before `start` included. Once open, the
+    /// backend reconnects by itself. Must be called inside a tokio runtime,
+    /// which runs the node's Pub/Sub task until the backend is dropped.
     ///
     /// Fails with [`BackendError::is_unavailable`] for a URL that is not a
     /// Redis URL (`redis://host:port[/db]`) or a Redis that does not answer.
@@ -92,6 +98,7 @@ impl RedisBackendBuilder {
             .map_err(|error| BackendError::unavailable(Fault::Redis(error)))?;
         let backend = RedisBackend::new(client, self);
         backend.ping().await?;
+        backend.listen().await;
         Ok(backend)
     }
 }

@@ -129,6 +129,13 @@ impl Commands {
         }
     }
 
+    /// Drops the connection in use (its peer is likely gone): the next
+    /// command dials, and fails as `unavailable` if nothing answers,
+    /// instead of sending on a dead connection.
+    pub(crate) async fn reset(&self) {
+        *self.current.lock().await = None;
+    }
+
     /// How many connections were made so far (for tests and `Debug`).
     pub(crate) fn dialed(&self) -> u64 {
         self.dialed.load(Ordering::Relaxed)

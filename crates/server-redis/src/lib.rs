@@ -54,7 +54,8 @@
 //!
 //! A channel takes the backend as any other (see bourn-server's
 //! `ChannelBuilder`); it calls `start`, follows the feed and replays from
-//! the stream.
+//! the stream. The node listens from `open` on: what other nodes commit
+//! between `open` and `start` is reported at `start`.
 //!
 //! See [`RedisBackend`] for the layout in Redis, the failure model (what
 //! a timeout, a silent connection and a restarted Redis look like to a
@@ -79,6 +80,7 @@ mod connection;
 mod frame;
 mod known;
 mod listen;
+mod outbox;
 mod scripts;
 
 pub use crate::backend::RedisBackend;

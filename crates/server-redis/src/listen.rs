@@ -4,8 +4,10 @@
 //! One session, from connect to failure:
 //!
 //! ```text
-//! connect ─ SUBSCRIBE ─ position of each known topic → advanced ─ Healthy
-//!    ─ loop { message → committed | every heartbeat/2: PING, answered within heartbeat/2 }
+//! connect ─ SUBSCRIBE ─ data token ─ position of each known topic → advanced ─ Healthy
+//!    ─ loop { message → committed
+//!           | every heartbeat/2: PING, answered within heartbeat/2
+//!           | every heartbeat: data token; changed → position of each known topic }
 //! ```
 //!
 //! Subscribing comes before reading the positions, so no record falls
@@ -18,7 +20,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bourn_server::backend::{Feed, Health, Record};
+use bourn_server::backend::{Health, Record};
 use futures_util::StreamExt;
 use redis::{Msg, Value};
 
@@ -26,17 +28,30 @@ use crate::backend::Shared;
 use crate::connection::Failure;
 use crate::frame;
 use crate::known::Seen;
+use crate::outbox::Report;
 
 /// First wait before connecting again.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 /// Longest wait before connecting again.
 const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
+/// The Pub/Sub connection, as appends see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    /// `start` was called, the first session is not up yet.
+    Starting,
+    /// Session `n` is up: subscribed, and every known topic reported.
+    Up(u64),
+    /// Session `n` ended; the next is not up yet.
+    Down(u64),
+}
+
 /// Why a session ended.
 enum Ended {
     Connect(redis::RedisError),
     ConnectTimeout(Duration),
     Subscribe(Option<redis::RedisError>),
+    Token(Failure),
     Resync(Failure),
     Silent(Duration),
     Ping(redis::RedisError),
@@ -59,6 +74,9 @@ impl fmt::Display for Ended {
                     failure.fault
                 )
             }
+            Ended::Token(failure) => {
+                write!(f, "Redis: cannot read the data token: {}", failure.fault)
+            }
             Ended::Silent(after) => {
                 write!(
                     f,
@@ -72,29 +90,48 @@ impl fmt::Display for Ended {
 }
 
 /// Runs sessions until the backend is dropped (which aborts this task).
-pub(crate) async fn run(shared: Arc<Shared>, feed: Feed) {
-    let mut backoff = BACKOFF_FIRST;
-    // What was last reported: nothing yet, healthy, or not.
-    let mut healthy: Option<bool> = None;
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut state = State {
+        backoff: BACKOFF_FIRST,
+        healthy: None,
+        token: None,
+        session: 0,
+    };
     loop {
-        let ended = session(&shared, &feed, &mut healthy, &mut backoff).await;
+        let ended = session(&shared, &mut state).await;
+        shared.link.send_replace(Link::Down(state.session));
+        state.session += 1;
         let reason = ended.to_string();
         tracing::warn!(%reason, "Redis: live records paused, reconnecting");
-        if healthy != Some(false) {
-            feed.health(Health::Unhealthy(reason.into()));
-            healthy = Some(false);
+        // Its peer is likely gone too: the next command dials, and says
+        // `unavailable` when nothing answers rather than sending into a
+        // dead connection (which could only say `outcome_unknown`).
+        shared.commands.reset().await;
+        let State {
+            backoff, healthy, ..
+        } = &mut state;
+        if *healthy != Some(false) {
+            shared.outbox.health(Health::Unhealthy(reason.into()));
+            *healthy = Some(false);
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(BACKOFF_MAX);
+        tokio::time::sleep(*backoff).await;
+        *backoff = (*backoff * 2).min(BACKOFF_MAX);
     }
 }
 
-async fn session(
-    shared: &Shared,
-    feed: &Feed,
-    healthy: &mut Option<bool>,
-    backoff: &mut Duration,
-) -> Ended {
+/// What outlives one session.
+struct State {
+    /// The wait before the next session.
+    backoff: Duration,
+    /// What was last reported: nothing yet, healthy, or not.
+    healthy: Option<bool>,
+    /// Redis's data token when last read.
+    token: Option<Vec<u8>>,
+    /// The number of the current session.
+    session: u64,
+}
+
+async fn session(shared: &Shared, state: &mut State) -> Ended {
     let timeout = shared.timeout;
     let pubsub = match tokio::time::timeout(timeout, shared.client.get_async_pubsub()).await {
         Ok(Ok(pubsub)) => pubsub,
@@ -107,16 +144,23 @@ async fn session(
         Ok(Err(error)) => return Ended::Subscribe(Some(error)),
         Err(_) => return Ended::Subscribe(None),
     }
-    // Messages wait in the subscription meanwhile.
-    if let Err(failure) = shared.resync(feed).await {
+    // Messages wait in the subscription meanwhile. The token is read
+    // first: a loss after it is seen by the next look, not hidden by it.
+    match shared.data_token().await {
+        Ok(token) => state.token = Some(token),
+        Err(failure) => return Ended::Token(failure),
+    }
+    if let Err(failure) = shared.resync().await {
         return Ended::Resync(failure);
     }
-    *backoff = BACKOFF_FIRST;
-    if *healthy != Some(true) {
+    shared.link.send_replace(Link::Up(state.session));
+    state.backoff = BACKOFF_FIRST;
+    if state.healthy != Some(true) {
         tracing::info!("Redis Pub/Sub connected: live records flowing");
-        feed.health(Health::Healthy);
-        *healthy = Some(true);
+        shared.outbox.health(Health::Healthy);
+        state.healthy = Some(true);
     }
+    let token = &mut state.token;
     let half = shared.heartbeat / 2;
     let heartbeat = async {
         loop {
@@ -128,9 +172,33 @@ async fn session(
             }
         }
     };
+    // Redis can lose its data with the connections up (`FLUSHALL`): look
+    // at the data token every heartbeat, and when it changed read every
+    // known topic's position again (a new epoch is reported as lost
+    // history). A token that cannot be read is left to the next look: the
+    // ping above decides whether the connection is alive.
+    let watch = async {
+        loop {
+            tokio::time::sleep(shared.heartbeat).await;
+            let now = match shared.data_token().await {
+                Ok(now) => now,
+                Err(failure) => {
+                    tracing::debug!(error = %failure.fault, "Redis: the data token cannot be read");
+                    continue;
+                }
+            };
+            if token.as_ref().is_some_and(|before| *before != now) {
+                tracing::warn!("Redis lost its data: reading every topic's position again");
+                if let Err(failure) = shared.resync().await {
+                    return Ended::Resync(failure);
+                }
+            }
+            *token = Some(now);
+        }
+    };
     let receive = async {
         while let Some(message) = messages.next().await {
-            deliver(shared, feed, &message);
+            deliver(shared, &message);
         }
         Ended::Closed
     };
@@ -138,12 +206,13 @@ async fn session(
     // connection.
     tokio::select! {
         ended = heartbeat => ended,
+        ended = watch => ended,
         ended = receive => ended,
     }
 }
 
 /// Reports one message as a committed record.
-fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
+fn deliver(shared: &Shared, message: &Msg) {
     let live = match frame::decode(message.get_payload_bytes()) {
         Ok(live) => live,
         Err(error) => {
@@ -155,12 +224,12 @@ fn deliver(shared: &Shared, feed: &Feed, message: &Msg) {
         tracing::debug!(topic = live.topic, id = %live.id, "a record of a replaced epoch; skipped");
         return;
     }
-    feed.committed(
-        live.topic,
-        live.id.epoch(),
-        Record {
+    shared.outbox.report(Report::Committed {
+        topic: live.topic.to_owned(),
+        epoch: live.id.epoch(),
+        record: Record {
             seq: live.id.seq(),
             body: frame::body(&live),
         },
-    );
+    });
 }

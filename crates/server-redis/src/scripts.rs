@@ -42,11 +42,11 @@ if not epoch then
 elseif string.len(epoch) > 16 or not string.match(epoch, '^%x+$') then
   return redis.error_reply('BOURN ' .. KEYS[1] .. ' has an epoch that is not hex')
 end
-local newest = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
-if not newest then
+local newest = redis.call('HGET', KEYS[1], 'seq') or '0'
+if not string.match(newest, '^%d+$') then
   return redis.error_reply('BOURN ' .. KEYS[1] .. ' has a seq that is not a number')
 end
-local seq = string.format('%d', newest + 1)
+local seq = string.format('%d', tonumber(newest) + 1)
 -- XADD first: it refuses an id at or below the stream's newest (a meta
 -- behind its stream) before anything is written.
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-0', 'b', ARGV[5])
@@ -137,4 +137,17 @@ for i, entry in ipairs(entries) do
   out[#out + 1] = body
 end
 return out
+";
+
+/// The token that tells whether Redis lost its data since a node last
+/// looked: the value of `KEYS[1]`, set to `ARGV[1]` when missing (Redis
+/// restarted empty, `FLUSHALL`). Every node compares it with the one it saw
+/// before. (`SET … NX GET` would do, from Redis 7.0 on.)
+pub(crate) const TOKEN: &str = r"
+local token = redis.call('GET', KEYS[1])
+if not token then
+  redis.call('SET', KEYS[1], ARGV[1])
+  token = ARGV[1]
+end
+return token
 ";

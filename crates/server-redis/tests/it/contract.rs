@@ -316,22 +316,62 @@ async fn what_does_not_parse_is_an_error_not_a_default() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn start_needs_a_runtime_and_runs_once() {
-    let Some(server) = RedisServer::start("start_needs_a_runtime_and_runs_once") else {
+async fn start_runs_once_from_anywhere() {
+    let Some(server) = RedisServer::start("start_runs_once_from_anywhere") else {
         return;
     };
     let backend = RedisBackend::builder(&server.url()).open().await.unwrap();
     let feed = Feed::new(std::sync::Arc::new(Recorder::default()));
+    // The Pub/Sub task runs on `open`'s runtime: `start` only hands over
+    // the feed, from any thread.
     let outside =
         std::thread::scope(|scope| scope.spawn(|| backend.start(feed.clone())).join().unwrap());
-    assert!(outside.unwrap_err().is_unavailable());
-    backend.start(feed.clone()).unwrap();
+    outside.unwrap();
     assert!(backend.start(feed).unwrap_err().is_unavailable());
     let error = RedisBackend::builder("http://nope")
         .open()
         .await
         .unwrap_err();
     assert!(error.is_unavailable());
+}
+
+/// Records committed by another node between `open` and `start` reach the
+/// feed at `start`, in order, each once: the node listens from `open` on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_between_open_and_start_are_reported_at_start() {
+    let Some(server) = RedisServer::start("records_between_open_and_start_are_reported_at_start")
+    else {
+        return;
+    };
+    let url = server.url();
+    let first = RedisBackend::builder(&url).open().await.unwrap();
+    let second = RedisBackend::builder(&url).open().await.unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(
+            second
+                .append("t", body(&n.to_string()), None)
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let recorder = std::sync::Arc::new(Recorder::default());
+    first.start(Feed::new(recorder.clone())).unwrap();
+    let epoch = ids[0].epoch();
+    let expected: Vec<(u64, u64)> = (1..=5).map(|seq| (epoch, seq)).collect();
+    assert_eq!(
+        recorder.committed("t"),
+        expected,
+        "held, then reported at start"
+    );
+    assert_eq!(recorder.healths(), [bourn_server::backend::Health::Healthy]);
+    second.append("t", body("6"), None).await.unwrap();
+    recorder
+        .wait("the next one live", WAIT, |_| {
+            recorder.committed("t").len() == 6
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,4 +393,51 @@ async fn a_topic_only_asked_about_leaves_nothing_for_good() {
     backend.position("t").await.unwrap();
     let ttl: i64 = query(&url, redis::cmd("PTTL").arg("p:{t}:meta")).await;
     assert_eq!(ttl, -1);
+}
+
+/// Appends right after `start` (before the Pub/Sub connection is up) are
+/// reported as every other: committed, each once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_right_after_start_are_reported_once() {
+    let Some(server) = RedisServer::start("appends_right_after_start_are_reported_once") else {
+        return;
+    };
+    let backend = RedisBackend::builder(&server.url()).open().await.unwrap();
+    let recorder = std::sync::Arc::new(Recorder::default());
+    backend.start(Feed::new(recorder.clone())).unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=20 {
+        ids.push(
+            backend
+                .append("t", body(&n.to_string()), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let epoch = ids[0].epoch();
+    recorder
+        .wait("twenty records", WAIT, |_| {
+            recorder.committed("t").len() >= 20
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        recorder.committed("t"),
+        (1..=20).map(|seq| (epoch, seq)).collect::<Vec<_>>()
+    );
+}
+
+/// A backend that was never started reports nothing and does not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unstarted_backend_appends_without_waiting() {
+    let Some(server) = RedisServer::start("an_unstarted_backend_appends_without_waiting") else {
+        return;
+    };
+    let backend = RedisBackend::builder(&server.url()).open().await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        backend.append("t", body("x"), None).await.unwrap();
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(backend.position("t").await.unwrap().seq(), 5);
 }

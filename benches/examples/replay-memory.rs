@@ -46,13 +46,18 @@ fn main() -> Result<(), BoxError> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let file = std::env::temp_dir().join(format!("bourn-replay-memory-{}.redb", std::process::id()));
+    let file =
+        std::env::temp_dir().join(format!("bourn-replay-memory-{}.redb", std::process::id()));
     let channel = {
         let _runtime = runtime.enter();
         let builder = Channel::builder();
         match kind.as_str() {
             "memory" => builder
-                .backend(MemoryBackend::new().max_events(usize::MAX).max_bytes(usize::MAX))
+                .backend(
+                    MemoryBackend::new()
+                        .max_events(usize::MAX)
+                        .max_bytes(usize::MAX),
+                )
                 .build()?,
             "redb" => builder
                 .backend(

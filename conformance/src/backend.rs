@@ -131,9 +131,11 @@ where
     }
 }
 
-/// Seqs are contiguous from 1 per topic; `position` says the newest.
+/// Seqs are contiguous from 1 per topic; once the feed reported a record
+/// committed, `position` is at least it (a backend that acknowledges
+/// before its commit may lag until then).
 pub async fn contiguous_seqs_and_positions<B: Backend>(backend: B) {
-    let (_, feed) = Recorder::feed();
+    let (recorder, feed) = Recorder::feed();
     backend.start(feed).unwrap();
     let empty = backend.position("a").await.unwrap();
     assert_eq!(empty.seq(), 0, "an empty topic is at seq 0");
@@ -152,10 +154,11 @@ pub async fn contiguous_seqs_and_positions<B: Backend>(backend: B) {
         1,
         "per topic"
     );
+    recorder.wait_committed("a", 5).await;
     assert_eq!(
         backend.position("a").await.unwrap(),
         ids[4],
-        "position is the newest id"
+        "position is the newest committed id"
     );
 }
 
@@ -188,30 +191,37 @@ pub async fn feed_reports_every_append_once_in_order<B: Backend>(backend: B) {
 
 /// `replay` returns exactly `after < seq <= up_to`, a page at a time.
 pub async fn replay_bounds_and_paging<B: Backend>(backend: B) {
-    let (_, feed) = Recorder::feed();
+    let (recorder, feed) = Recorder::feed();
     backend.start(feed).unwrap();
+    let mut epoch = 0;
     for n in 1..=10 {
-        backend.append("t", body(n), None).await.unwrap();
+        epoch = backend.append("t", body(n), None).await.unwrap().epoch();
     }
+    // Replay covers what the feed reported committed.
+    recorder.wait_committed("t", 10).await;
     let all = PageLimit::DEFAULT;
     let seqs = |page: Option<Vec<Record>>| page.unwrap().iter().map(|r| r.seq).collect::<Vec<_>>();
     assert_eq!(
-        seqs(backend.replay("t", 0, 10, all).await.unwrap()),
+        seqs(backend.replay("t", epoch, 0, 10, all).await.unwrap()),
         (1..=10).collect::<Vec<_>>()
     );
     assert_eq!(
-        seqs(backend.replay("t", 3, 6, all).await.unwrap()),
+        seqs(backend.replay("t", epoch, 3, 6, all).await.unwrap()),
         [4, 5, 6],
         "bounds"
     );
-    let page = backend.replay("t", 3, 6, all).await.unwrap().unwrap();
+    let page = backend
+        .replay("t", epoch, 3, 6, all)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(page[0].body, body(4), "the stored body");
     let two = PageLimit {
         max_events: 2,
         max_bytes: usize::MAX,
     };
     assert_eq!(
-        seqs(backend.replay("t", 0, 10, two).await.unwrap()),
+        seqs(backend.replay("t", epoch, 0, 10, two).await.unwrap()),
         [1, 2],
         "max_events"
     );
@@ -220,7 +230,7 @@ pub async fn replay_bounds_and_paging<B: Backend>(backend: B) {
         max_bytes: 1,
     };
     assert_eq!(
-        seqs(backend.replay("t", 4, 10, tiny).await.unwrap()),
+        seqs(backend.replay("t", epoch, 4, 10, tiny).await.unwrap()),
         [5],
         "at least one record, however large"
     );
@@ -228,7 +238,7 @@ pub async fn replay_bounds_and_paging<B: Backend>(backend: B) {
         max_events: 100,
         max_bytes: 2 * body(1).len(),
     };
-    let n = seqs(backend.replay("t", 0, 10, budget).await.unwrap()).len();
+    let n = seqs(backend.replay("t", epoch, 0, 10, budget).await.unwrap()).len();
     assert!(
         (1..=3).contains(&n),
         "max_bytes bounds the page ({n} records)"
@@ -292,7 +302,7 @@ pub async fn concurrent_appends_keep_order<B: Backend>(backend: B) {
 
 /// Removing a topic deletes its history and never lets an id name two events.
 pub async fn removal_never_reuses_an_id<B: Backend>(backend: B) {
-    let (_, feed) = Recorder::feed();
+    let (recorder, feed) = Recorder::feed();
     backend.start(feed).unwrap();
     let mut before = EventId::new(0, 0);
     for n in 1..=3 {
@@ -306,7 +316,11 @@ pub async fn removal_never_reuses_an_id<B: Backend>(backend: B) {
     );
     if after.epoch() != before.epoch() {
         assert_eq!(after.seq(), 1);
-        let old = backend.replay("t", 0, 1, PageLimit::DEFAULT).await.unwrap();
+        recorder.wait_committed("t", 4).await;
+        let old = backend
+            .replay("t", after.epoch(), 0, 1, PageLimit::DEFAULT)
+            .await
+            .unwrap();
         assert!(old.is_none_or(|page| page.iter().all(|r| r.body == body(9))));
     }
 }

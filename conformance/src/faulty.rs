@@ -159,6 +159,7 @@ impl<B: Backend> Backend for Faulty<B> {
     async fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -166,7 +167,7 @@ impl<B: Backend> Backend for Faulty<B> {
         if take(&self.faults.fail_replays) {
             return Err(BackendError::unavailable(Injected("replay failed")));
         }
-        self.inner.replay(topic, after, up_to, limit).await
+        self.inner.replay(topic, epoch, after, up_to, limit).await
     }
 
     async fn remove_topic(&self, topic: &str) -> Result<(), BackendError> {

@@ -12,7 +12,13 @@ use crate::{cargo, root, step};
 
 /// The crates published to the registry, in dependency order. Every other
 /// workspace member is `publish = false`.
-pub(crate) const PUBLISHED: &[&str] = &["bourn-codec", "bourn-server", "bourn-client"];
+pub(crate) const PUBLISHED: &[&str] = &[
+    "bourn-codec",
+    "bourn-server",
+    "bourn-server-redb",
+    "bourn-server-redis",
+    "bourn-client",
+];
 
 /// `cargo package` of every published crate, each verified by building it
 /// from its packaged sources alone: once with its default features (a missing

@@ -269,13 +269,24 @@ impl Backend for RedbBackend {
     fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
     ) -> impl Future<Output = Result<Option<Vec<Record>>, BackendError>> + Send {
+        // One epoch per file, for its whole life: another one is not ours.
+        let ours = epoch == self.epoch();
         let topic = topic.to_owned();
-        self.shared
-            .read(move |txn| schema::replay(txn, &topic, after, up_to, limit))
+        let read = ours.then(|| {
+            self.shared
+                .read(move |txn| schema::replay(txn, &topic, after, up_to, limit))
+        });
+        async move {
+            match read {
+                Some(read) => read.await,
+                None => Ok(None),
+            }
+        }
     }
 
     fn remove_topic(&self, topic: &str) -> impl Future<Output = Result<(), BackendError>> + Send {

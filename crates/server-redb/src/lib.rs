@@ -44,7 +44,7 @@
 //!     assert_eq!(backend.position("news").await?, second);
 //!
 //!     // Replay comes in bounded pages.
-//!     let page = backend.replay("news", 0, 2, PageLimit::DEFAULT).await?;
+//!     let page = backend.replay("news", backend.epoch(), 0, 2, PageLimit::DEFAULT).await?;
 //!     assert_eq!(page.map(|records| records.len()), Some(2));
 //!
 //!     backend.close().await;

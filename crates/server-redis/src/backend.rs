@@ -292,6 +292,7 @@ impl Backend for RedisBackend {
     async fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -300,7 +301,7 @@ impl Backend for RedisBackend {
             return Ok(Some(Vec::new()));
         }
         self.shared
-            .replay(topic, after, up_to, limit)
+            .replay(topic, epoch, after, up_to, limit)
             .await
             .map_err(Failure::into_read_error)
     }
@@ -442,11 +443,11 @@ impl Shared {
     async fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
     ) -> Result<Option<Vec<Record>>, Failure> {
-        let before = self.known.get(topic);
         let (meta, log) = (self.meta_key(topic), self.log_key(topic));
         let from = format!("{}-0", after + 1);
         let to = format!("{up_to}-0");
@@ -474,9 +475,10 @@ impl Shared {
             // No meta: the topic's history is gone.
             return Ok(None);
         };
-        if before.is_some_and(|b| b.epoch() != head.epoch()) {
-            // Another epoch than the one the caller follows: none of its
-            // records are the ones asked for.
+        if head.epoch() != epoch {
+            // Another epoch than the one the caller follows, read in the
+            // same script as the records: none of them are the ones asked
+            // for.
             self.note(topic, head, true);
             return Ok(None);
         }

@@ -8,9 +8,6 @@
 #[path = "it/support.rs"]
 mod support;
 
-#[path = "it/redis_server.rs"]
-mod redis_server;
-
 #[path = "it/proxy.rs"]
 mod proxy;
 
@@ -22,3 +19,6 @@ mod failures;
 
 #[path = "it/nodes.rs"]
 mod nodes;
+
+#[path = "it/suite.rs"]
+mod suite;

@@ -96,6 +96,7 @@ impl Backend for VecBackend {
     async fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -104,6 +105,10 @@ impl Backend for VecBackend {
         let Some(entry) = topics.get(topic) else {
             return Ok(Some(Vec::new()));
         };
+        if entry.epoch != epoch {
+            // Another history now (the topic was removed and written again).
+            return Ok(None);
+        }
         let mut page = Vec::new();
         let mut bytes = 0;
         for seq in after + 1..=up_to.min(entry.events.len() as u64) {

@@ -71,11 +71,15 @@
 //!         }))
 //!     }
 //!
-//!     async fn replay(&self, topic: &str, after: u64, up_to: u64, limit: PageLimit)
+//!     async fn replay(&self, topic: &str, epoch: u64, after: u64, up_to: u64, limit: PageLimit)
 //!         -> Result<Option<Vec<Record>>, BackendError>
 //!     {
 //!         let topics = self.topics.lock().map_err(poisoned)?;
-//!         let events = topics.get(topic).map_or(&[][..], |(_, events)| &events[..]);
+//!         let events = match topics.get(topic) {
+//!             Some((current, events)) if *current == epoch => &events[..],
+//!             Some(_) => return Ok(None), // another history now
+//!             None => &[][..],
+//!         };
 //!         let mut page = Vec::new();
 //!         let mut bytes = 0;
 //!         for seq in after + 1..=up_to.min(events.len() as u64) {
@@ -201,14 +205,17 @@ pub trait Backend: fmt::Debug + Send + Sync + 'static {
     /// that saw nothing yet is not reset for that.
     fn position(&self, topic: &str) -> impl Future<Output = Result<EventId, BackendError>> + Send;
 
-    /// The records of `topic` with `after < seq <= up_to`, in order,
-    /// starting at `after + 1` and as many as `limit` allows (the channel
-    /// asks again from the last one it got). `Ok(None)` when the record
-    /// `after + 1` is no longer retained (trimmed): the channel then tells
-    /// the subscriber so. Called with `after < up_to <= ` the newest seq.
+    /// The records of `topic` in history `epoch` with `after < seq <=
+    /// up_to`, in order, starting at `after + 1` and as many as `limit`
+    /// allows (the channel asks again from the last one it got). `Ok(None)`
+    /// when the record `after + 1` is no longer retained (trimmed), or when
+    /// the topic is no longer in `epoch` (its history was lost or replaced:
+    /// records of another history must never be labelled with `epoch`).
+    /// Called with `after < up_to <= ` the newest seq the channel saw.
     fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,

@@ -24,6 +24,7 @@ pub(crate) trait DynBackend: std::fmt::Debug + Send + Sync + 'static {
     fn replay<'a>(
         &'a self,
         topic: &'a str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -53,11 +54,12 @@ impl<B: Backend> DynBackend for B {
     fn replay<'a>(
         &'a self,
         topic: &'a str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
     ) -> BoxFuture<'a, Result<Option<Vec<Record>>, BackendError>> {
-        Box::pin(Backend::replay(self, topic, after, up_to, limit))
+        Box::pin(Backend::replay(self, topic, epoch, after, up_to, limit))
     }
 
     fn remove_topic<'a>(&'a self, topic: &'a str) -> BoxFuture<'a, Result<(), BackendError>> {

@@ -225,6 +225,7 @@ impl MemoryBackend {
     fn replay_now(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -233,7 +234,13 @@ impl MemoryBackend {
             return Some(Vec::new());
         }
         let state = lock(&self.state);
-        let ring = state.topics.get(topic)?;
+        let Some(ring) = state.topics.get(topic) else {
+            // No history: nothing to replay, unless `epoch` is gone.
+            return (state.epoch_of(topic) == epoch).then(Vec::new);
+        };
+        if ring.epoch != epoch {
+            return None;
+        }
         if after + 1 < ring.first {
             return None;
         }
@@ -280,11 +287,12 @@ impl Backend for MemoryBackend {
     async fn replay(
         &self,
         topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
     ) -> Result<Option<Vec<Record>>, BackendError> {
-        Ok(self.replay_now(topic, after, up_to, limit))
+        Ok(self.replay_now(topic, epoch, after, up_to, limit))
     }
 
     async fn remove_topic(&self, topic: &str) -> Result<(), BackendError> {
@@ -321,18 +329,49 @@ mod tests {
         }
         let all = PageLimit::DEFAULT;
         // 1 and 2 were dropped: resuming after 0 or 1 is trimmed.
-        assert_eq!(seqs(backend.replay("t", 0, 6, all).await.unwrap()), None);
-        assert_eq!(seqs(backend.replay("t", 1, 6, all).await.unwrap()), None);
         assert_eq!(
-            seqs(backend.replay("t", 2, 6, all).await.unwrap()),
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 0, 6, all)
+                    .await
+                    .unwrap()
+            ),
+            None
+        );
+        assert_eq!(
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 1, 6, all)
+                    .await
+                    .unwrap()
+            ),
+            None
+        );
+        assert_eq!(
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 2, 6, all)
+                    .await
+                    .unwrap()
+            ),
             Some(vec![3, 4, 5, 6])
         );
         assert_eq!(
-            seqs(backend.replay("t", 4, 5, all).await.unwrap()),
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 4, 5, all)
+                    .await
+                    .unwrap()
+            ),
             Some(vec![5])
         );
         assert_eq!(
-            seqs(backend.replay("t", 6, 6, all).await.unwrap()),
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 6, 6, all)
+                    .await
+                    .unwrap()
+            ),
             Some(vec![])
         );
         let two = PageLimit {
@@ -340,7 +379,12 @@ mod tests {
             max_bytes: usize::MAX,
         };
         assert_eq!(
-            seqs(backend.replay("t", 2, 6, two).await.unwrap()),
+            seqs(
+                backend
+                    .replay("t", backend.position("t").await.unwrap().epoch(), 2, 6, two)
+                    .await
+                    .unwrap()
+            ),
             Some(vec![3, 4])
         );
         let tiny = PageLimit {
@@ -348,7 +392,18 @@ mod tests {
             max_bytes: 1,
         };
         assert_eq!(
-            seqs(backend.replay("t", 2, 6, tiny).await.unwrap()),
+            seqs(
+                backend
+                    .replay(
+                        "t",
+                        backend.position("t").await.unwrap().epoch(),
+                        2,
+                        6,
+                        tiny
+                    )
+                    .await
+                    .unwrap()
+            ),
             Some(vec![3])
         );
 
@@ -358,7 +413,12 @@ mod tests {
         }
         // Each body is 9 bytes: only two fit in 20.
         assert_eq!(
-            seqs(small.replay("t", 1, 3, all).await.unwrap()),
+            seqs(
+                small
+                    .replay("t", small.position("t").await.unwrap().epoch(), 1, 3, all)
+                    .await
+                    .unwrap()
+            ),
             Some(vec![2, 3])
         );
     }

@@ -306,7 +306,7 @@ impl Stream for Subscription {
                     }
                     channel
                         .backend
-                        .replay(&topic.name, after, top, PageLimit::DEFAULT)
+                        .replay(&topic.name, epoch, after, top, PageLimit::DEFAULT)
                         .await
                 })
             });

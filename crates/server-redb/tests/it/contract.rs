@@ -187,7 +187,10 @@ async fn replay_returns_bounded_pages_within_the_range() {
         (10, 10, all, vec![]),
     ];
     for (after, up_to, limit, expected) in cases {
-        let page = backend.replay("t", after, up_to, limit).await.unwrap();
+        let page = backend
+            .replay("t", backend.epoch(), after, up_to, limit)
+            .await
+            .unwrap();
         assert_eq!(
             seqs(page),
             expected,
@@ -201,6 +204,7 @@ async fn replay_returns_bounded_pages_within_the_range() {
         let page = backend
             .replay(
                 "t",
+                backend.epoch(),
                 after,
                 10,
                 PageLimit {
@@ -239,7 +243,7 @@ async fn trimmed_history_is_reported_as_trimmed() {
         // Compaction may run between appends: wait for the pass after
         // the sixth, which keeps 4, 5 and 6.
         while backend
-            .replay("t", 2, 6, PageLimit::DEFAULT)
+            .replay("t", backend.epoch(), 2, 6, PageLimit::DEFAULT)
             .await
             .unwrap()
             .is_some()
@@ -249,11 +253,14 @@ async fn trimmed_history_is_reported_as_trimmed() {
     })
     .await;
     assert_eq!(
-        backend.replay("t", 2, 6, PageLimit::DEFAULT).await.unwrap(),
+        backend
+            .replay("t", backend.epoch(), 2, 6, PageLimit::DEFAULT)
+            .await
+            .unwrap(),
         None
     );
     let kept = backend
-        .replay("t", 3, 6, PageLimit::DEFAULT)
+        .replay("t", backend.epoch(), 3, 6, PageLimit::DEFAULT)
         .await
         .unwrap()
         .unwrap();
@@ -359,7 +366,10 @@ async fn a_removed_topic_goes_on_numbering_and_its_history_is_gone() {
     backend.remove_topic("t").await.unwrap();
     backend.remove_topic("never-seen").await.unwrap();
     assert_eq!(
-        backend.replay("t", 0, 3, PageLimit::DEFAULT).await.unwrap(),
+        backend
+            .replay("t", backend.epoch(), 0, 3, PageLimit::DEFAULT)
+            .await
+            .unwrap(),
         None
     );
     // No id of the epoch names two events: the next is 4, not 1.
@@ -375,7 +385,7 @@ async fn a_removed_topic_goes_on_numbering_and_its_history_is_gone() {
         "keys were removed too"
     );
     let page = backend
-        .replay("t", 3, 4, PageLimit::DEFAULT)
+        .replay("t", backend.epoch(), 3, 4, PageLimit::DEFAULT)
         .await
         .unwrap()
         .unwrap();

@@ -40,7 +40,9 @@ async fn a_failed_read_is_an_error_and_never_restarts_numbering() {
         position.as_ref().is_err_and(|e| e.is_unavailable()),
         "{position:?}"
     );
-    let replay = backend.replay("t", 0, 3, Default::default()).await;
+    let replay = backend
+        .replay("t", backend.epoch(), 0, 3, Default::default())
+        .await;
     assert!(
         replay.as_ref().is_err_and(|e| e.is_unavailable()),
         "{replay:?}: never `trimmed`"
@@ -112,7 +114,7 @@ async fn a_failed_read_of_a_topics_last_seq_never_restarts_numbering() {
     let next = backend.append("t", body("4"), None).await.unwrap();
     assert_eq!(next.seq(), 4, "numbering went on");
     let page = backend
-        .replay("t", 0, 4, Default::default())
+        .replay("t", backend.epoch(), 0, 4, Default::default())
         .await
         .unwrap()
         .unwrap();

@@ -21,3 +21,5 @@ mod open;
 mod reopen;
 // A child process killed mid-stream, in both durability modes.
 mod sigkill;
+// The shared backend suite of bourn-conformance.
+mod suite;

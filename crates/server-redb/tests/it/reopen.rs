@@ -36,7 +36,7 @@ async fn acknowledged_events_survive_a_reopen_with_the_same_epoch() {
     backend.start(recorder.feed()).unwrap();
     assert_eq!(backend.position("t").await.unwrap(), ids[4]);
     let page = backend
-        .replay("t", 1, 5, PageLimit::DEFAULT)
+        .replay("t", backend.epoch(), 1, 5, PageLimit::DEFAULT)
         .await
         .unwrap()
         .unwrap();

@@ -224,7 +224,10 @@ async fn replay(backend: &RedbBackend, topic: &str, mut after: u64, up_to: u64) 
     };
     let mut out = Vec::new();
     while after < up_to {
-        let page = backend.replay(topic, after, up_to, limit).await.unwrap();
+        let page = backend
+            .replay(topic, backend.epoch(), after, up_to, limit)
+            .await
+            .unwrap();
         let page = page.unwrap_or_else(|| panic!("{topic}: trimmed after {after}"));
         for record in page {
             assert_eq!(record.seq, after + 1, "{topic}: in order");

@@ -8,8 +8,8 @@ use bourn_server::backend::{Backend, Feed, PageLimit};
 use bourn_server_redis::RedisBackend;
 use bytes::Bytes;
 
-use crate::redis_server::RedisServer;
 use crate::support::{Recorder, body, node, node_with, query, xlen};
+use bourn_testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -76,7 +76,13 @@ async fn bodies_are_opaque_bytes() {
         .collect();
     assert_eq!(bodies, vec![odd.clone(), Bytes::new()]);
     let page = backend
-        .replay("t", 0, empty.seq(), PageLimit::DEFAULT)
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            0,
+            empty.seq(),
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -105,16 +111,58 @@ async fn replay_is_bounded_and_paged() {
         max_events,
         max_bytes,
     };
-    let page = backend.replay("t", 0, 10, limit(3, 1 << 20)).await.unwrap();
+    let page = backend
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            0,
+            10,
+            limit(3, 1 << 20),
+        )
+        .await
+        .unwrap();
     assert_eq!(seqs(page), [1, 2, 3]);
-    let page = backend.replay("t", 3, 10, limit(100, 25)).await.unwrap();
+    let page = backend
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            3,
+            10,
+            limit(100, 25),
+        )
+        .await
+        .unwrap();
     assert_eq!(seqs(page), [4, 5], "25 bytes hold two 10-byte bodies");
-    let page = backend.replay("t", 5, 10, limit(100, 1)).await.unwrap();
+    let page = backend
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            5,
+            10,
+            limit(100, 1),
+        )
+        .await
+        .unwrap();
     assert_eq!(seqs(page), [6], "a page holds at least one record");
-    let page = backend.replay("t", 0, 4, PageLimit::DEFAULT).await.unwrap();
+    let page = backend
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            0,
+            4,
+            PageLimit::DEFAULT,
+        )
+        .await
+        .unwrap();
     assert_eq!(seqs(page), [1, 2, 3, 4], "up_to is respected");
     let page = backend
-        .replay("t", 9, 10, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            9,
+            10,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap();
     assert_eq!(seqs(page), [10]);
@@ -123,7 +171,13 @@ async fn replay_is_bounded_and_paged() {
     let mut all = Vec::new();
     while after < 10 {
         let page = backend
-            .replay("t", after, 10, limit(4, 1 << 20))
+            .replay(
+                "t",
+                backend.position("t").await.unwrap().epoch(),
+                after,
+                10,
+                limit(4, 1 << 20),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -154,20 +208,38 @@ async fn trimmed_history_is_reported_as_trimmed() {
     assert_eq!(trimmed, 4);
     assert_eq!(
         backend
-            .replay("t", 0, 10, PageLimit::DEFAULT)
+            .replay(
+                "t",
+                backend.position("t").await.unwrap().epoch(),
+                0,
+                10,
+                PageLimit::DEFAULT
+            )
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         backend
-            .replay("t", 3, 10, PageLimit::DEFAULT)
+            .replay(
+                "t",
+                backend.position("t").await.unwrap().epoch(),
+                3,
+                10,
+                PageLimit::DEFAULT
+            )
             .await
             .unwrap(),
         None
     );
     let page = backend
-        .replay("t", 4, 10, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            4,
+            10,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -181,11 +253,26 @@ async fn trimmed_history_is_reported_as_trimmed() {
     assert!(xlen(&url, "q", "t").await < 300);
     assert_eq!(small.position("t").await.unwrap().seq(), 300);
     assert_eq!(
-        small.replay("t", 0, 300, PageLimit::DEFAULT).await.unwrap(),
+        small
+            .replay(
+                "t",
+                small.position("t").await.unwrap().epoch(),
+                0,
+                300,
+                PageLimit::DEFAULT
+            )
+            .await
+            .unwrap(),
         None
     );
     let tail = small
-        .replay("t", 299, 300, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            small.position("t").await.unwrap().epoch(),
+            299,
+            300,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -274,7 +361,13 @@ async fn what_does_not_parse_is_an_error_not_a_default() {
     )
     .await;
     let error = backend
-        .replay("t", 3, 200, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            3,
+            200,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap_err();
     assert!(error.is_unavailable(), "{error:?}");

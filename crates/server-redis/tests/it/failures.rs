@@ -9,8 +9,8 @@ use bourn_server::backend::{Backend, Health, PageLimit};
 use bourn_server_redis::RedisBackend;
 
 use crate::proxy::Proxy;
-use crate::redis_server::RedisServer;
 use crate::support::{Note, body, node, node_with, query, xlen};
+use bourn_testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -57,7 +57,13 @@ async fn a_timed_out_append_is_outcome_unknown_and_a_keyed_retry_stores_once() {
     );
     assert_eq!(xlen(&url, "p", "t").await, 2);
     let page = backend
-        .replay("t", 0, 2, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            backend.position("t").await.unwrap().epoch(),
+            0,
+            2,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -195,7 +201,13 @@ async fn a_silent_pubsub_connection_is_detected_and_replaced() {
     })
     .await;
     let missed = a
-        .replay("t", 2, 5, PageLimit::DEFAULT)
+        .replay(
+            "t",
+            a.position("t").await.unwrap().epoch(),
+            2,
+            5,
+            PageLimit::DEFAULT,
+        )
         .await
         .unwrap()
         .unwrap();

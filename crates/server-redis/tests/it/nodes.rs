@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bourn_server::backend::{Backend, PageLimit};
 
-use crate::redis_server::RedisServer;
 use crate::support::{body, node};
+use bourn_testkit::redis::RedisServer;
 
 const TASKS_PER_NODE: u64 = 3;
 const APPENDS_PER_TASK: u64 = 40;
@@ -77,6 +77,7 @@ async fn two_nodes_share_one_topic_in_order() {
         let page = b
             .replay(
                 "t",
+                b.position("t").await.unwrap().epoch(),
                 after,
                 total,
                 PageLimit {

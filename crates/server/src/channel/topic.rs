@@ -258,6 +258,7 @@ impl Inner {
         epoch: u64,
         after: u64,
         page: Result<Option<Vec<crate::backend::Record>>, crate::backend::BackendError>,
+        moved: Option<EventId>,
         failures: &mut u32,
     ) -> Option<Duration> {
         let mut state = lock(&topic.state);
@@ -274,14 +275,25 @@ impl Inner {
                 }
                 None
             }
-            Ok(None) => {
-                let position = EventId::new(epoch, state.known);
-                tracing::info!(topic = &*topic.name, %position, "a gap was trimmed before it could be read");
-                state.close_all(position, ResetReason::Trimmed, self);
-                state.seq = state.known;
-                state.pending.clear();
-                None
-            }
+            Ok(None) => match moved {
+                Some(position) => {
+                    tracing::info!(topic = &*topic.name, %position, "the topic moved to another history during a gap: subscribers reset");
+                    state.close_all(position, ResetReason::Epoch, self);
+                    state.epoch = position.epoch();
+                    state.seq = position.seq();
+                    state.known = position.seq();
+                    state.pending.clear();
+                    None
+                }
+                None => {
+                    let position = EventId::new(epoch, state.known);
+                    tracing::info!(topic = &*topic.name, %position, "a gap was trimmed before it could be read");
+                    state.close_all(position, ResetReason::Trimmed, self);
+                    state.seq = state.known;
+                    state.pending.clear();
+                    None
+                }
+            },
             outcome => {
                 *failures += 1;
                 if *failures < FILL_ATTEMPTS {
@@ -347,9 +359,19 @@ impl Inner {
                 };
                 let page = channel
                     .backend
-                    .replay(&topic.name, after, up_to, PageLimit::DEFAULT)
+                    .replay(&topic.name, epoch, after, up_to, PageLimit::DEFAULT)
                     .await;
-                let pause = channel.apply_fill(&topic, epoch, after, page, &mut failures);
+                // Not there: trimmed, or another history by now? Ask.
+                let moved = match &page {
+                    Ok(None) => channel
+                        .backend
+                        .position(&topic.name)
+                        .await
+                        .ok()
+                        .filter(|position| position.epoch() != epoch),
+                    _ => None,
+                };
+                let pause = channel.apply_fill(&topic, epoch, after, page, moved, &mut failures);
                 if let Some(pause) = pause {
                     drop(channel);
                     tokio::time::sleep(pause).await;

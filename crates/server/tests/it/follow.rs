@@ -120,6 +120,7 @@ impl Backend for Scripted {
     async fn replay(
         &self,
         _topic: &str,
+        epoch: u64,
         after: u64,
         up_to: u64,
         limit: PageLimit,
@@ -130,7 +131,7 @@ impl Backend for Scripted {
             script.replays.push((after, up_to, 0));
             return Err(BackendError::unavailable("scripted replay failure"));
         }
-        if after + 1 < script.first {
+        if epoch != script.epoch || after + 1 < script.first {
             script.replays.push((after, up_to, 0));
             return Ok(None);
         }
@@ -439,5 +440,25 @@ async fn removing_a_topic_resets_its_subscribers() {
         (RESET_EVENT, "removed")
     );
     assert_eq!(reset.2, EventId::new(EPOCH + 1, 0).to_string());
+    assert!(next(&mut subscription).await.is_none());
+}
+
+#[tokio::test]
+async fn a_gap_that_turns_out_to_be_another_history_is_an_epoch_reset() {
+    let backend = Scripted::new();
+    let channel = channel(&backend);
+    let mut subscription = primed(&channel).await;
+    backend.store(1);
+    backend.commit(1);
+    assert_eq!(datas(&mut subscription, 1).await, ["1"]);
+    // The channel hears of seq 5 in its epoch, but by the time it reads the
+    // gap the backend holds another history: its records must not be
+    // delivered under the old epoch.
+    backend.store(5);
+    backend.lock().epoch = EPOCH + 1;
+    backend.feed().advanced("t", EPOCH, 5);
+    let reset = event(&next(&mut subscription).await.unwrap());
+    assert_eq!((reset.0.as_str(), reset.1.as_str()), (RESET_EVENT, "epoch"));
+    assert_eq!(reset.2, EventId::new(EPOCH + 1, 5).to_string());
     assert!(next(&mut subscription).await.is_none());
 }

@@ -128,6 +128,9 @@ where
         let first = fresh().await;
         let second = second_node().await;
         two_nodes(first, second).await;
+        let first = fresh().await;
+        let second = second_node().await;
+        two_channels(first, second).await;
     }
 }
 
@@ -388,4 +391,68 @@ pub async fn two_nodes<B: Backend>(first: B, second: B) {
         (1..=10).collect::<Vec<_>>(),
         "node 2's feed"
     );
+}
+
+/// Two channels ("two nodes") on one storage: publishers on both at once,
+/// a subscriber on each gets every event exactly once, in seq order.
+pub async fn two_channels<B: Backend>(first: B, second: B) {
+    let a = Channel::builder().backend(first).build().unwrap();
+    let b = Channel::builder().backend(second).build().unwrap();
+    let topic = format!("two-channels-{}", bourn_server::random_epoch());
+    let mut readers = Vec::new();
+    for channel in [&a, &b] {
+        let mut subscription = channel.subscribe(&topic, None).unwrap();
+        let _prime = tokio::time::timeout(Duration::from_secs(5), subscription.next())
+            .await
+            .expect("a subscriber starts");
+        readers.push(subscription);
+    }
+    let mut publishers = Vec::new();
+    for (node, channel) in [a.clone(), b.clone()].into_iter().enumerate() {
+        for task in 0..3 {
+            let channel = channel.clone();
+            let topic = topic.clone();
+            publishers.push(tokio::spawn(async move {
+                for n in 0..10 {
+                    let data = format!("{node}-{task}-{n}");
+                    channel
+                        .publish(&topic, bourn_server::Event::message(data))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+    }
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    for (node, reader) in readers.iter_mut().enumerate() {
+        let mut seqs = Vec::new();
+        let mut datas = std::collections::BTreeSet::new();
+        for _ in 0..60 {
+            let item = tokio::time::timeout(Duration::from_secs(10), reader.next())
+                .await
+                .unwrap_or_else(|_| panic!("node {node}: an event within 10 s"))
+                .unwrap_or_else(|| panic!("node {node}: the stream ended"));
+            let text = String::from_utf8_lossy(item.as_bytes()).into_owned();
+            let id = text
+                .lines()
+                .find_map(|l| l.strip_prefix("id: "))
+                .unwrap()
+                .to_owned();
+            let seq: u64 = id.rsplit('.').next().unwrap().parse().unwrap();
+            seqs.push(seq);
+            let data = text
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap()
+                .to_owned();
+            assert!(datas.insert(data.clone()), "node {node}: {data} twice");
+        }
+        assert_eq!(
+            seqs,
+            (1..=60).collect::<Vec<_>>(),
+            "node {node}: every event once, in order"
+        );
+    }
 }

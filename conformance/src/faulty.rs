@@ -26,7 +26,7 @@ pub struct Faults {
     /// Committed reports that never reach the channel (a lost Pub/Sub
     /// message).
     pub drop_reports: AtomicU32,
-    /// Committed reports held back until [`Faulty::release`] (a stalled
+    /// Committed reports held back until [`Faults::release`] (a stalled
     /// commit).
     pub hold_reports: AtomicU32,
     held: Mutex<Vec<(String, u64, Record)>>,

@@ -102,7 +102,7 @@ pub struct ListenArgs {
     #[arg(long)]
     pub once: bool,
     /// Exit 0 at the first event whose data is exactly SENTINEL, without
-    /// printing it (e.g. '[DONE]' for OpenAI-style streams).
+    /// printing it (e.g. `[DONE]` for OpenAI-style streams).
     #[arg(long, value_name = "SENTINEL")]
     pub until: Option<String>,
     /// Reconnect when no byte (not even a keep-alive comment) arrives for
@@ -117,7 +117,7 @@ pub struct ListenArgs {
         hide_env_values = true
     )]
     pub bearer: Option<String>,
-    /// Send every request through this HTTP proxy (http://[user:pass@]host:port);
+    /// Send every request through this HTTP proxy (`http://[user:pass@]host:port`);
     /// https goes through a CONNECT tunnel. Default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,

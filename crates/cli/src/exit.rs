@@ -19,8 +19,10 @@ pub enum Code {
     Status = 3,
     /// 4: `200 OK` but the `Content-Type` is not `text/event-stream`.
     ContentType = 4,
-    /// 5: network failure: retries exhausted (`--retry N`), or the first
-    /// failure with `--once` or for `bourn publish`.
+    /// 5: network failure: retries exhausted (`--retry N`), the first
+    /// failure with `--once` or for `bourn publish`, a refused first
+    /// connection of `bourn listen` (unless `--retry-connect`), or a TLS
+    /// certificate that is not trusted.
     Network = 5,
     /// 6: `--timeout` elapsed before the stream ended.
     Timeout = 6,
@@ -36,7 +38,9 @@ macro_rules! exit_help {
   2  invalid arguments
   3  HTTP status refused (listen: not 200/204; publish: not 2xx)
   4  200 but Content-Type is not text/event-stream
-  5  network failure: retries exhausted (--retry N), or any with --once / publish
+  5  network failure: retries exhausted (--retry N), any with --once / publish,
+     a refused first connection (listen without --retry-connect), or an
+     untrusted TLS certificate
   6  --timeout elapsed"
     };
 }

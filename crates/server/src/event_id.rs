@@ -7,10 +7,11 @@ use std::str::FromStr;
 /// epoch in lowercase hexadecimal and the sequence number in decimal, e.g.
 /// `5f3a9c01d2e4.42`.
 ///
-/// `epoch` names one history of a [`ReplayLog`](crate::ReplayLog): it is
-/// random, and changes whenever that history may have been lost (for the
-/// in-memory log, at every process start). `seq` counts the events of one
-/// topic, contiguously from 1, so resuming after `seq` is a direct lookup.
+/// `epoch` names one history kept by a [`Backend`](crate::backend::Backend):
+/// it is random, and changes whenever that history may have been lost (for
+/// the [`MemoryBackend`](crate::MemoryBackend), at every process start).
+/// `seq` counts the events of one topic, contiguously from 1 (the backend
+/// assigns it), so resuming after `seq` is a direct lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId {
     epoch: u64,

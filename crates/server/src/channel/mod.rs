@@ -37,7 +37,7 @@ pub(crate) use self::topic::Topic;
 /// `trimmed`, `epoch`, `unknown`, `ahead`, `unavailable` or `removed`.
 pub const RESET_EVENT: &str = "bourn-reset";
 
-/// A fan-out hub of named topics, on top of a [`Backend`](crate::Backend)
+/// A fan-out hub of named topics, on top of a [`Backend`](crate::backend::Backend)
 /// that keeps their history.
 ///
 /// [`publish`](Channel::publish) encodes the event once with `bourn-codec`

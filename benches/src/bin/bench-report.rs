@@ -426,7 +426,7 @@ fn backends_section(path: &Path) -> String {
             let _ = writeln!(
                 md,
                 "Included from `benches/BACKENDS.md` (not re-run by `bench-report`; \
-                 `cargo run --release -p bourn-server --features redb,redis --example backends`).\n"
+                 `cargo run --release -p bourn-benches --example backends`).\n"
             );
             for line in text.lines() {
                 if line.starts_with("# ") {

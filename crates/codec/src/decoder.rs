@@ -8,15 +8,16 @@
 //! without copying). Lines in the block are then framed with `memchr2`; a
 //! `data:` line is recognised by its prefix, any other line is classified
 //! by the nom grammar in `line.rs`. Each value a frame keeps (`data`,
-//! `event`, `id`, a comment) is a slice of the block (a reference count,
-//! never a copy) checked as UTF-8 on its own, so a block is never checked
-//! twice and bytes no value keeps (names, line endings, the later lines of
-//! multi-line data) are not checked there at all. Multi-line `data` is
-//! joined as bytes into one buffer, the only copy, and checked once when
-//! the event is dispatched. A value that is not valid UTF-8 is decoded
-//! with replacement on its own, which gives what decoding the whole stream
-//! first gives: line endings, `:` and space are ASCII, and an invalid
-//! sequence never swallows an ASCII byte.
+//! `event`, `id`, a comment) is a slice of the block: a reference count,
+//! never a copy. A block of 512 bytes or more is checked as UTF-8 once, as
+//! a whole; in a smaller one (small chunks) each value is checked on its
+//! own when it is kept, so bytes no value keeps (names, line endings, the
+//! later lines of multi-line data) are not checked there. Multi-line
+//! `data` is joined as bytes into one buffer, the only copy, and checked
+//! once when the event is dispatched. A value that is not valid UTF-8 is
+//! decoded with replacement on its own, which gives what decoding the
+//! whole stream first gives: line endings, `:` and space are ASCII, and an
+//! invalid sequence never swallows an ASCII byte.
 //!
 //! The event is built where `decode` returns it, and the per-line loop is
 //! in `decode` itself: a `Frame` is written once, not moved through
@@ -50,6 +51,14 @@ use crate::line::{self, Line};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Blocks of at least this many bytes are checked as UTF-8 at once (one
+/// call, word-at-a-time over the whole block); smaller ones value by value
+/// (fewer bytes: the names, line endings and later `data` lines are skipped).
+const TEXT_BLOCK: usize = 512;
+
+/// The room kept in the caller's buffer when it is fed small chunks.
+const MIN_SPARE: usize = 1024;
+
 /// The first capacity of a joined `data` buffer.
 const MIN_JOINED: usize = 256;
 
@@ -65,6 +74,64 @@ enum Data {
     /// last LF dispatch removes): the only copy the decoder makes. Bytes,
     /// checked as UTF-8 once at dispatch.
     Joined(Vec<u8>),
+}
+
+/// Complete lines cut from the input: text when the block was checked as
+/// UTF-8 as a whole, else raw bytes (a small block, or one that is not
+/// valid UTF-8), whose values are checked one by one.
+#[derive(Debug, Default)]
+struct Block {
+    text: ByteString,
+    /// Not empty only when the block was not checked as a whole.
+    raw: Bytes,
+}
+
+impl Block {
+    fn text(text: ByteString) -> Self {
+        Block {
+            text,
+            raw: Bytes::new(),
+        }
+    }
+
+    fn raw(raw: Bytes) -> Self {
+        Block {
+            text: ByteString::new(),
+            raw,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        if self.raw.is_empty() {
+            self.text.as_bytes()
+        } else {
+            &self.raw
+        }
+    }
+
+    /// The range `value` as text: a shared slice (of the checked text, or
+    /// of the raw bytes when they are valid UTF-8), else the UTF-8 decoding
+    /// with replacement of its bytes. Decoding
+    /// value by value is the same as decoding the whole stream first: line
+    /// endings, `:` and space are ASCII, and an invalid sequence never
+    /// swallows an ASCII byte.
+    fn value(&self, value: Range<usize>) -> ByteString {
+        if self.raw.is_empty() {
+            // Values start after an ASCII byte (or at a line start) and end
+            // at an ASCII line ending, so they are on character boundaries:
+            // `get` cannot fail here, and the empty string is only its safe
+            // answer.
+            return match self.text.get(value) {
+                Some(value) => self.text.slice_ref(value),
+                None => ByteString::new(),
+            };
+        }
+        match ByteString::try_from(self.raw.slice(value.clone())) {
+            Ok(text) => text,
+            Err(_) => ByteString::from(String::from_utf8_lossy(&self.raw[value]).into_owned()),
+        }
+    }
 }
 
 /// What a line other than `data:` or a blank line asks for.
@@ -127,7 +194,7 @@ pub struct Decoder {
 
     /// Complete lines cut from the input; `block[block_pos..]` are not yet
     /// interpreted. Every line in it ends with its line ending.
-    block: Bytes,
+    block: Block,
     block_pos: usize,
     /// Stream offset of `block[0]`.
     block_offset: u64,
@@ -161,7 +228,7 @@ impl Decoder {
         Decoder {
             limits,
             last_event_id: ByteString::new(),
-            block: Bytes::new(),
+            block: Block::default(),
             block_pos: 0,
             block_offset: 0,
             bom_checked: false,
@@ -218,9 +285,9 @@ impl Decoder {
     /// next blank line, and the next call goes on decoding.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
         loop {
-            while self.block_pos < self.block.len() {
+            while self.block_pos < self.block.bytes().len() {
                 let start = self.block_pos;
-                let rest = &self.block[start..];
+                let rest = &self.block.bytes()[start..];
                 let line_offset = self.block_offset + start as u64;
                 // The blank line that ends every event needs no call into memchr.
                 let len = match rest[0] {
@@ -313,9 +380,11 @@ impl Decoder {
                             // The value and its LF in one copy when the line
                             // ended with a bare LF.
                             if ending == 1 && rest[len] == b'\n' {
-                                joined.extend_from_slice(&self.block[value.start..value.end + 1]);
+                                joined.extend_from_slice(
+                                    &rest[value.start - start..=value.end - start],
+                                );
                             } else {
-                                joined.extend_from_slice(&self.block[value]);
+                                joined.extend_from_slice(&self.block.bytes()[value]);
                                 joined.push(b'\n');
                             }
                         }
@@ -332,7 +401,7 @@ impl Decoder {
             }
             // Let go of the caller's buffer, so that it can reuse its
             // allocation (frames keep only their own slices).
-            self.block = Bytes::new();
+            self.block = Block::default();
             self.block_pos = 0;
             if !self.cut_block(buf)? {
                 return Ok(None);
@@ -407,7 +476,26 @@ impl Decoder {
         }
         self.block_offset = self.offset;
         self.offset += end as u64;
-        self.block = buf.split_to(end).freeze();
+        let bytes = buf.split_to(end).freeze();
+        self.block = if end < TEXT_BLOCK {
+            // A small block: each value is checked as it is kept (fewer
+            // bytes: names, line endings and later `data` lines are not).
+            if buf.capacity() - buf.len() < end {
+                // Small chunks: values kept past this call (the pending
+                // event's, the caller's frames) pin the buffer, so the
+                // caller's next append must allocate; with room for many
+                // chunks, it allocates once per many chunks, not per chunk.
+                buf.reserve(MIN_SPARE);
+            }
+            Block::raw(bytes)
+        } else {
+            // One check for the whole block, through a clone that keeps the
+            // bytes for the invalid case.
+            match ByteString::try_from(bytes.clone()) {
+                Ok(text) => Block::text(text),
+                Err(_) => Block::raw(bytes),
+            }
+        };
         self.block_pos = 0;
         // No line ending is left in `buf`: the next scan starts after it.
         self.scanned = buf.len();
@@ -417,7 +505,7 @@ impl Decoder {
     /// A field line other than `data:`, or a comment, of `block[start..start + len]`.
     #[inline(never)]
     fn field(&mut self, start: usize, len: usize) -> Step {
-        let block = &self.block;
+        let block = self.block.bytes();
         let line = &block[start..start + len];
         let range = |value: &[u8]| {
             let at = value.as_ptr() as usize - block.as_ptr() as usize;
@@ -445,7 +533,7 @@ impl Decoder {
                 // the last event ID buffer to the field value. Otherwise,
                 // ignore the field." (A plain scan: ids are short, and
                 // memchr's set-up costs more than the scan.)
-                b"id" if !value.contains(&0) => {
+                b"id" if value.iter().all(|&b| b != 0) => {
                     let value = range(value);
                     self.id = Some(self.value(value));
                     Step::Continue
@@ -465,10 +553,7 @@ impl Decoder {
     /// valid UTF-8 (the only check it gets), else its UTF-8 decoding with
     /// replacement.
     fn value(&self, value: Range<usize>) -> ByteString {
-        match ByteString::try_from(self.block.slice(value.clone())) {
-            Ok(text) => text,
-            Err(_) => ByteString::from(String::from_utf8_lossy(&self.block[value]).into_owned()),
-        }
+        self.block.value(value)
     }
 
     /// A second `data` line: the first one and this one, joined into a new
@@ -484,7 +569,7 @@ impl Decoder {
         let mut joined = Vec::with_capacity(capacity);
         joined.extend_from_slice(first.as_bytes());
         joined.push(b'\n');
-        joined.extend_from_slice(&self.block[value]);
+        joined.extend_from_slice(&self.block.bytes()[value]);
         joined.push(b'\n');
         self.data = Data::Joined(joined);
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bourn_codec::{DecodeError, Decoder, Event, Limits};
+use bourn_codec::{DecodeError, Decoder, Event, EventRef, FrameRef, Limits, RefDecoder};
 use bytes::BytesMut;
 
 use crate::harness::{Capabilities, DecoderUnderTest, Setup};
@@ -97,6 +97,76 @@ impl DecoderUnderTest for BournDecoder {
 
     fn last_event_id(&self) -> Option<String> {
         Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
+/// [`bourn_codec::RefDecoder`], the borrowing decoder, fed chunk by chunk.
+#[derive(Debug, Default)]
+pub struct BournRefDecoder {
+    decoder: RefDecoder,
+}
+
+impl BournRefDecoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Self {
+        BournRefDecoder::default()
+    }
+}
+
+impl DecoderUnderTest for BournRefDecoder {
+    fn name(&self) -> &str {
+        "bourn-codec RefDecoder"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn start(&mut self, setup: &Setup) {
+        let mut decoder = RefDecoder::with_limits(limits(setup.limits));
+        if let Some(id) = &setup.initial_last_event_id {
+            decoder = decoder.with_last_event_id(id);
+        }
+        self.decoder = decoder;
+    }
+
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
+        self.decoder.feed(chunk, |frame| {
+            out.push(match frame {
+                Ok(frame) => frame_ref_of(frame),
+                Err(error) => error_frame(error),
+            })
+        });
+    }
+
+    fn finish(&mut self, _: &mut Vec<Frame>) {
+        self.decoder.finish();
+    }
+
+    fn last_event_id(&self) -> Option<String> {
+        Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
+/// A borrowed codec frame as a vector frame.
+pub fn frame_ref_of(frame: FrameRef<'_>) -> Frame {
+    match frame {
+        FrameRef::Event(event) => Frame::Event(event_ref_frame(&event)),
+        FrameRef::Retry(retry) => {
+            Frame::Retry(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX))
+        }
+        FrameRef::Comment(comment) => Frame::Comment(comment.to_owned()),
+        other => Frame::Other(format!("{other:?}")),
+    }
+}
+
+/// A borrowed decoded event as a vector event.
+pub fn event_ref_frame(event: &EventRef<'_>) -> EventFrame {
+    EventFrame {
+        event_type: event.event_type().to_owned(),
+        data: event.data().to_owned(),
+        id: event.id().map(str::to_owned),
+        last_event_id: event.last_event_id().to_owned(),
     }
 }
 

@@ -84,6 +84,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "tokio-util"))]
 extern crate std;
 
+mod borrowed;
 #[cfg(feature = "tokio-util")]
 mod codec;
 mod decoder;
@@ -98,6 +99,7 @@ mod stream;
 
 pub use bytestring::ByteString;
 
+pub use crate::borrowed::{EventRef, FrameRef, RefDecoder};
 #[cfg(feature = "tokio-util")]
 pub use crate::codec::SseCodec;
 pub use crate::decoder::Decoder;

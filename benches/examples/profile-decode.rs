@@ -81,6 +81,7 @@ fn cpu_ns() -> Option<u64> {
 fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     match row {
         "bourn" => bourn(chunks, buf),
+        "bourn-ref" => bourn_ref(chunks),
         "sse-core" => sse_core(chunks),
         "sse-stream" => sse_stream(chunks),
         "memchr2" => chunks
@@ -103,6 +104,20 @@ fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
             }
         }
     }
+    data
+}
+
+fn bourn_ref(chunks: &[Bytes]) -> usize {
+    let mut decoder = bourn_codec::RefDecoder::new();
+    let mut data = 0;
+    for chunk in chunks {
+        decoder.feed(chunk, |frame| {
+            if let bourn_codec::FrameRef::Event(event) = frame.expect("bourn-codec decodes") {
+                data += event.data().len();
+            }
+        });
+    }
+    decoder.finish();
     data
 }
 

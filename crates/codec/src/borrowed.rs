@@ -14,6 +14,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
@@ -85,6 +86,40 @@ enum Slot {
     Range(usize, usize),
     /// In the slot's own buffer.
     Owned,
+    /// `data` lines joined (each followed by LF) in `RefDecoder::joined`,
+    /// as bytes: checked as UTF-8 once, at dispatch.
+    Joined,
+}
+
+/// Complete lines being interpreted, and their text once checked: the
+/// check runs only when a value is borrowed from them.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    text: Cell<Option<Option<&'a str>>>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Lines {
+            bytes,
+            text: Cell::new(None),
+        }
+    }
+
+    /// The lines as text, `None` if they are not valid UTF-8 (one check).
+    fn text(&self) -> Option<&'a str> {
+        if let Some(text) = self.text.get() {
+            return text;
+        }
+        let text = core::str::from_utf8(self.bytes).ok();
+        self.text.set(Some(text));
+        text
+    }
+
+    /// `range` as text, if the lines are valid UTF-8.
+    fn get(&self, range: Range<usize>) -> Option<&'a str> {
+        self.text().and_then(|text| text.get(range))
+    }
 }
 
 /// A pending value and its buffer.
@@ -99,33 +134,33 @@ impl Value {
         self.slot.unwrap_or(Slot::None)
     }
 
-    /// Sets the value to `lines[range]`, borrowed when `text` (the lines as
-    /// text) is known.
-    fn set(&mut self, lines: &[u8], text: Option<&str>, range: Range<usize>) {
-        match text {
+    /// Sets the value to `lines[range]`, borrowed when the lines are
+    /// valid UTF-8.
+    fn set(&mut self, lines: &Lines<'_>, range: Range<usize>) {
+        match lines.text() {
             Some(_) => self.slot = Some(Slot::Range(range.start, range.end)),
             None => {
                 self.buf.clear();
-                self.buf.push_str(&String::from_utf8_lossy(&lines[range]));
+                self.buf
+                    .push_str(&String::from_utf8_lossy(&lines.bytes[range]));
                 self.slot = Some(Slot::Owned);
             }
         }
     }
 
-    fn get<'a>(&'a self, text: Option<&'a str>) -> Option<&'a str> {
+    fn get<'a, 'b: 'a>(&'a self, lines: &Lines<'b>) -> Option<&'a str> {
         match self.slot() {
             Slot::None => None,
-            Slot::Range(start, end) => Some(text.and_then(|t| t.get(start..end)).unwrap_or("")),
-            Slot::Owned => Some(&self.buf),
+            Slot::Range(start, end) => Some(lines.get(start..end).unwrap_or("")),
+            Slot::Owned | Slot::Joined => Some(&self.buf),
         }
     }
 
     /// Copies a borrowed value into the buffer: the lines are going away.
-    fn own(&mut self, text: Option<&str>) {
+    fn own(&mut self, lines: &Lines<'_>) {
         if let Slot::Range(start, end) = self.slot() {
             self.buf.clear();
-            self.buf
-                .push_str(text.and_then(|t| t.get(start..end)).unwrap_or(""));
+            self.buf.push_str(lines.get(start..end).unwrap_or(""));
             self.slot = Some(Slot::Owned);
         }
     }
@@ -168,6 +203,8 @@ pub struct RefDecoder {
     skipping: bool,
     data: Value,
     data_len: usize,
+    /// Multi-line `data` (see [`Slot::Joined`]).
+    joined: Vec<u8>,
     event_type: Value,
     id: Value,
 }
@@ -191,6 +228,7 @@ impl RefDecoder {
             skipping: false,
             data: Value::default(),
             data_len: 0,
+            joined: Vec::new(),
             event_type: Value::default(),
             id: Value::default(),
         }
@@ -360,17 +398,18 @@ impl RefDecoder {
 
     /// Interprets `lines`, complete lines each with its line ending, which
     /// start at stream offset `base`.
-    fn lines<F>(&mut self, lines: &[u8], base: u64, on_frame: &mut F)
+    fn lines<F>(&mut self, bytes: &[u8], base: u64, on_frame: &mut F)
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
-        // One UTF-8 check for all the lines; if they are not valid, each
-        // value is decoded with replacement on its own (see `Decoder`).
-        let text = core::str::from_utf8(lines).ok();
+        // At most one UTF-8 check for all the lines, when a value is first
+        // borrowed from them; if they are not valid, each value is decoded
+        // with replacement on its own (see `Decoder`).
+        let lines = &Lines::new(bytes);
         let mut pos = 0;
-        while pos < lines.len() {
+        while pos < bytes.len() {
             let start = pos;
-            let rest = &lines[start..];
+            let rest = &bytes[start..];
             let len = match rest[0] {
                 b'\n' | b'\r' => 0,
                 _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
@@ -385,7 +424,7 @@ impl RefDecoder {
                     self.skipping = false;
                     continue;
                 }
-                self.dispatch(text, on_frame);
+                self.dispatch(lines, on_frame);
                 continue;
             }
             let line_offset = base + start as u64;
@@ -403,7 +442,7 @@ impl RefDecoder {
                     4 => 4,
                     _ => 5 + usize::from(len > 5 && rest[5] == b' '),
                 };
-                if let Err(error) = self.push_data(lines, text, start + skip..start + len) {
+                if let Err(error) = self.push_data(lines, start + skip..start + len) {
                     let error = match error {
                         DecodeError::EventTooLong { limit, size, .. } => {
                             DecodeError::EventTooLong {
@@ -418,23 +457,18 @@ impl RefDecoder {
                 }
                 continue;
             }
-            self.field(lines, text, start, len, on_frame);
+            self.field(lines, start, len, on_frame);
         }
         // The lines are going away: keep what is still pending.
-        self.data.own(text);
-        self.event_type.own(text);
-        self.id.own(text);
+        self.data.own(lines);
+        self.event_type.own(lines);
+        self.id.own(lines);
     }
 
     /// "Append the field value to the data buffer, then append a single
     /// U+000A LINE FEED (LF) character to the data buffer." The last LF is
     /// never stored: lines are joined with LF instead.
-    fn push_data(
-        &mut self,
-        lines: &[u8],
-        text: Option<&str>,
-        value: Range<usize>,
-    ) -> Result<(), DecodeError> {
+    fn push_data(&mut self, lines: &Lines<'_>, value: Range<usize>) -> Result<(), DecodeError> {
         let size = match self.data.slot() {
             Slot::None => value.len(),
             _ => self.data_len + 1 + value.len(),
@@ -449,42 +483,35 @@ impl RefDecoder {
             });
         }
         self.data_len = size;
-        match self.data.slot() {
-            Slot::None => self.data.set(lines, text, value),
-            slot => {
-                if let Slot::Range(start, end) = slot {
-                    let first = text.and_then(|t| t.get(start..end)).unwrap_or("");
-                    self.data.buf.clear();
-                    self.data.buf.push_str(first);
-                    self.data.slot = Some(Slot::Owned);
-                }
-                self.data.buf.push('\n');
-                match text.and_then(|t| t.get(value.clone())) {
-                    Some(value) => self.data.buf.push_str(value),
-                    None => self
-                        .data
-                        .buf
-                        .push_str(&String::from_utf8_lossy(&lines[value])),
-                }
+        let first = match self.data.slot() {
+            Slot::None => {
+                self.data.set(lines, value);
+                return Ok(());
             }
+            Slot::Joined => None,
+            Slot::Range(start, end) => Some(&lines.bytes[start..end]),
+            Slot::Owned => Some(self.data.buf.as_bytes()),
+        };
+        if let Some(first) = first {
+            // A second line: both go into the joined buffer, as bytes.
+            self.joined.clear();
+            self.joined.extend_from_slice(first);
+            self.joined.push(b'\n');
+            self.data.slot = Some(Slot::Joined);
         }
+        self.joined.extend_from_slice(&lines.bytes[value]);
+        self.joined.push(b'\n');
         Ok(())
     }
 
     /// A field line other than `data`, or a comment.
-    fn field<F>(
-        &mut self,
-        lines: &[u8],
-        text: Option<&str>,
-        start: usize,
-        len: usize,
-        on_frame: &mut F,
-    ) where
+    fn field<F>(&mut self, lines: &Lines<'_>, start: usize, len: usize, on_frame: &mut F)
+    where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
-        let line = &lines[start..start + len];
+        let line = &lines.bytes[start..start + len];
         let range = |value: &[u8]| {
-            let at = value.as_ptr() as usize - lines.as_ptr() as usize;
+            let at = value.as_ptr() as usize - lines.bytes.as_ptr() as usize;
             at..at + value.len()
         };
         match line::parse(line) {
@@ -493,20 +520,20 @@ impl RefDecoder {
             // the line." Reported, for keep-alive watchdogs.
             Line::Comment(comment) => {
                 let comment = range(comment);
-                match text.and_then(|t| t.get(comment.clone())) {
+                match lines.get(comment.clone()) {
                     Some(comment) => on_frame(Ok(FrameRef::Comment(comment))),
                     None => {
-                        let lossy = String::from_utf8_lossy(&lines[comment]);
+                        let lossy = String::from_utf8_lossy(&lines.bytes[comment]);
                         on_frame(Ok(FrameRef::Comment(&lossy)));
                     }
                 }
             }
             Line::Field { name, value } => match name {
                 // "Set the event type buffer to the field value."
-                b"event" => self.event_type.set(lines, text, range(value)),
+                b"event" => self.event_type.set(lines, range(value)),
                 // "If the field value does not contain U+0000 NULL, then set
                 // the last event ID buffer to the field value."
-                b"id" if value.iter().all(|&b| b != 0) => self.id.set(lines, text, range(value)),
+                b"id" if value.iter().all(|&b| b != 0) => self.id.set(lines, range(value)),
                 b"retry" => {
                     if let Some(ms) = parse_retry(value) {
                         on_frame(Ok(FrameRef::Retry(Duration::from_millis(ms))));
@@ -518,24 +545,37 @@ impl RefDecoder {
     }
 
     /// "Dispatch the event".
-    fn dispatch<F>(&mut self, text: Option<&str>, on_frame: &mut F)
+    fn dispatch<F>(&mut self, lines: &Lines<'_>, on_frame: &mut F)
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         // 1. "Set the last event ID string of the event source to the value
         // of the last event ID buffer."
         if self.id.slot() != Slot::None {
-            let id = self.id.get(text).unwrap_or("");
+            let id = self.id.get(lines).unwrap_or("");
             self.last_event_id.clear();
             self.last_event_id.push_str(id);
         }
         // 2. "If the data buffer is an empty string, set the data buffer and
         // the event type buffer to the empty string and return."
+        if self.data.slot() == Slot::Joined {
+            // 3. "If the data buffer's last character is a U+000A LINE FEED
+            // (LF) character, then remove the last character".
+            self.joined.pop();
+            self.data.buf.clear();
+            match core::str::from_utf8(&self.joined) {
+                Ok(data) => self.data.buf.push_str(data),
+                Err(_) => self
+                    .data
+                    .buf
+                    .push_str(&String::from_utf8_lossy(&self.joined)),
+            }
+        }
         if self.data.slot() != Slot::None {
             let event = EventRef {
-                event_type: self.event_type.get(text).unwrap_or(""),
-                data: self.data.get(text).unwrap_or(""),
-                id: self.id.get(text),
+                event_type: self.event_type.get(lines).unwrap_or(""),
+                data: self.data.get(lines).unwrap_or(""),
+                id: self.id.get(lines),
                 last_event_id: &self.last_event_id,
             };
             on_frame(Ok(FrameRef::Event(event)));

@@ -196,6 +196,8 @@ pub struct Decoder {
     /// interpreted. Every line in it ends with its line ending.
     block: Block,
     block_pos: usize,
+    /// The length of the block's first line (where its line ending is).
+    first_len: usize,
     /// Stream offset of `block[0]`.
     block_offset: u64,
 
@@ -230,6 +232,7 @@ impl Decoder {
             last_event_id: ByteString::new(),
             block: Block::default(),
             block_pos: 0,
+            first_len: 0,
             block_offset: 0,
             bom_checked: false,
             skip_lf: false,
@@ -292,6 +295,8 @@ impl Decoder {
                 // The blank line that ends every event needs no call into memchr.
                 let len = match rest[0] {
                     b'\n' | b'\r' => 0,
+                    // The cut found where the block's first line ends.
+                    _ if start == 0 => self.first_len,
                     _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
                 };
                 // "a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
@@ -337,11 +342,20 @@ impl Decoder {
                     self.data_len = 0;
                     // 5-7. Type "message" unless the event type buffer is not
                     // empty; the buffers are emptied.
+                    // 4. The event's last event ID is its `id` when it has
+                    // one (not a second reference count), else the
+                    // decoder's (not even a call when it is empty).
+                    let (last_event_id, last_event_id_is_id) = match &id {
+                        Some(_) => (ByteString::new(), true),
+                        None if self.last_event_id.is_empty() => (ByteString::new(), false),
+                        None => (self.last_event_id.clone(), false),
+                    };
                     return Ok(Some(Frame::Event(Event {
                         event_type: self.event_type.take(),
                         data: Some(data),
                         id,
-                        last_event_id: self.last_event_id.clone(),
+                        last_event_id,
+                        last_event_id_is_id,
                         retry: None,
                         comment: None,
                     })));
@@ -403,6 +417,12 @@ impl Decoder {
             // allocation (frames keep only their own slices).
             self.block = Block::default();
             self.block_pos = 0;
+            if buf.len() == self.scanned && self.scanned <= self.limits.get_max_line_len() {
+                // Every byte of `buf` was scanned and holds no line ending
+                // (nor a BOM or an LF to skip), and the line is within the
+                // limit: nothing to cut.
+                return Ok(None);
+            }
             if !self.cut_block(buf)? {
                 return Ok(None);
             }
@@ -458,7 +478,9 @@ impl Decoder {
         if self.discarding_line && !self.discard_line(buf) {
             return Ok(false);
         }
-        let Some(last) = memchr::memrchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+        // The first line ending, then the last: a block of one line (small
+        // chunks) is scanned once, and its line is not scanned again.
+        let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
             self.scanned = buf.len();
             if self.scanned > self.limits.get_max_line_len() {
                 // The line has not ended: drop what arrived, and the rest as it comes.
@@ -470,7 +492,12 @@ impl Decoder {
             }
             return Ok(false);
         };
-        let end = self.scanned + last + 1;
+        let first = self.scanned + first;
+        let end = match memchr::memrchr2(b'\n', b'\r', &buf[first + 1..]) {
+            Some(last) => first + 1 + last + 1,
+            None => first + 1,
+        };
+        self.first_len = first;
         if buf[end - 1] == b'\r' && end == buf.len() {
             self.skip_lf = true;
         }
@@ -483,8 +510,10 @@ impl Decoder {
             if buf.capacity() - buf.len() < end {
                 // Small chunks: values kept past this call (the pending
                 // event's, the caller's frames) pin the buffer, so the
-                // caller's next append must allocate; with room for many
-                // chunks, it allocates once per many chunks, not per chunk.
+                // caller's next append must allocate a buffer the size of
+                // the data, at almost every chunk (and the next split a new
+                // shared header); with room for many chunks, it allocates
+                // once per many chunks.
                 buf.reserve(MIN_SPARE);
             }
             Block::raw(bytes)

@@ -178,3 +178,33 @@ fn decode_eof_resets_for_a_new_stream() {
     let frames = decode_chunked(&mut decoder, b"\xEF\xBB\xBFdata: b\n\n", 1);
     assert_eq!(summary(&frames), ["message|b|1"]);
 }
+
+#[test]
+fn an_event_with_an_id_reports_it_as_its_last_event_id() {
+    use bourn_codec::Event;
+    let mut decoder = Decoder::new().with_last_event_id("0");
+    let mut buf = BytesMut::from("id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n");
+    let mut events = Vec::new();
+    while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+        events.push(frame.into_event().unwrap());
+    }
+    let ids: Vec<_> = events.iter().map(|e| (e.id(), e.last_event_id())).collect();
+    assert_eq!(ids, [(Some("7"), "7"), (None, "7"), (Some(""), "")]);
+    // Equality and hashing see what the getters report.
+    assert_eq!(events[0], events[0].clone());
+    assert_ne!(
+        events[0],
+        Event::builder().id("7").data("a").build().unwrap()
+    );
+    let built = Event::builder().id("").data("c").build().unwrap();
+    assert_eq!(events[2], built, "both report an empty last event ID");
+    assert_eq!(
+        events[0]
+            .clone()
+            .into_builder()
+            .build()
+            .unwrap()
+            .last_event_id(),
+        ""
+    );
+}

@@ -423,6 +423,11 @@ impl Decoder {
                 // limit: nothing to cut.
                 return Ok(None);
             }
+            if matches!(self.data, Data::One(_) | Data::Joined(_)) && !self.skipping {
+                // Later lines of multi-line data are copied straight from
+                // `buf`: never cut, never checked until dispatch.
+                self.join_in_buf(buf)?;
+            }
             if !self.cut_block(buf)? {
                 return Ok(None);
             }
@@ -529,6 +534,65 @@ impl Decoder {
         // No line ending is left in `buf`: the next scan starts after it.
         self.scanned = buf.len();
         Ok(true)
+    }
+
+    /// Copies the `data` lines at the start of `buf` into the joined data
+    /// and drops them from `buf`, up to the first other line or the first
+    /// line without its line ending (left to `cut_block`).
+    #[inline(never)]
+    fn join_in_buf(&mut self, buf: &mut BytesMut) -> Result<(), DecodeError> {
+        if !self.bom_checked || self.skip_lf || self.discarding_line {
+            return Ok(());
+        }
+        loop {
+            let Some(len) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+                self.scanned = buf.len();
+                return Ok(());
+            };
+            let len = self.scanned + len;
+            let next = match (buf[len], buf.get(len + 1)) {
+                (b'\r', Some(b'\n')) => len + 2,
+                // A CR at the end: whether an LF follows is not known yet.
+                (b'\r', None) => return Ok(()),
+                _ => len + 1,
+            };
+            let line = &buf[..len];
+            if len > self.limits.get_max_line_len()
+                || !(line.starts_with(b"data") && (len == 4 || line[4] == b':'))
+            {
+                return Ok(());
+            }
+            let skip = match len {
+                4 => 4,
+                _ => 5 + usize::from(len > 5 && line[5] == b' '),
+            };
+            let value = &line[skip..];
+            let size = self.data_len + 1 + value.len();
+            if size > self.limits.get_max_event_len() {
+                let error = self.event_too_long(size, self.offset);
+                self.consume(buf, next);
+                return Err(error);
+            }
+            self.data_len = size;
+            let hint = self.joined_hint.min(self.limits.get_max_event_len());
+            match &mut self.data {
+                Data::Joined(joined) => {
+                    joined.extend_from_slice(value);
+                    joined.push(b'\n');
+                }
+                Data::One(first) => {
+                    let capacity = (size + 1).max(hint + 1).max(MIN_JOINED);
+                    let mut joined = Vec::with_capacity(capacity);
+                    joined.extend_from_slice(first.as_bytes());
+                    joined.push(b'\n');
+                    joined.extend_from_slice(value);
+                    joined.push(b'\n');
+                    self.data = Data::Joined(joined);
+                }
+                Data::None => return Ok(()),
+            }
+            self.consume(buf, next);
+        }
     }
 
     /// A field line other than `data:`, or a comment, of `block[start..start + len]`.

@@ -562,14 +562,23 @@ impl RefDecoder {
             // 3. "If the data buffer's last character is a U+000A LINE FEED
             // (LF) character, then remove the last character".
             self.joined.pop();
-            self.data.buf.clear();
-            match core::str::from_utf8(&self.joined) {
-                Ok(data) => self.data.buf.push_str(data),
-                Err(_) => self
-                    .data
-                    .buf
-                    .push_str(&String::from_utf8_lossy(&self.joined)),
-            }
+            // The joined bytes become the data text without a copy (one
+            // UTF-8 check); the buffers trade places, keeping both
+            // allocations for the next events.
+            let joined = core::mem::take(&mut self.joined);
+            let spare = core::mem::take(&mut self.data.buf);
+            self.data.buf = match String::from_utf8(joined) {
+                Ok(text) => {
+                    self.joined = spare.into_bytes();
+                    text
+                }
+                Err(error) => {
+                    let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                    self.joined = error.into_bytes();
+                    text
+                }
+            };
+            self.joined.clear();
         }
         if self.data.slot() != Slot::None {
             let event = EventRef {

@@ -19,6 +19,11 @@
 //! whole stream first gives: line endings, `:` and space are ASCII, and an
 //! invalid sequence never swallows an ASCII byte.
 //!
+//! While an event's data is pending, further `data` lines at the start of
+//! the caller's buffer are copied into the joined data straight from it and
+//! the buffer is advanced: such lines are never cut (small chunks of
+//! multi-line data cost no reference counts).
+//!
 //! The event is built where `decode` returns it, and the per-line loop is
 //! in `decode` itself: a `Frame` is written once, not moved through
 //! helpers.

@@ -61,8 +61,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// (fewer bytes: the names, line endings and later `data` lines are skipped).
 const TEXT_BLOCK: usize = 512;
 
-/// The room kept in the caller's buffer when it is fed small chunks.
-const MIN_SPARE: usize = 1024;
+/// The room first kept in the caller's buffer when it is fed small chunks.
+const MIN_SPARE: usize = 512;
+/// The most room kept in the caller's buffer for small chunks.
+const MAX_SPARE: usize = 8 * 1024;
 
 /// The first capacity of a joined `data` buffer.
 const MIN_JOINED: usize = 256;
@@ -222,6 +224,8 @@ pub struct Decoder {
     id: Option<ByteString>,
     /// The length of the last joined `data`: the next join's first capacity.
     joined_hint: usize,
+    /// The room last reserved in the caller's buffer (see `cut_block`).
+    spare: usize,
 }
 
 impl Decoder {
@@ -250,6 +254,7 @@ impl Decoder {
             event_type: None,
             id: None,
             joined_hint: 0,
+            spare: 0,
         }
     }
 
@@ -523,8 +528,11 @@ impl Decoder {
                 // caller's next append must allocate a buffer the size of
                 // the data, at almost every chunk (and the next split a new
                 // shared header); with room for many chunks, it allocates
-                // once per many chunks.
-                buf.reserve(MIN_SPARE);
+                // once per many chunks. The room doubles each time it runs
+                // out (a stream of small chunks ends at 8 KiB, tokio's
+                // `FramedRead` default; a quiet one stays at 512 B).
+                self.spare = (self.spare * 2).clamp(MIN_SPARE, MAX_SPARE);
+                buf.reserve(self.spare);
             }
             Block::raw(bytes)
         } else {

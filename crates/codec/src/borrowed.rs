@@ -337,9 +337,10 @@ impl RefDecoder {
                 }
             } else {
                 let mut line = core::mem::take(&mut self.partial);
+                let held = line.len();
                 line.extend_from_slice(&chunk[..next]);
-                let offset = self.offset - (line.len() - next) as u64;
-                self.lines(&line, offset, on_frame);
+                let offset = self.offset - held as u64;
+                self.lines(&line, offset, Some(held + end), on_frame);
                 line.clear();
                 self.partial = line;
             }
@@ -356,7 +357,7 @@ impl RefDecoder {
         }
         let offset = self.offset;
         self.offset += end as u64;
-        self.lines(&chunk[..end], offset, on_frame);
+        self.lines(&chunk[..end], offset, None, on_frame);
         self.grow_partial(&chunk[end..], on_frame);
     }
 
@@ -398,7 +399,10 @@ impl RefDecoder {
 
     /// Interprets `lines`, complete lines each with its line ending, which
     /// start at stream offset `base`.
-    fn lines<F>(&mut self, bytes: &[u8], base: u64, on_frame: &mut F)
+    ///
+    /// `first_len`, when known, is where the first line's ending is (the
+    /// line is not scanned again).
+    fn lines<F>(&mut self, bytes: &[u8], base: u64, first_len: Option<usize>, on_frame: &mut F)
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
@@ -410,8 +414,9 @@ impl RefDecoder {
         while pos < bytes.len() {
             let start = pos;
             let rest = &bytes[start..];
-            let len = match rest[0] {
-                b'\n' | b'\r' => 0,
+            let len = match (rest[0], first_len) {
+                (b'\n' | b'\r', _) => 0,
+                (_, Some(len)) if start == 0 => len,
                 _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
             };
             let ending = match rest.get(len) {

@@ -261,6 +261,14 @@ impl RefDecoder {
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         let mut chunk = chunk;
+        if !self.bom_checked && self.partial.is_empty() && chunk.len() >= BOM.len() {
+            // The usual start: the first chunk holds the BOM or shows there is none.
+            self.bom_checked = true;
+            if let Some(rest) = chunk.strip_prefix(BOM) {
+                chunk = rest;
+                self.offset += BOM.len() as u64;
+            }
+        }
         if !self.bom_checked {
             // "One leading U+FEFF BYTE ORDER MARK character must be ignored
             // if any are present": wait for three bytes, or fewer that

@@ -14,7 +14,9 @@
 //!
 //! Arguments: workload (`W1`…`W6`), feed (`whole` or a chunk size in bytes),
 //! repetitions, row (`bourn`, the default: `Decoder::decode` on a reused
-//! `BytesMut`; `sse-core`; `sse-stream`; `memchr2`). Workloads are 4 MiB (W6:
+//! `BytesMut`; `bourn-bytes`: `Decoder::decode_bytes` on each chunk as it
+//! is; `bourn-ref`: `RefDecoder::feed` on each chunk; `sse-core`;
+//! `sse-stream`; `memchr2`). Workloads are 4 MiB (W6:
 //! 1 MiB) so a callgrind run is quick.
 #![allow(clippy::expect_used, clippy::print_stderr, missing_docs)]
 
@@ -82,6 +84,7 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     match row {
         "bourn" => bourn(chunks, buf),
         "bourn-ref" => bourn_ref(chunks),
+        "bourn-bytes" => bourn_bytes(chunks),
         "sse-core" => sse_core(chunks),
         "sse-stream" => sse_stream(chunks),
         "memchr2" => chunks
@@ -99,6 +102,23 @@ fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         while let Some(frame) = decoder.decode(buf).expect("bourn-codec decodes") {
+            if let Frame::Event(event) = frame {
+                data += event.data().len();
+            }
+        }
+    }
+    data
+}
+
+fn bourn_bytes(chunks: &[Bytes]) -> usize {
+    let mut decoder = Decoder::new();
+    let mut data = 0;
+    for chunk in chunks {
+        let mut chunk = chunk.clone();
+        while let Some(frame) = decoder
+            .decode_bytes(&mut chunk)
+            .expect("bourn-codec decodes")
+        {
             if let Frame::Event(event) = frame {
                 data += event.data().len();
             }

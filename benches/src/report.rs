@@ -25,6 +25,8 @@ use crate::check::{self, RowCheck, Status};
 
 /// The bourn row of every codec group.
 pub const BOURN: &str = "bourn-codec";
+/// The owned decoder fed `Bytes` chunks (`Decoder::decode_bytes`).
+pub const BOURN_BYTES: &str = "bourn-codec-bytes";
 /// The borrowing decoder's row (`RefDecoder`).
 pub const BOURN_REF: &str = "bourn-codec-ref";
 /// The geometric mean of bourn-codec-ref/memchr2 over W1–W5 must reach this.
@@ -337,7 +339,7 @@ impl Report {
             .values()
             .filter(|r| r.group.starts_with("decode-"))
             .map(|r| r.function.clone())
-            .filter(|f| ![BOURN, BOURN_REF, MEMCHR2, MEMCPY].contains(&f.as_str()))
+            .filter(|f| ![BOURN, BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY].contains(&f.as_str()))
             .collect();
         seen.sort_by_key(|f| {
             (
@@ -559,8 +561,9 @@ impl Report {
              \"Rows not compared\"; a super-linear row is slower still on the whole)."
         )?;
         writeln!(out)?;
-        let mut header = format!("| workload | feed | {BOURN} | bourn events/s | {BOURN_REF} |");
-        let mut rule = String::from("|---|---|---:|---:|---:|");
+        let mut header =
+            format!("| workload | feed | {BOURN} | bourn events/s | {BOURN_BYTES} | {BOURN_REF} |");
+        let mut rule = String::from("|---|---|---:|---:|---:|---:|");
         for p in &peers {
             let _ = write!(header, " {p} |");
             rule.push_str("---:|");
@@ -578,6 +581,7 @@ impl Report {
                 Some(check.expected.events as f64 * rate / check.bytes as f64)
             });
             let _ = write!(line, " {} |", events.map_or("—".to_owned(), per_second));
+            let _ = write!(line, " {} |", self.rate_cell(&group, BOURN_BYTES));
             let _ = write!(line, " {} |", self.rate_cell(&group, BOURN_REF));
             for p in &peers {
                 let _ = write!(line, " {} |", self.rate_cell(&group, p));
@@ -608,9 +612,10 @@ impl Report {
             rule.push_str("---:|");
         }
         header.push_str(
-            " bourn/fastest peer | bourn/memchr2 | bourn/memcpy | ref/fastest peer | ref/memchr2 |",
+            " bourn/fastest peer | bourn/memchr2 | bourn/memcpy | bytes/fastest peer | \
+             ref/fastest peer | ref/memchr2 |",
         );
-        rule.push_str("---:|---:|---:|---:|---:|");
+        rule.push_str("---:|---:|---:|---:|---:|---:|");
         writeln!(out, "{header}")?;
         writeln!(out, "{rule}")?;
         for (w, f) in cells {
@@ -640,9 +645,16 @@ impl Report {
                 .fastest_peer(&group)
                 .and_then(|(peer, _)| Some((of_ref(&peer)?, peer)))
                 .map_or("—".to_owned(), |(r, peer)| format!("{r:.2}× ({peer})"));
+            let fastest_bytes = self
+                .fastest_peer(&group)
+                .and_then(|(peer, _)| {
+                    let r = self.rate_of(&group, BOURN_BYTES)? / self.rate_of(&group, &peer)?;
+                    Some((r, peer))
+                })
+                .map_or("—".to_owned(), |(r, peer)| format!("{r:.2}× ({peer})"));
             let _ = write!(
                 line,
-                " {fastest_ref} | {} |",
+                " {fastest_bytes} | {fastest_ref} | {} |",
                 of_ref(MEMCHR2).map_or("—".to_owned(), |r| format!("{r:.2}×"))
             );
             writeln!(out, "{line}")?;

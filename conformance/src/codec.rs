@@ -100,6 +100,71 @@ impl DecoderUnderTest for BournDecoder {
     }
 }
 
+/// [`bourn_codec::Decoder::decode_bytes`]: each chunk handed over as
+/// `Bytes`, no `BytesMut` of the caller's.
+#[derive(Debug, Default)]
+pub struct BournBytesDecoder {
+    decoder: Decoder,
+}
+
+impl BournBytesDecoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Self {
+        BournBytesDecoder::default()
+    }
+}
+
+impl DecoderUnderTest for BournBytesDecoder {
+    fn name(&self) -> &str {
+        "bourn-codec decode_bytes"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn start(&mut self, setup: &Setup) {
+        let mut decoder = Decoder::with_limits(limits(setup.limits));
+        if let Some(id) = &setup.initial_last_event_id {
+            decoder = decoder.with_last_event_id(id.as_str());
+        }
+        self.decoder = decoder;
+    }
+
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
+        let mut chunk = bytes::Bytes::copy_from_slice(chunk);
+        // As in `BournDecoder::drain`: errors without progress are reported.
+        let mut errors_left = chunk.len() + 1;
+        loop {
+            match self.decoder.decode_bytes(&mut chunk) {
+                Ok(Some(frame)) => out.push(frame_of(frame)),
+                Ok(None) => return,
+                Err(error) => {
+                    out.push(error_frame(error));
+                    if errors_left == 0 {
+                        out.push(Frame::Other(
+                            "decoder returns errors without progress".into(),
+                        ));
+                        return;
+                    }
+                    errors_left -= 1;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Frame>) {
+        let mut empty = BytesMut::new();
+        while let Ok(Some(frame)) = self.decoder.decode_eof(&mut empty) {
+            out.push(frame_of(frame));
+        }
+    }
+
+    fn last_event_id(&self) -> Option<String> {
+        Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
 /// [`bourn_codec::RefDecoder`], the borrowing decoder, fed chunk by chunk.
 #[derive(Debug, Default)]
 pub struct BournRefDecoder {

@@ -2,7 +2,7 @@
 //! strategies biased toward the bytes that matter to the grammar.
 
 use bourn_conformance::chunking::Chunking;
-use bourn_conformance::codec::{BournDecoder, BournRefDecoder};
+use bourn_conformance::codec::{BournBytesDecoder, BournDecoder, BournRefDecoder};
 use bourn_conformance::harness::{DecoderUnderTest, Setup};
 use bourn_conformance::vectors::{Frame, VectorLimits};
 use proptest::prelude::*;
@@ -18,6 +18,11 @@ pub struct Decoded {
 /// only came out at end of stream (the codec must never withhold one).
 pub fn decode(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
     decode_with(&mut BournDecoder::new(), input, cuts, limits)
+}
+
+/// As [`decode`], with `Decoder::decode_bytes`.
+pub fn decode_bytes(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
+    decode_with(&mut BournBytesDecoder::new(), input, cuts, limits)
 }
 
 /// As [`decode`], with the borrowing `RefDecoder`.

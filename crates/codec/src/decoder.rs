@@ -226,6 +226,8 @@ pub struct Decoder {
     joined_hint: usize,
     /// The room last reserved in the caller's buffer (see `cut_block`).
     spare: usize,
+    /// `decode_bytes`: the unterminated line held between chunks.
+    held: BytesMut,
 }
 
 impl Decoder {
@@ -255,6 +257,7 @@ impl Decoder {
             id: None,
             joined_hint: 0,
             spare: 0,
+            held: BytesMut::new(),
         }
     }
 
@@ -456,6 +459,15 @@ impl Decoder {
     ///
     /// As [`decode`](Decoder::decode).
     pub fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
+        if buf.is_empty() && !self.held.is_empty() {
+            // A stream fed with `decode_bytes`: its held line is the buffer.
+            let mut held = core::mem::take(&mut self.held);
+            let frame = self.decode_eof(&mut held);
+            if !matches!(frame, Ok(None)) {
+                self.held = held;
+            }
+            return frame;
+        }
         if let Some(frame) = self.decode(buf)? {
             return Ok(Some(frame));
         }
@@ -519,21 +531,29 @@ impl Decoder {
         self.block_offset = self.offset;
         self.offset += end as u64;
         let bytes = buf.split_to(end).freeze();
-        self.block = if end < TEXT_BLOCK {
+        if end < TEXT_BLOCK && buf.capacity() - buf.len() < end {
+            // Small chunks: values kept past this call (the pending
+            // event's, the caller's frames) pin the buffer, so the
+            // caller's next append must allocate a buffer the size of
+            // the data, at almost every chunk (and the next split a new
+            // shared header); with room for many chunks, it allocates
+            // once per many chunks. The room doubles each time it runs
+            // out (a stream of small chunks ends at 8 KiB, tokio's
+            // `FramedRead` default; a quiet one stays at 512 B).
+            self.spare = (self.spare * 2).clamp(MIN_SPARE, MAX_SPARE);
+            buf.reserve(self.spare);
+        }
+        self.set_block(bytes);
+        // No line ending is left in `buf`: the next scan starts after it.
+        self.scanned = buf.len();
+        Ok(true)
+    }
+
+    /// Makes `bytes`, complete lines, the block to interpret.
+    fn set_block(&mut self, bytes: Bytes) {
+        self.block = if bytes.len() < TEXT_BLOCK {
             // A small block: each value is checked as it is kept (fewer
             // bytes: names, line endings and later `data` lines are not).
-            if buf.capacity() - buf.len() < end {
-                // Small chunks: values kept past this call (the pending
-                // event's, the caller's frames) pin the buffer, so the
-                // caller's next append must allocate a buffer the size of
-                // the data, at almost every chunk (and the next split a new
-                // shared header); with room for many chunks, it allocates
-                // once per many chunks. The room doubles each time it runs
-                // out (a stream of small chunks ends at 8 KiB, tokio's
-                // `FramedRead` default; a quiet one stays at 512 B).
-                self.spare = (self.spare * 2).clamp(MIN_SPARE, MAX_SPARE);
-                buf.reserve(self.spare);
-            }
             Block::raw(bytes)
         } else {
             // One check for the whole block, through a clone that keeps the
@@ -544,9 +564,79 @@ impl Decoder {
             }
         };
         self.block_pos = 0;
-        // No line ending is left in `buf`: the next scan starts after it.
-        self.scanned = buf.len();
-        Ok(true)
+    }
+
+    /// Decodes the next frame from `chunk`, a chunk of the stream as hyper
+    /// or reqwest hand it over, consuming what it reads: complete lines are
+    /// sliced from `chunk` without a copy; an unterminated last line is
+    /// copied into the decoder, to be completed by the next chunk.
+    ///
+    /// Call it until it returns `Ok(None)` (then `chunk` is empty), then
+    /// with the next chunk; at the end of the stream call
+    /// [`decode_eof`](Decoder::decode_eof) with an empty buffer. The frames
+    /// are those [`decode`](Decoder::decode) gives for the same bytes; do
+    /// not mix the two on one stream.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use bourn_codec::{Decoder, Frame};
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut data = Vec::new();
+    /// for chunk in ["data: a\n\ndata: b", "c\n\n"] {
+    ///     let mut chunk = Bytes::from(chunk);
+    ///     while let Some(frame) = decoder.decode_bytes(&mut chunk)? {
+    ///         data.push(frame.into_event().unwrap().data().to_owned());
+    ///     }
+    /// }
+    /// assert_eq!(decoder.decode_eof(&mut BytesMut::new())?, None);
+    /// assert_eq!(data, ["a", "bc"]);
+    /// # Ok::<(), bourn_codec::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`decode`](Decoder::decode).
+    pub fn decode_bytes(&mut self, chunk: &mut Bytes) -> Result<Option<Frame>, DecodeError> {
+        loop {
+            // Lines already cut, and the held partial line once completed.
+            let mut held = core::mem::take(&mut self.held);
+            let frame = self.decode(&mut held);
+            self.held = held;
+            if !matches!(frame, Ok(None)) {
+                return frame;
+            }
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            if self.held.is_empty() && self.bom_checked && !self.skip_lf && !self.discarding_line {
+                // Nothing held: every complete line of the chunk is a block,
+                // without a copy.
+                if let Some(last) = memchr::memrchr2(b'\n', b'\r', chunk) {
+                    let first = memchr::memchr2(b'\n', b'\r', chunk).unwrap_or(last);
+                    let end = last + 1;
+                    if chunk[last] == b'\r' && end == chunk.len() {
+                        self.skip_lf = true;
+                    }
+                    self.first_len = first;
+                    self.block_offset = self.offset;
+                    self.offset += end as u64;
+                    self.scanned = 0;
+                    let bytes = chunk.split_to(end);
+                    self.set_block(bytes);
+                    continue;
+                }
+            }
+            // Held bytes, or no line ending: copy up to the first line
+            // ending (all of the chunk without one) and decode from there.
+            let take = match memchr::memchr2(b'\n', b'\r', chunk) {
+                Some(end) if chunk[end] == b'\r' && chunk.get(end + 1) == Some(&b'\n') => end + 2,
+                Some(end) => end + 1,
+                None => chunk.len(),
+            };
+            self.held.extend_from_slice(&chunk[..take]);
+            chunk.advance(take);
+        }
     }
 
     /// Copies the `data` lines at the start of `buf` into the joined data

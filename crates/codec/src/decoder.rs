@@ -303,6 +303,7 @@ impl Decoder {
     /// A [`DecodeError`] when a [`Limits`] value is exceeded. The error is not
     /// fatal: the event being built is discarded, lines are skipped up to the
     /// next blank line, and the next call goes on decoding.
+    #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, DecodeError> {
         loop {
             while self.block_pos < self.block.bytes().len() {

@@ -1,7 +1,9 @@
 //! bourn-codec beside its peers, in one run.
 //!
 //! Decode: W1–W5 fed whole, in 4 KiB and in 61-byte chunks; W6 in 1,460-byte
-//! chunks. Rows: `bourn-codec`, `sse-stream`, `sse-core`, `sse-parse`,
+//! chunks. Rows: `bourn-codec`, `bourn-codec-bytes` (`decode_bytes`, each
+//! chunk as the `Bytes` it is), `bourn-codec-ref` (the borrowing
+//! `RefDecoder`, fed each chunk as it is), `sse-stream`, `sse-core`, `sse-parse`,
 //! `eventsource-stream`, and two bounds over the same chunks: `memchr2`
 //! (counting line endings with `memchr::memchr2_iter`) and `memcpy` (copying
 //! the bytes). Chunks are cut before measuring (slices of one buffer).
@@ -36,7 +38,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bourn_benches::check::{RowCheck, SLOW_PASS, Status};
-use bourn_benches::report::{MEMCHR2, MEMCPY};
+use bourn_benches::report::{BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY};
 use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
 use bourn_benches::{Feed, Tally, criterion_dir};
 use bytes::{Bytes, BytesMut};
@@ -278,6 +280,8 @@ fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
     g.row("bourn-codec", &inputs, spec, |chunks| {
         bourn(chunks, &mut buf)
     });
+    g.row(BOURN_BYTES, &inputs, spec, bourn_bytes);
+    g.row(BOURN_REF, &inputs, spec, bourn_ref);
     g.row("sse-stream", &inputs, spec, sse_stream);
     g.row("sse-core", &inputs, spec, sse_core);
     g.row("sse-parse", &inputs, spec, sse_parse);
@@ -318,6 +322,50 @@ fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> Tally {
             tally.add(event.data().len());
         }
     }
+    tally
+}
+
+/// bourn-codec's `Decoder::decode_bytes`: each chunk handed over as the
+/// `Bytes` it is (hyper's and reqwest's chunks), no `BytesMut` to copy into.
+fn bourn_bytes(chunks: &[Bytes]) -> Tally {
+    use bourn_codec::{Decoder, Frame};
+    let mut decoder = Decoder::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        let mut chunk = chunk.clone();
+        while let Some(frame) = decoder
+            .decode_bytes(&mut chunk)
+            .expect("bourn-codec decodes")
+        {
+            if let Frame::Event(event) = frame {
+                tally.add(event.data().len());
+            }
+        }
+    }
+    while let Some(frame) = decoder
+        .decode_eof(&mut BytesMut::new())
+        .expect("bourn-codec decodes")
+    {
+        if let Frame::Event(event) = frame {
+            tally.add(event.data().len());
+        }
+    }
+    tally
+}
+
+/// bourn-codec's borrowing `RefDecoder`: each chunk fed as it is (no
+/// `BytesMut`), frames handed to a callback, borrowing the chunk.
+fn bourn_ref(chunks: &[Bytes]) -> Tally {
+    let mut decoder = bourn_codec::RefDecoder::new();
+    let mut tally = Tally::default();
+    for chunk in chunks {
+        decoder.feed(chunk, |frame| {
+            if let bourn_codec::FrameRef::Event(event) = frame.expect("bourn-codec decodes") {
+                tally.add(event.data().len());
+            }
+        });
+    }
+    decoder.finish();
     tally
 }
 

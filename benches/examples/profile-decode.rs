@@ -1,26 +1,35 @@
 //! A small driver for profiling bourn-codec's decoder on one workload, the
-//! way the `codec` benchmark feeds it (append each chunk to a `BytesMut`,
-//! drain frames). The decode loop is `profile_decode::run`, kept out of line
-//! so a profiler can count it alone:
+//! way the `codec` benchmark feeds it, beside the peers it is compared with.
+//! The decode loop of every row is `profile_decode::run`, kept out of line so
+//! a profiler can count it alone:
 //!
 //! ```text
 //! # Own target directory: debug info changes the profile's artifacts.
 //! CARGO_TARGET_DIR=target/profile CARGO_PROFILE_BENCH_DEBUG=true \
 //!     cargo build --profile bench -p bourn-benches --example profile-decode
 //! valgrind --tool=callgrind --toggle-collect='profile_decode::run' \
-//!     target/profile/release/examples/profile-decode W1 whole 1
+//!     target/profile/release/examples/profile-decode W1 whole 1 bourn
 //! callgrind_annotate --inclusive=yes callgrind.out.<pid>
 //! ```
 //!
 //! Arguments: workload (`W1`…`W6`), feed (`whole` or a chunk size in bytes),
-//! repetitions. Workloads are 4 MiB (W6: 1 MiB) so a callgrind run is quick.
+//! repetitions, row (`bourn`, the default: `Decoder::decode` on a reused
+//! `BytesMut`; `bourn-bytes`: `Decoder::decode_bytes` on each chunk as it
+//! is; `bourn-ref`: `RefDecoder::feed` on each chunk; `sse-core`;
+//! `sse-stream`; `memchr2`). Workloads are 4 MiB (W6:
+//! 1 MiB) so a callgrind run is quick.
 #![allow(clippy::expect_used, clippy::print_stderr, missing_docs)]
 
+use std::convert::Infallible;
+use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bourn_benches::{Feed, workload};
 use bourn_codec::{Decoder, Frame};
 use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -32,32 +41,61 @@ fn main() {
     let reps: usize = args
         .get(3)
         .map_or(1, |r| r.parse().expect("a repetition count"));
+    let row = args.get(4).map_or("bourn", String::as_str);
     let w = workload::all(4 << 20)
         .into_iter()
         .find(|w| w.id == id)
         .expect("a workload id, W1 to W6");
     let chunks = feed.split(&w.bytes);
     let mut buf = BytesMut::new();
-    let start = Instant::now();
+    let (start, cpu) = (Instant::now(), cpu_ns());
     let mut data = 0;
     for _ in 0..reps {
-        data = run(&chunks, &mut buf);
+        data = run(row, &chunks, &mut buf);
     }
     let secs = start.elapsed().as_secs_f64();
-    assert_eq!(
-        data as u64, w.expected.data_bytes,
-        "bourn-codec decodes {id}"
-    );
+    let cpu_secs = cpu_ns().map_or(secs, |ns| (ns - cpu.unwrap_or(0)) as f64 / 1e9);
+    let expected = if row == "memchr2" {
+        w.line_end_bytes
+    } else {
+        w.expected.data_bytes
+    };
+    assert_eq!(data as u64, expected, "{row} decodes {id}");
+    let mib = (w.bytes.len() * reps) as f64 / (1024.0 * 1024.0);
     eprintln!(
-        "{id} {}: {:.0} MiB/s",
+        "{row} {id} {}: {:.0} MiB/s of CPU time ({:.0} MiB/s wall)",
         feed.name(),
-        (w.bytes.len() * reps) as f64 / secs / (1024.0 * 1024.0)
+        mib / cpu_secs,
+        mib / secs
     );
 }
 
-/// Decodes one stream; returns the total data length.
+/// This thread's CPU time in ns (`/proc/thread-self/schedstat`): on shared
+/// cores it moves less than wall clock.
+fn cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Decodes one stream with `row`; returns the total data length (memchr2:
+/// the line-ending bytes).
 #[inline(never)]
-fn run(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
+fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
+    match row {
+        "bourn" => bourn(chunks, buf),
+        "bourn-ref" => bourn_ref(chunks),
+        "bourn-bytes" => bourn_bytes(chunks),
+        "sse-core" => sse_core(chunks),
+        "sse-stream" => sse_stream(chunks),
+        "memchr2" => chunks
+            .iter()
+            .map(|chunk| memchr::memchr2_iter(b'\n', b'\r', chunk).count())
+            .sum(),
+        _ => panic!("unknown row {row}"),
+    }
+}
+
+fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     buf.clear();
     let mut decoder = Decoder::new();
     let mut data = 0;
@@ -70,4 +108,70 @@ fn run(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
         }
     }
     data
+}
+
+fn bourn_bytes(chunks: &[Bytes]) -> usize {
+    let mut decoder = Decoder::new();
+    let mut data = 0;
+    for chunk in chunks {
+        let mut chunk = chunk.clone();
+        while let Some(frame) = decoder
+            .decode_bytes(&mut chunk)
+            .expect("bourn-codec decodes")
+        {
+            if let Frame::Event(event) = frame {
+                data += event.data().len();
+            }
+        }
+    }
+    data
+}
+
+fn bourn_ref(chunks: &[Bytes]) -> usize {
+    let mut decoder = bourn_codec::RefDecoder::new();
+    let mut data = 0;
+    for chunk in chunks {
+        decoder.feed(chunk, |frame| {
+            if let bourn_codec::FrameRef::Event(event) = frame.expect("bourn-codec decodes") {
+                data += event.data().len();
+            }
+        });
+    }
+    decoder.finish();
+    data
+}
+
+fn sse_core(chunks: &[Bytes]) -> usize {
+    let limit = NonZeroUsize::new(bourn_codec::DEFAULT_MAX_EVENT_LEN).expect("a limit");
+    let mut decoder = sse_core::SseDecoder::with_limit(limit);
+    let mut data = 0;
+    for chunk in chunks {
+        let mut chunk = chunk.clone();
+        while let Some(event) = decoder.next(&mut chunk) {
+            if let sse_core::SseEvent::Message(message) = event.expect("sse-core decodes") {
+                data += message.data.len();
+            }
+        }
+    }
+    data
+}
+
+fn sse_stream(chunks: &[Bytes]) -> usize {
+    let stream = sse_stream::SseByteStream::new(futures_util::stream::iter(
+        chunks.iter().cloned().map(Ok::<_, Infallible>),
+    ));
+    let mut stream = pin!(stream);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut data = 0;
+    loop {
+        match stream.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(item)) => {
+                if let Some(d) = item.expect("sse-stream decodes").data {
+                    data += d.len();
+                }
+            }
+            Poll::Ready(None) => return data,
+            Poll::Pending => panic!("an in-memory stream is never pending"),
+        }
+    }
 }

@@ -25,6 +25,12 @@ use crate::check::{self, RowCheck, Status};
 
 /// The bourn row of every codec group.
 pub const BOURN: &str = "bourn-codec";
+/// The owned decoder fed `Bytes` chunks (`Decoder::decode_bytes`).
+pub const BOURN_BYTES: &str = "bourn-codec-bytes";
+/// The borrowing decoder's row (`RefDecoder`).
+pub const BOURN_REF: &str = "bourn-codec-ref";
+/// The geometric mean of bourn-codec-ref/memchr2 over W1–W5 must reach this.
+pub const REF_BOUND_TARGET: f64 = 0.7;
 /// The line-scan bound row.
 pub const MEMCHR2: &str = "memchr2";
 /// The copy bound row.
@@ -333,7 +339,7 @@ impl Report {
             .values()
             .filter(|r| r.group.starts_with("decode-"))
             .map(|r| r.function.clone())
-            .filter(|f| ![BOURN, MEMCHR2, MEMCPY].contains(&f.as_str()))
+            .filter(|f| ![BOURN, BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY].contains(&f.as_str()))
             .collect();
         seen.sort_by_key(|f| {
             (
@@ -343,6 +349,15 @@ impl Report {
         });
         seen.dedup();
         seen
+    }
+
+    /// `function`'s rate in `group`, if measured and agreeing.
+    fn rate_of(&self, group: &str, function: &str) -> Option<f64> {
+        let row = self.get(group, function)?;
+        if row.disagrees() {
+            return None;
+        }
+        Some(row.rate()?.0)
     }
 
     /// bourn's rate divided by `function`'s: how many times faster bourn is.
@@ -491,6 +506,30 @@ impl Report {
                 geomean(&all)
             )?;
         }
+        // 3. the borrowing decoder: geomean bourn-codec-ref/memchr2 over W1–W5.
+        let ref_ratios: Vec<f64> = cells
+            .iter()
+            .filter(|(w, _)| is_w1_to_w5(w))
+            .filter_map(|(w, f)| {
+                let group = decode_group(w, f);
+                Some(self.rate_of(&group, BOURN_REF)? / self.rate_of(&group, MEMCHR2)?)
+            })
+            .collect();
+        if !ref_ratios.is_empty() {
+            let mean = geomean(&ref_ratios);
+            let verdict = if mean >= REF_BOUND_TARGET {
+                "**met**"
+            } else {
+                "**NOT met**"
+            };
+            writeln!(
+                out,
+                "- {BOURN_REF} (the borrowing `RefDecoder`) ≥ {REF_BOUND_TARGET}× the memchr2 \
+                 bound, geometric mean over W1–W5 and every feed: {verdict} — {mean:.3} \
+                 (n={}).",
+                ref_ratios.len()
+            )?;
+        }
         let wrong: Vec<String> = cells
             .iter()
             .filter(|(w, f)| {
@@ -522,8 +561,9 @@ impl Report {
              \"Rows not compared\"; a super-linear row is slower still on the whole)."
         )?;
         writeln!(out)?;
-        let mut header = format!("| workload | feed | {BOURN} | bourn events/s |");
-        let mut rule = String::from("|---|---|---:|---:|");
+        let mut header =
+            format!("| workload | feed | {BOURN} | bourn events/s | {BOURN_BYTES} | {BOURN_REF} |");
+        let mut rule = String::from("|---|---|---:|---:|---:|---:|");
         for p in &peers {
             let _ = write!(header, " {p} |");
             rule.push_str("---:|");
@@ -541,6 +581,8 @@ impl Report {
                 Some(check.expected.events as f64 * rate / check.bytes as f64)
             });
             let _ = write!(line, " {} |", events.map_or("—".to_owned(), per_second));
+            let _ = write!(line, " {} |", self.rate_cell(&group, BOURN_BYTES));
+            let _ = write!(line, " {} |", self.rate_cell(&group, BOURN_REF));
             for p in &peers {
                 let _ = write!(line, " {} |", self.rate_cell(&group, p));
             }
@@ -569,8 +611,11 @@ impl Report {
             let _ = write!(header, " bourn/{p} |");
             rule.push_str("---:|");
         }
-        header.push_str(" bourn/fastest peer | bourn/memchr2 | bourn/memcpy |");
-        rule.push_str("---:|---:|---:|");
+        header.push_str(
+            " bourn/fastest peer | bourn/memchr2 | bourn/memcpy | bytes/fastest peer | \
+             ref/fastest peer | ref/memchr2 |",
+        );
+        rule.push_str("---:|---:|---:|---:|---:|---:|");
         writeln!(out, "{header}")?;
         writeln!(out, "{rule}")?;
         for (w, f) in cells {
@@ -591,6 +636,26 @@ impl Report {
                 " {fastest} | {} | {} |",
                 self.ratio_cell(&group, MEMCHR2),
                 self.ratio_cell(&group, MEMCPY)
+            );
+            let of_ref = |function: &str| {
+                let r = self.rate_of(&group, BOURN_REF)? / self.rate_of(&group, function)?;
+                Some(r)
+            };
+            let fastest_ref = self
+                .fastest_peer(&group)
+                .and_then(|(peer, _)| Some((of_ref(&peer)?, peer)))
+                .map_or("—".to_owned(), |(r, peer)| format!("{r:.2}× ({peer})"));
+            let fastest_bytes = self
+                .fastest_peer(&group)
+                .and_then(|(peer, _)| {
+                    let r = self.rate_of(&group, BOURN_BYTES)? / self.rate_of(&group, &peer)?;
+                    Some((r, peer))
+                })
+                .map_or("—".to_owned(), |(r, peer)| format!("{r:.2}× ({peer})"));
+            let _ = write!(
+                line,
+                " {fastest_bytes} | {fastest_ref} | {} |",
+                of_ref(MEMCHR2).map_or("—".to_owned(), |r| format!("{r:.2}×"))
             );
             writeln!(out, "{line}")?;
         }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use bourn_codec::{DecodeError, Decoder, Event, Limits};
+use bourn_codec::{DecodeError, Decoder, Event, EventRef, FrameRef, Limits, RefDecoder};
 use bytes::BytesMut;
 
 use crate::harness::{Capabilities, DecoderUnderTest, Setup};
@@ -97,6 +97,141 @@ impl DecoderUnderTest for BournDecoder {
 
     fn last_event_id(&self) -> Option<String> {
         Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
+/// [`bourn_codec::Decoder::decode_bytes`]: each chunk handed over as
+/// `Bytes`, no `BytesMut` of the caller's.
+#[derive(Debug, Default)]
+pub struct BournBytesDecoder {
+    decoder: Decoder,
+}
+
+impl BournBytesDecoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Self {
+        BournBytesDecoder::default()
+    }
+}
+
+impl DecoderUnderTest for BournBytesDecoder {
+    fn name(&self) -> &str {
+        "bourn-codec decode_bytes"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn start(&mut self, setup: &Setup) {
+        let mut decoder = Decoder::with_limits(limits(setup.limits));
+        if let Some(id) = &setup.initial_last_event_id {
+            decoder = decoder.with_last_event_id(id.as_str());
+        }
+        self.decoder = decoder;
+    }
+
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
+        let mut chunk = bytes::Bytes::copy_from_slice(chunk);
+        // As in `BournDecoder::drain`: errors without progress are reported.
+        let mut errors_left = chunk.len() + 1;
+        loop {
+            match self.decoder.decode_bytes(&mut chunk) {
+                Ok(Some(frame)) => out.push(frame_of(frame)),
+                Ok(None) => return,
+                Err(error) => {
+                    out.push(error_frame(error));
+                    if errors_left == 0 {
+                        out.push(Frame::Other(
+                            "decoder returns errors without progress".into(),
+                        ));
+                        return;
+                    }
+                    errors_left -= 1;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Frame>) {
+        let mut empty = BytesMut::new();
+        while let Ok(Some(frame)) = self.decoder.decode_eof(&mut empty) {
+            out.push(frame_of(frame));
+        }
+    }
+
+    fn last_event_id(&self) -> Option<String> {
+        Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
+/// [`bourn_codec::RefDecoder`], the borrowing decoder, fed chunk by chunk.
+#[derive(Debug, Default)]
+pub struct BournRefDecoder {
+    decoder: RefDecoder,
+}
+
+impl BournRefDecoder {
+    /// A decoder with the default limits.
+    pub fn new() -> Self {
+        BournRefDecoder::default()
+    }
+}
+
+impl DecoderUnderTest for BournRefDecoder {
+    fn name(&self) -> &str {
+        "bourn-codec RefDecoder"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
+
+    fn start(&mut self, setup: &Setup) {
+        let mut decoder = RefDecoder::with_limits(limits(setup.limits));
+        if let Some(id) = &setup.initial_last_event_id {
+            decoder = decoder.with_last_event_id(id);
+        }
+        self.decoder = decoder;
+    }
+
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) {
+        self.decoder.feed(chunk, |frame| {
+            out.push(match frame {
+                Ok(frame) => frame_ref_of(frame),
+                Err(error) => error_frame(error),
+            })
+        });
+    }
+
+    fn finish(&mut self, _: &mut Vec<Frame>) {
+        self.decoder.finish();
+    }
+
+    fn last_event_id(&self) -> Option<String> {
+        Some(self.decoder.last_event_id().to_owned())
+    }
+}
+
+/// A borrowed codec frame as a vector frame.
+pub fn frame_ref_of(frame: FrameRef<'_>) -> Frame {
+    match frame {
+        FrameRef::Event(event) => Frame::Event(event_ref_frame(&event)),
+        FrameRef::Retry(retry) => {
+            Frame::Retry(u64::try_from(retry.as_millis()).unwrap_or(u64::MAX))
+        }
+        FrameRef::Comment(comment) => Frame::Comment(comment.to_owned()),
+        other => Frame::Other(format!("{other:?}")),
+    }
+}
+
+/// A borrowed decoded event as a vector event.
+pub fn event_ref_frame(event: &EventRef<'_>) -> EventFrame {
+    EventFrame {
+        event_type: event.event_type().to_owned(),
+        data: event.data().to_owned(),
+        id: event.id().map(str::to_owned),
+        last_event_id: event.last_event_id().to_owned(),
     }
 }
 

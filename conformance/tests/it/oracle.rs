@@ -4,7 +4,7 @@
 use bourn_conformance::reference;
 use proptest::prelude::*;
 
-use super::support::{config, cuts, decode, picks, sse_bytes};
+use super::support::{config, cuts, decode, decode_bytes, decode_ref, picks, sse_bytes};
 
 proptest! {
     #![proptest_config(config("proptest-regressions/oracle.txt"))]
@@ -14,6 +14,38 @@ proptest! {
         let expected = reference::interpret(&input, "");
         let actual = decode(&input, &cuts(input.len(), &picks), None);
         prop_assert_eq!(&actual.frames, &expected.frames, "input {:?}", input.escape_ascii().to_string());
+        prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
+    }
+
+    #[test]
+    fn decode_bytes_equals_reference(input in prop::collection::vec(any::<u8>(), 0..64), picks in picks()) {
+        let expected = reference::interpret(&input, "");
+        let actual = decode_bytes(&input, &cuts(input.len(), &picks), None);
+        prop_assert_eq!(&actual.frames, &expected.frames);
+        prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
+    }
+
+    #[test]
+    fn decode_bytes_equals_reference_on_sse(input in sse_bytes(48), picks in picks()) {
+        let expected = reference::interpret(&input, "");
+        let actual = decode_bytes(&input, &cuts(input.len(), &picks), None);
+        prop_assert_eq!(&actual.frames, &expected.frames, "input {:?}", input.escape_ascii().to_string());
+        prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
+    }
+
+    #[test]
+    fn ref_decoder_equals_reference(input in sse_bytes(48), picks in picks()) {
+        let expected = reference::interpret(&input, "");
+        let actual = decode_ref(&input, &cuts(input.len(), &picks), None);
+        prop_assert_eq!(&actual.frames, &expected.frames, "input {:?}", input.escape_ascii().to_string());
+        prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
+    }
+
+    #[test]
+    fn ref_decoder_equals_reference_on_any_bytes(input in prop::collection::vec(any::<u8>(), 0..64), picks in picks()) {
+        let expected = reference::interpret(&input, "");
+        let actual = decode_ref(&input, &cuts(input.len(), &picks), None);
+        prop_assert_eq!(&actual.frames, &expected.frames);
         prop_assert_eq!(&actual.last_event_id, &expected.last_event_id);
     }
 

@@ -2,7 +2,7 @@
 //! strategies biased toward the bytes that matter to the grammar.
 
 use bourn_conformance::chunking::Chunking;
-use bourn_conformance::codec::BournDecoder;
+use bourn_conformance::codec::{BournBytesDecoder, BournDecoder, BournRefDecoder};
 use bourn_conformance::harness::{DecoderUnderTest, Setup};
 use bourn_conformance::vectors::{Frame, VectorLimits};
 use proptest::prelude::*;
@@ -17,7 +17,25 @@ pub struct Decoded {
 /// Feeds `input` to bourn-codec cut at `cuts` and finishes. Panics if a frame
 /// only came out at end of stream (the codec must never withhold one).
 pub fn decode(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
-    let mut decoder = BournDecoder::new();
+    decode_with(&mut BournDecoder::new(), input, cuts, limits)
+}
+
+/// As [`decode`], with `Decoder::decode_bytes`.
+pub fn decode_bytes(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
+    decode_with(&mut BournBytesDecoder::new(), input, cuts, limits)
+}
+
+/// As [`decode`], with the borrowing `RefDecoder`.
+pub fn decode_ref(input: &[u8], cuts: &[usize], limits: Option<VectorLimits>) -> Decoded {
+    decode_with(&mut BournRefDecoder::new(), input, cuts, limits)
+}
+
+fn decode_with(
+    decoder: &mut dyn DecoderUnderTest,
+    input: &[u8],
+    cuts: &[usize],
+    limits: Option<VectorLimits>,
+) -> Decoded {
     decoder.start(&Setup {
         limits,
         initial_last_event_id: None,

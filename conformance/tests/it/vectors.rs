@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use bourn_conformance::chunking::Chunking;
-use bourn_conformance::codec::{self, BournDecoder};
+use bourn_conformance::codec::{self, BournBytesDecoder, BournDecoder, BournRefDecoder};
 use bourn_conformance::harness::{self, SuiteReport};
 use bourn_conformance::reference::Reference;
 use bourn_conformance::vectors;
@@ -69,6 +69,24 @@ fn codec_passes_every_vector_at_every_chunking() {
     let report = harness::run_suite(&mut BournDecoder::new(), &files, harness::full_matrix);
     assert_eq!(report.failed, 0, "{}", describe(&report));
     // Whole, three fixed sizes and at least one split per case were run.
+    let cases: usize = files.iter().map(|f| f.cases.len()).sum();
+    assert!(report.passed > cases * 5, "only {} runs", report.passed);
+}
+
+#[test]
+fn decode_bytes_passes_every_vector_at_every_chunking() {
+    let files = vectors::load_all().unwrap();
+    let report = harness::run_suite(&mut BournBytesDecoder::new(), &files, harness::full_matrix);
+    assert_eq!(report.failed, 0, "{}", describe(&report));
+    let cases: usize = files.iter().map(|f| f.cases.len()).sum();
+    assert!(report.passed > cases * 5, "only {} runs", report.passed);
+}
+
+#[test]
+fn ref_decoder_passes_every_vector_at_every_chunking() {
+    let files = vectors::load_all().unwrap();
+    let report = harness::run_suite(&mut BournRefDecoder::new(), &files, harness::full_matrix);
+    assert_eq!(report.failed, 0, "{}", describe(&report));
     let cases: usize = files.iter().map(|f| f.cases.len()).sum();
     assert!(report.passed > cases * 5, "only {} runs", report.passed);
 }

@@ -27,14 +27,58 @@ pub const DEFAULT_EVENT_TYPE: &str = "message";
 /// assert_eq!(event.to_bytes(), "event: update\nid: 7\ndata: a\ndata: b\n\n");
 /// # Ok::<(), bourn_codec::EncodeError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Default)]
 pub struct Event {
     pub(crate) event_type: Option<ByteString>,
     pub(crate) data: Option<ByteString>,
     pub(crate) id: Option<ByteString>,
+    /// The last event ID, unless `last_event_id_is_id`.
     pub(crate) last_event_id: ByteString,
+    /// A decoded event with an `id` field: its last event ID is that id
+    /// ("set the last event ID string [...] to the value of the last event
+    /// ID buffer"), kept once rather than as a second reference count.
+    pub(crate) last_event_id_is_id: bool,
     pub(crate) retry: Option<Duration>,
     pub(crate) comment: Option<ByteString>,
+}
+
+// Equality, hashing and `Debug` are over what the getters report, not over
+// how the last event ID is stored.
+impl PartialEq for Event {
+    fn eq(&self, other: &Self) -> bool {
+        self.event_type == other.event_type
+            && self.data == other.data
+            && self.id == other.id
+            && self.last_event_id() == other.last_event_id()
+            && self.retry == other.retry
+            && self.comment == other.comment
+    }
+}
+
+impl Eq for Event {}
+
+impl core::hash::Hash for Event {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.event_type.hash(state);
+        self.data.hash(state);
+        self.id.hash(state);
+        self.last_event_id().hash(state);
+        self.retry.hash(state);
+        self.comment.hash(state);
+    }
+}
+
+impl core::fmt::Debug for Event {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Event")
+            .field("event_type", &self.event_type)
+            .field("data", &self.data)
+            .field("id", &self.id)
+            .field("last_event_id", &self.last_event_id())
+            .field("retry", &self.retry)
+            .field("comment", &self.comment)
+            .finish()
+    }
 }
 
 impl Event {
@@ -59,6 +103,7 @@ impl Event {
         EventBuilder {
             event: Event {
                 last_event_id: ByteString::new(),
+                last_event_id_is_id: false,
                 ..self
             },
             error: None,
@@ -101,7 +146,10 @@ impl Event {
     ///
     /// Always empty on an event from the builder.
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        match &self.id {
+            Some(id) if self.last_event_id_is_id => id,
+            _ => &self.last_event_id,
+        }
     }
 
     /// The `retry:` this built event writes before its data. Decoded events

@@ -39,6 +39,11 @@
 //! ([`bytes::Bytes`] under a [`ByteString`]): decoding it copies and allocates
 //! nothing. Multi-line `data` is joined into one new buffer, the only copy.
 //!
+//! Callers that consume events in place can use [`RefDecoder`] instead: it
+//! reads each chunk where it lies (no `BytesMut` to append to) and hands
+//! [`FrameRef`]s, whose `&str` borrow the chunk or the decoder, to a
+//! callback. The frames are the same as [`Decoder`]'s under any chunking.
+//!
 //! # Features
 //!
 //! - `std` (default): lets memchr pick AVX2 line scanning at run time
@@ -86,6 +91,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "tokio-util", feature = "serde"))]
 extern crate std;
 
+mod borrowed;
 #[cfg(feature = "tokio-util")]
 mod codec;
 mod decoder;
@@ -102,6 +108,7 @@ mod stream;
 
 pub use bytestring::ByteString;
 
+pub use crate::borrowed::{EventRef, FrameRef, RefDecoder};
 #[cfg(feature = "tokio-util")]
 pub use crate::codec::SseCodec;
 pub use crate::decoder::Decoder;

@@ -178,3 +178,112 @@ fn decode_eof_resets_for_a_new_stream() {
     let frames = decode_chunked(&mut decoder, b"\xEF\xBB\xBFdata: b\n\n", 1);
     assert_eq!(summary(&frames), ["message|b|1"]);
 }
+
+#[test]
+fn an_event_with_an_id_reports_it_as_its_last_event_id() {
+    use bourn_codec::Event;
+    let mut decoder = Decoder::new().with_last_event_id("0");
+    let mut buf = BytesMut::from("id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n");
+    let mut events = Vec::new();
+    while let Some(frame) = decoder.decode(&mut buf).unwrap() {
+        events.push(frame.into_event().unwrap());
+    }
+    let ids: Vec<_> = events.iter().map(|e| (e.id(), e.last_event_id())).collect();
+    assert_eq!(ids, [(Some("7"), "7"), (None, "7"), (Some(""), "")]);
+    // Equality and hashing see what the getters report.
+    assert_eq!(events[0], events[0].clone());
+    assert_ne!(
+        events[0],
+        Event::builder().id("7").data("a").build().unwrap()
+    );
+    let built = Event::builder().id("").data("c").build().unwrap();
+    assert_eq!(events[2], built, "both report an empty last event ID");
+    assert_eq!(
+        events[0]
+            .clone()
+            .into_builder()
+            .build()
+            .unwrap()
+            .last_event_id(),
+        ""
+    );
+}
+
+/// `decode_bytes` gives `decode`'s frames for chunks large enough to be
+/// sliced (the conformance suite's chunks are small, and copied), with
+/// lines, CRLF pairs and invalid UTF-8 split at every kind of boundary.
+#[test]
+fn decode_bytes_equals_decode_on_large_chunks() {
+    use bytes::Bytes;
+    const TOKENS: &[&[u8]] = &[
+        b"data: ",
+        b"data:",
+        b"data",
+        b"id: ",
+        b"event: ",
+        b"retry: 15",
+        b": c",
+        b"\n",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"x",
+        b"hello world ",
+        b"\xC3\xA9",
+        b"\xFF",
+        b"\xEF\xBB\xBF",
+        b"\0",
+        b"{\"json\":\"value\"}",
+    ];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..12 {
+        let mut input = Vec::new();
+        if round % 3 == 0 {
+            input.extend_from_slice(b"\xEF\xBB\xBF");
+        }
+        while input.len() < 100_000 {
+            input.extend_from_slice(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+        }
+        let expected = summary(&decode_chunked(&mut Decoder::new(), &input, usize::MAX));
+        let mut expected_id = Decoder::new();
+        let _ = decode_chunked(&mut expected_id, &input, usize::MAX);
+        for fixed in [512, 4096, 16 * 1024, 16 * 1024 + 1, 20_000, 0] {
+            let mut decoder = Decoder::new();
+            let mut frames = Vec::new();
+            let mut rest = &input[..];
+            while !rest.is_empty() {
+                let len = match fixed {
+                    0 => 1 + (next() % 40_000) as usize,
+                    n => n,
+                };
+                let (piece, tail) = rest.split_at(len.min(rest.len()));
+                rest = tail;
+                let mut chunk = Bytes::copy_from_slice(piece);
+                loop {
+                    match decoder.decode_bytes(&mut chunk) {
+                        Ok(None) => break,
+                        result => frames.push(result.map(|frame| frame.expect("a frame"))),
+                    }
+                }
+            }
+            loop {
+                match decoder.decode_eof(&mut BytesMut::new()) {
+                    Ok(None) => break,
+                    result => frames.push(result.map(|frame| frame.expect("a frame"))),
+                }
+            }
+            assert_eq!(
+                summary(&frames),
+                expected,
+                "round {round}, chunks of {fixed}"
+            );
+            assert_eq!(decoder.last_event_id(), expected_id.last_event_id());
+        }
+    }
+}

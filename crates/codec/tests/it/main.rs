@@ -2,6 +2,8 @@
 //! reference-model property tests live in `bourn-conformance`; these pin the
 //! codec's own API and guarantees.
 
+// The borrowing `RefDecoder`: linear time, allocations, borrowed frames.
+mod borrowed;
 // Decoding driven step by step: partial input, chunk boundaries, stream state.
 mod decoder;
 // Building and writing events.

@@ -337,7 +337,7 @@ impl RefDecoder {
                 return;
             };
             let next = self.after_ending(chunk, end);
-            if self.partial.len() + end > self.limits.get_max_line_len() {
+            if self.partial.len() + end > self.limits.max_line_len {
                 let offset = self.offset - self.partial.len() as u64;
                 self.partial.clear();
                 if let Some(error) = self.line_too_long(offset) {
@@ -390,7 +390,7 @@ impl RefDecoder {
         if tail.is_empty() {
             return;
         }
-        if self.partial.len() + tail.len() > self.limits.get_max_line_len() {
+        if self.partial.len() + tail.len() > self.limits.max_line_len {
             // The line has not ended: drop what arrived, and the rest as it comes.
             let offset = self.offset - self.partial.len() as u64;
             self.offset += tail.len() as u64;
@@ -441,7 +441,7 @@ impl RefDecoder {
                 continue;
             }
             let line_offset = base + start as u64;
-            if len > self.limits.get_max_line_len() {
+            if len > self.limits.max_line_len {
                 if let Some(error) = self.line_too_long(line_offset) {
                     on_frame(Err(error));
                 }
@@ -486,8 +486,8 @@ impl RefDecoder {
             Slot::None => value.len(),
             _ => self.data_len + 1 + value.len(),
         };
-        if size > self.limits.get_max_event_len() {
-            let limit = self.limits.get_max_event_len();
+        if size > self.limits.max_event_len {
+            let limit = self.limits.max_event_len;
             self.abandon_event();
             return Err(DecodeError::EventTooLong {
                 limit,
@@ -621,7 +621,7 @@ impl RefDecoder {
     /// unless the event was abandoned already (one error per event).
     fn line_too_long(&mut self, offset: u64) -> Option<DecodeError> {
         let error = (!self.skipping).then_some(DecodeError::LineTooLong {
-            limit: self.limits.get_max_line_len(),
+            limit: self.limits.max_line_len,
             offset,
         });
         self.abandon_event();

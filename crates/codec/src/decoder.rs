@@ -378,7 +378,7 @@ impl Decoder {
                         comment: None,
                     })));
                 }
-                if len > self.limits.get_max_line_len() {
+                if len > self.limits.max_line_len {
                     match self.line_too_long(line_offset) {
                         Some(error) => return Err(error),
                         None => continue,
@@ -403,7 +403,7 @@ impl Decoder {
                         Data::None => value.len(),
                         _ => self.data_len + 1 + value.len(),
                     };
-                    if size > self.limits.get_max_event_len() {
+                    if size > self.limits.max_event_len {
                         return Err(self.event_too_long(size, line_offset));
                     }
                     self.data_len = size;
@@ -435,7 +435,7 @@ impl Decoder {
             // allocation (frames keep only their own slices).
             self.block = Block::default();
             self.block_pos = 0;
-            if buf.len() == self.scanned && self.scanned <= self.limits.get_max_line_len() {
+            if buf.len() == self.scanned && self.scanned <= self.limits.max_line_len {
                 // Every byte of `buf` was scanned and holds no line ending
                 // (nor a BOM or an LF to skip), and the line is within the
                 // limit: nothing to cut.
@@ -514,7 +514,7 @@ impl Decoder {
         // chunks) is scanned once, and its line is not scanned again.
         let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
             self.scanned = buf.len();
-            if self.scanned > self.limits.get_max_line_len() {
+            if self.scanned > self.limits.max_line_len {
                 // The line has not ended: drop what arrived, and the rest as it comes.
                 let error = self.line_too_long(self.offset);
                 let len = buf.len();
@@ -679,7 +679,7 @@ impl Decoder {
                 _ => len + 1,
             };
             let line = &buf[..len];
-            if len > self.limits.get_max_line_len()
+            if len > self.limits.max_line_len
                 || !(line.starts_with(b"data") && (len == 4 || line[4] == b':'))
             {
                 return Ok(());
@@ -690,13 +690,13 @@ impl Decoder {
             };
             let value = &line[skip..];
             let size = self.data_len + 1 + value.len();
-            if size > self.limits.get_max_event_len() {
+            if size > self.limits.max_event_len {
                 let error = self.event_too_long(size, self.offset);
                 self.consume(buf, next);
                 return Err(error);
             }
             self.data_len = size;
-            let hint = self.joined_hint.min(self.limits.get_max_event_len());
+            let hint = self.joined_hint.min(self.limits.max_event_len);
             match &mut self.data {
                 Data::Joined(joined) => {
                     joined.extend_from_slice(value);
@@ -779,7 +779,7 @@ impl Decoder {
             return;
         };
         let capacity = (size + 1)
-            .max(self.joined_hint.min(self.limits.get_max_event_len()) + 1)
+            .max(self.joined_hint.min(self.limits.max_event_len) + 1)
             .max(MIN_JOINED);
         let mut joined = Vec::with_capacity(capacity);
         joined.extend_from_slice(first.as_bytes());
@@ -859,7 +859,7 @@ impl Decoder {
     #[cold]
     fn event_too_long(&mut self, size: usize, offset: u64) -> DecodeError {
         let error = DecodeError::EventTooLong {
-            limit: self.limits.get_max_event_len(),
+            limit: self.limits.max_event_len,
             size,
             offset,
         };
@@ -872,7 +872,7 @@ impl Decoder {
     #[cold]
     fn line_too_long(&mut self, offset: u64) -> Option<DecodeError> {
         let error = (!self.skipping).then_some(DecodeError::LineTooLong {
-            limit: self.limits.get_max_line_len(),
+            limit: self.limits.max_line_len,
             offset,
         });
         self.abandon_event();

@@ -20,12 +20,20 @@ pub const DEFAULT_MAX_EVENT_LEN: usize = 16 * 1024 * 1024;
 /// use bourn_codec::{Decoder, Limits};
 ///
 /// let decoder = Decoder::with_limits(Limits::default().max_line_len(64 * 1024));
-/// assert_eq!(decoder.limits().get_max_line_len(), 64 * 1024);
+/// assert_eq!(decoder.limits().max_line_len, 64 * 1024);
 /// ```
+///
+/// The fields are public to read (and to change); the struct is
+/// `#[non_exhaustive]`, so it is built with [`Limits::new`] and the setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
-    max_line_len: usize,
-    max_event_len: usize,
+    /// The longest line accepted, in bytes, not counting its line ending.
+    /// Default: 16 MiB ([`DEFAULT_MAX_LINE_LEN`]).
+    pub max_line_len: usize,
+    /// The largest event `data` accepted, in bytes (the joining line feeds
+    /// count). Default: 16 MiB ([`DEFAULT_MAX_EVENT_LEN`]).
+    pub max_event_len: usize,
 }
 
 impl Limits {
@@ -54,16 +62,6 @@ impl Limits {
     pub const fn max_event_len(mut self, bytes: usize) -> Self {
         self.max_event_len = bytes;
         self
-    }
-
-    /// The longest line accepted, in bytes.
-    pub const fn get_max_line_len(&self) -> usize {
-        self.max_line_len
-    }
-
-    /// The largest event `data` accepted, in bytes.
-    pub const fn get_max_event_len(&self) -> usize {
-        self.max_event_len
     }
 }
 

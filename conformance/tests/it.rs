@@ -8,9 +8,11 @@
 mod it {
     mod encoder;
     mod endings;
+    mod http;
     mod limits;
     mod oracle;
     mod roundtrip;
+    mod server;
     mod support;
     mod vectors;
 }

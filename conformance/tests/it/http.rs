@@ -102,9 +102,10 @@ pub async fn get(
     }
     let request = request.body(http_body_util::Empty::<Bytes>::new()).unwrap();
     let (response, task) = if version == Version::HTTP_2 {
-        let (mut send, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-            .await
-            .unwrap();
+        let (mut send, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                .await
+                .unwrap();
         let task = tokio::spawn(async move {
             let _ = connection.await;
         });

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
+    mod client;
     mod encoder;
     mod endings;
     mod http;

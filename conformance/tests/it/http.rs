@@ -170,22 +170,9 @@ impl Stream {
     }
 
     /// Reads to the end of the body.
-    pub async fn to_end(&mut self) -> reference::Output {
+    pub async fn read_to_end(&mut self) -> reference::Output {
         within("end of body", async { while self.read().await {} }).await;
         self.interpret()
-    }
-
-    /// Reads until the reference model sees at least `n` frames.
-    pub async fn frames(&mut self, n: usize) -> reference::Output {
-        within("frames", async {
-            loop {
-                let out = self.interpret();
-                if out.frames.len() >= n || !self.read().await {
-                    return out;
-                }
-            }
-        })
-        .await
     }
 
     /// Reads until the reference model's last event ID is `id`.

@@ -44,6 +44,9 @@ struct ClientSetup {
     reconnect_ms: Option<u64>,
     #[serde(default)]
     last_event_id: Option<String>,
+    /// The request method (default GET).
+    #[serde(default)]
+    method: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +63,15 @@ struct ScriptedReply {
     /// Tear the connection down after the body instead of ending it.
     #[serde(default)]
     drop: bool,
+    /// Send the body in chunks of this size ...
+    #[serde(default)]
+    chunk_size: Option<usize>,
+    /// ... this far apart.
+    #[serde(default)]
+    chunk_delay_ms: Option<u64>,
+    /// A `Location` header (with a 3xx status).
+    #[serde(default)]
+    location: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,6 +79,9 @@ struct ScriptedReply {
 struct Expect {
     requests: Vec<ExpectRequest>,
     items: Vec<Value>,
+    /// `connecting`, `open` or `closed`, once the items are in.
+    #[serde(default)]
+    ready_state: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +89,8 @@ struct Expect {
 struct ExpectRequest {
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
     /// The `Last-Event-ID` header's bytes as UTF-8 text, or `null` for none.
@@ -98,6 +115,15 @@ fn reply(scripted: &ScriptedReply) -> Reply {
     }
     if scripted.drop {
         reply = reply.then_drop();
+    }
+    if let Some(size) = scripted.chunk_size {
+        reply = reply.chunk_size(size);
+    }
+    if let Some(ms) = scripted.chunk_delay_ms {
+        reply = reply.chunk_delay(Duration::from_millis(ms));
+    }
+    if let Some(location) = &scripted.location {
+        reply = reply.header("location", location);
     }
     reply
 }
@@ -124,6 +150,11 @@ fn check_request(
     if let Some(method) = &want.method {
         if got.method.as_str() != method {
             return Err(format!("request {n}: method {}, want {method}", got.method));
+        }
+    }
+    if let Some(path) = &want.path {
+        if &got.path != path {
+            return Err(format!("request {n}: path {}, want {path}", got.path));
         }
     }
     for (name, value) in &want.headers {
@@ -167,6 +198,10 @@ async fn run_client_case(case: &ClientCase) -> Result<(), String> {
         .min_backoff(reconnect)
         .jitter(false);
     let mut builder = EventSource::builder(server.url()).retry_policy(policy);
+    if let Some(method) = &case.client.method {
+        let method = http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        builder = builder.method(method);
+    }
     if let Some(id) = &case.client.last_event_id {
         builder = builder.last_event_id(id.as_str());
     }
@@ -197,6 +232,12 @@ async fn run_client_case(case: &ClientCase) -> Result<(), String> {
             "items\n  got  {items:?}\n  want {:?}",
             case.expect.items
         ));
+    }
+    if let Some(want) = &case.expect.ready_state {
+        let got = format!("{:?}", source.ready_state()).to_lowercase();
+        if &got != want {
+            return Err(format!("ready state {got}, want {want}"));
+        }
     }
     // No request beyond the expected ones (a reconnection after a failure).
     tokio::time::sleep(Duration::from_millis(50) + reconnect).await;

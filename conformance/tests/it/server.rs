@@ -182,6 +182,14 @@ enum Check {
         farewell_retry_ms: u64,
     },
     SseEnds,
+    Priming,
+    SseRetry {
+        retry_ms: u64,
+    },
+    Busy {
+        retry_ms: u64,
+        prefer_retry_after: bool,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,6 +453,84 @@ async fn run_server_case(check: &Check, version: Version) -> Result<(), String> 
                 return Err(format!("ended {}: {:?}", body.ended, out.frames));
             }
             Ok(())
+        }
+        Check::Priming => {
+            let channel = Channel::new();
+            let ids = publish_n(&channel, 2).await;
+            let server = channel_server(&channel).await;
+            let (_, _, _, mut body) = get(server.addr, version, &[]).await;
+            let position = ids[1].to_string();
+            let out = body.until_last_event_id(&position).await;
+            if out.last_event_id == position && out.frames.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{:?} / {:?}, want no frame / {position:?}",
+                    out.frames, out.last_event_id
+                ))
+            }
+        }
+        Check::SseRetry { retry_ms } => {
+            let retry = Duration::from_millis(*retry_ms);
+            let server = Server::start(move |_| {
+                boxed(
+                    Sse::new(stream::iter([Event::message("a")]))
+                        .retry(retry)
+                        .into_http_response(),
+                )
+            })
+            .await;
+            let (_, _, _, mut body) = get(server.addr, version, &[]).await;
+            let out = body.read_to_end().await;
+            match &out.frames[..] {
+                [Frame::Retry(ms), Frame::Event(e)] if ms == retry_ms && e.data == "a" => Ok(()),
+                other => Err(format!("{other:?}, want retry {retry_ms} then the event")),
+            }
+        }
+        Check::Busy {
+            retry_ms,
+            prefer_retry_after,
+        } => {
+            let channel = Channel::builder()
+                .max_subscribers(1)
+                .busy_retry(Duration::from_millis(*retry_ms))
+                .build()
+                .unwrap();
+            let server = channel_server(&channel).await;
+            let (_, _, _, _first) = get(server.addr, version, &[]).await;
+            let headers: &[(&str, &str)] = if *prefer_retry_after {
+                &[("prefer", "retry-after")]
+            } else {
+                &[]
+            };
+            let (status, _, headers, mut body) = get(server.addr, version, headers).await;
+            let out = body.read_to_end().await;
+            if *prefer_retry_after {
+                let seconds: Option<u64> = headers
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                let max = (retry_ms * 3).div_ceil(2000);
+                return match (status.as_u16(), seconds) {
+                    (503, Some(s))
+                        if s >= retry_ms.div_ceil(1000) && s <= max && body.bytes.is_empty() =>
+                    {
+                        Ok(())
+                    }
+                    other => Err(format!("{other:?}, body {:?}", body.bytes)),
+                };
+            }
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+            match (status.as_u16(), content_type, &out.frames[..]) {
+                (200, Some("text/event-stream"), [Frame::Comment(c), Frame::Retry(ms)])
+                    if c == "busy" && *ms >= *retry_ms && *ms <= retry_ms * 3 / 2 =>
+                {
+                    Ok(())
+                }
+                (status, content_type, frames) => {
+                    Err(format!("{status} {content_type:?} {frames:?}"))
+                }
+            }
         }
         Check::SseEnds => {
             let server = Server::start(|_| {

@@ -44,6 +44,18 @@
 //! event is discarded, lines are skipped to the next blank line, and one
 //! error is reported per discarded event.
 //!
+//! # Behaviour cases
+//!
+//! `conformance/vectors/behaviour/server.json` and `client.json` hold what
+//! bourn-server and bourn-client must do over real HTTP, beyond the bytes of
+//! one stream: response headers, `retry` on connect, keep-alives, resume and
+//! resets for the server; the requests made, the items yielded, whether and
+//! when to reconnect and when to fail for the client. The integration tests
+//! (`tests/it/server.rs`, `tests/it/client.rs`) run them on loopback, with
+//! every encoder vector through an `Sse` body and a `Channel` topic over
+//! HTTP/1.1 and HTTP/2, read back by the reference model. A case may carry
+//! `expected_failure` with a reason; the run then fails if it passes.
+//!
 //! # Reference model
 //!
 //! [`reference`](mod@reference) is a slow, literal transcription of the spec over
@@ -58,8 +70,9 @@
 //! # Conformance
 //!
 //! `cargo run -p bourn-conformance --bin conformance-report` prints a table of
-//! vector groups × pass/fail (cases × chunkings) and exits non-zero on any
-//! failure; `--json PATH` also writes the report as JSON.
+//! vector groups × pass/fail (cases × chunkings), then how many cases of each
+//! group the codec, the server, the client and the backends run, and exits
+//! non-zero on any failure; `--json PATH` also writes the report as JSON.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -6,11 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
+    mod client;
     mod encoder;
     mod endings;
+    mod http;
     mod limits;
     mod oracle;
     mod roundtrip;
+    mod server;
     mod support;
     mod vectors;
 }

@@ -1,6 +1,7 @@
 //! `conformance-report`: runs every vector group against bourn-codec at every
 //! chunking (and against the reference model, whole), prints a table of
-//! groups × pass/fail, and exits non-zero on any failure.
+//! groups × pass/fail, then a table of cases per component (codec, server,
+//! client, backends), and exits non-zero on any failure.
 //!
 //! ```text
 //! conformance-report [--json PATH]
@@ -67,6 +68,13 @@ fn main() -> ExitCode {
     };
     let report = run(&files);
     print!("{}", table(&report));
+    match coverage(&files) {
+        Ok(rows) => print!("{}", coverage_table(&rows)),
+        Err(error) => {
+            eprintln!("conformance-report: {error}");
+            return ExitCode::from(2);
+        }
+    }
 
     if let Some(path) = json {
         let written = serde_json::to_string_pretty(&report)
@@ -120,6 +128,131 @@ fn run(files: &[VectorFile]) -> Report {
         reference,
         encoder,
     }
+}
+
+/// One row of the coverage table: how many cases of a group each component
+/// runs (`None`: the group does not apply to it).
+#[derive(Debug, PartialEq, Eq)]
+struct Coverage {
+    group: String,
+    codec: Option<usize>,
+    server: Option<usize>,
+    client: Option<usize>,
+    backends: Option<usize>,
+}
+
+/// The checks of the backend suite (`src/backend.rs`, feature `backends`):
+/// its public `async fn`s generic over a `Backend`.
+fn backend_checks() -> usize {
+    include_str!("../backend.rs")
+        .lines()
+        .filter(|line| line.starts_with("pub async fn ") && line.contains("<B: Backend>"))
+        .count()
+}
+
+/// The cases of a behaviour file (`vectors/behaviour/<name>.json`).
+fn behaviour_cases(name: &str) -> Result<usize, String> {
+    let path = vectors::dir()
+        .join("behaviour")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    value["cases"]
+        .as_array()
+        .map(Vec::len)
+        .ok_or_else(|| format!("{}: no `cases` array", path.display()))
+}
+
+/// Which component runs how many cases of each group. The codec column is
+/// what this binary runs; the server, client and backends columns count the
+/// cases `cargo test -p bourn-conformance --all-features` (and bourn-client's
+/// `conformance` test, for the decoder vectors over HTTP) runs.
+fn coverage(files: &[VectorFile]) -> Result<Vec<Coverage>, String> {
+    let mut rows = Vec::new();
+    for file in files {
+        let decoder = file.cases.iter().filter(|c| c.skip.is_none()).count();
+        let encoder = file.encoder_cases.len();
+        let encoded = file
+            .encoder_cases
+            .iter()
+            .filter(|c| matches!(c.expect, vectors::EncoderExpect::Bytes { .. }))
+            .count();
+        let some = |n: usize| (n > 0).then_some(n);
+        rows.push(Coverage {
+            group: file.group.clone(),
+            codec: some(decoder + encoder),
+            // Encoder vectors that encode: an Sse body and a Channel topic.
+            server: some(encoded),
+            // Decoder vectors through the client over HTTP.
+            client: some(decoder),
+            backends: None,
+        });
+    }
+    rows.push(Coverage {
+        group: "server behaviour".to_owned(),
+        codec: None,
+        server: Some(behaviour_cases("server")?),
+        client: None,
+        backends: None,
+    });
+    rows.push(Coverage {
+        group: "client behaviour".to_owned(),
+        codec: None,
+        server: None,
+        client: Some(behaviour_cases("client")?),
+        backends: None,
+    });
+    rows.push(Coverage {
+        group: "backend contract".to_owned(),
+        codec: None,
+        server: None,
+        client: None,
+        backends: Some(backend_checks()),
+    });
+    Ok(rows)
+}
+
+fn coverage_table(rows: &[Coverage]) -> String {
+    let cell = |n: Option<usize>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    let mut out = String::new();
+    let _ = writeln!(out, "\ncases per component");
+    let _ = writeln!(
+        out,
+        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "group", "codec", "server", "client", "backends"
+    );
+    let _ = writeln!(out, "{}", "-".repeat(52));
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<18} {:>7} {:>7} {:>7} {:>9}",
+            row.group,
+            cell(row.codec),
+            cell(row.server),
+            cell(row.client),
+            cell(row.backends)
+        );
+    }
+    let _ = writeln!(out, "{}", "-".repeat(52));
+    let total = |f: fn(&Coverage) -> Option<usize>| rows.iter().filter_map(f).sum::<usize>();
+    let _ = writeln!(
+        out,
+        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "total",
+        total(|r| r.codec),
+        total(|r| r.server),
+        total(|r| r.client),
+        total(|r| r.backends)
+    );
+    let _ = writeln!(
+        out,
+        "codec: run above. server: each case over HTTP/1.1 and HTTP/2 (encoder cases through an \
+         Sse body and a Channel topic), client: bourn-testkit scripted server, backends: the \
+         `backends` suite's checks; those three run in `cargo test -p bourn-conformance \
+         --all-features` (decoder vectors through the client: bourn-client's tests)."
+    );
+    out
 }
 
 fn table(report: &Report) -> String {
@@ -203,4 +336,24 @@ fn table(report: &Report) -> String {
         }
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn coverage_counts_every_component() {
+        let files = vectors::load_all().unwrap();
+        let rows = coverage(&files).unwrap();
+        let total = |f: fn(&Coverage) -> Option<usize>| rows.iter().filter_map(f).sum::<usize>();
+        assert!(total(|r| r.codec) > 200);
+        assert!(total(|r| r.server) > 30);
+        assert!(total(|r| r.client) > 200);
+        assert_eq!(backend_checks(), 9, "the backend suite's check functions");
+        let table = coverage_table(&rows);
+        assert!(table.contains("server behaviour"), "{table}");
+    }
 }

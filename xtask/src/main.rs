@@ -27,7 +27,7 @@ tasks:
                       crates, MSRV of their dependencies, bench smoke, conformance
                       table, browser end-to-end
   conformance [--json PATH]
-                      the conformance table: vector groups x pass/fail
+                      the conformance table: case groups x {codec, server, client, backends}
   bench-report        run the criterion benchmarks and write benches/REPORT.md
   release-check       the published crates: docs as docs.rs builds them, `cargo package`
                       with verify builds, MSRV of their dependencies

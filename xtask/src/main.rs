@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 
 mod e2e;
 mod e2e_hub;
+mod fresh_deps;
 mod redis;
 mod release;
 
@@ -31,6 +32,8 @@ tasks:
   bench-report        run the criterion benchmarks and write benches/REPORT.md
   release-check       the published crates: docs as docs.rs builds them, `cargo package`
                       with verify builds, MSRV of their dependencies
+  fresh-deps          bourn-client built outside the workspace with the newest
+                      compatible dependencies: a non-ASCII Last-Event-ID still goes out
   e2e                 the browser end-to-end test (installs Debian's chromium if missing)
   help                this text
 ";
@@ -44,6 +47,7 @@ fn main() -> Result<()> {
         Some("bench-report") => bench_report(),
         Some("e2e") => e2e(),
         Some("release-check") => release_check(),
+        Some("fresh-deps") => fresh_deps::check(),
         Some("help" | "--help" | "-h") | None => {
             print!("{HELP}");
             Ok(())
@@ -94,6 +98,7 @@ fn ci() -> Result<()> {
     docs.env("RUSTDOCFLAGS", "-D warnings");
     step("docs", docs)?;
     release_check()?;
+    fresh_deps::check()?;
     step(
         "bench smoke",
         cargo(&["test", "-p", "bourn-benches", "--benches", "--locked"]),

@@ -39,6 +39,11 @@ impl TlsOptions {
 
     /// A rustls config: Mozilla's roots, the platform's if asked, the
     /// extra ones; or, for development, no verification at all.
+    #[allow(
+        deprecated,
+        reason = "newer rustls 0.23 releases deprecate ring's provider (no post-quantum key \
+                  exchange); ring is kept because it builds with a C compiler alone, no cmake"
+    )]
     pub(crate) fn client_config(&self) -> Result<rustls::ClientConfig, BoxError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))

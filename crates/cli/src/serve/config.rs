@@ -34,6 +34,13 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const DEFAULT_RETRY_HINT: Duration = Duration::from_secs(1);
 /// Default `--grace`: 5 s.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// Default `--header-timeout`: 10 s.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--body-timeout`: 10 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--max-connections`: 16,384 (room for --max-subscribers and
+/// publishers beside them).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
 /// Run an SSE hub.
 ///
@@ -169,6 +176,23 @@ pub struct ServeArgs {
     /// after every stream was ended. [default: 5s]
     #[arg(long, env = "BOURN_GRACE", value_name = "DURATION", value_parser = parse_duration)]
     pub grace: Option<Duration>,
+
+    /// Close a connection whose request head (request line and headers) has
+    /// not fully arrived this long after its first byte (HTTP/1.1).
+    /// [default: 10s]
+    #[arg(long, env = "BOURN_HEADER_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
+
+    /// How long a publish body may take to arrive; a slower one gets 408.
+    /// [default: 10s]
+    #[arg(long, env = "BOURN_BODY_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub body_timeout: Option<Duration>,
+
+    /// Most open connections. Beyond it new connections are closed as soon
+    /// as they are accepted (logged at most once every 10 s); it is also
+    /// kept below the open-file limit. [default: 16384]
+    #[arg(long, env = "BOURN_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// The `--config` file: every key optional, unknown keys refused.
@@ -192,6 +216,9 @@ struct FileConfig {
     keep_alive: Option<String>,
     retry_hint: Option<String>,
     grace: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    max_connections: Option<usize>,
 }
 
 /// The options in force.
@@ -217,6 +244,9 @@ pub struct Config {
     pub keep_alive: Duration,
     pub retry_hint: Duration,
     pub grace: Duration,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -305,9 +335,27 @@ impl Config {
                 .grace
                 .or(duration("grace", file.grace)?)
                 .unwrap_or(DEFAULT_GRACE),
+            header_timeout: args
+                .header_timeout
+                .or(duration("header-timeout", file.header_timeout)?)
+                .unwrap_or(DEFAULT_HEADER_TIMEOUT),
+            body_timeout: args
+                .body_timeout
+                .or(duration("body-timeout", file.body_timeout)?)
+                .unwrap_or(DEFAULT_BODY_TIMEOUT),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
         };
         if config.keep_alive.is_zero() {
             return Err("--keep-alive must be more than 0".to_owned());
+        }
+        if config.header_timeout.is_zero() || config.body_timeout.is_zero() {
+            return Err("--header-timeout and --body-timeout must be more than 0".to_owned());
+        }
+        if config.max_connections == 0 {
+            return Err("--max-connections must be at least 1".to_owned());
         }
         Ok(config)
     }
@@ -379,6 +427,9 @@ mod tests {
             keep_alive: None,
             retry_hint: None,
             grace: None,
+            header_timeout: None,
+            body_timeout: None,
+            max_connections: None,
         }
     }
 
@@ -394,6 +445,9 @@ mod tests {
             "the embedded store in the data directory"
         );
         assert_eq!(config.durability, Durability::Immediate);
+        assert_eq!(config.header_timeout, DEFAULT_HEADER_TIMEOUT);
+        assert_eq!(config.body_timeout, DEFAULT_BODY_TIMEOUT);
+        assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
     }
 
     #[test]
@@ -460,7 +514,7 @@ mod tests {
         let path = dir.join("bourn.toml");
         std::fs::write(
             &path,
-            "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\n",
+            "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\nheader-timeout = \"3s\"\nmax-connections = 7\n",
         )
         .unwrap();
         let mut flags = args(Some(&path));
@@ -472,6 +526,8 @@ mod tests {
         assert_eq!(config.keep_alive, Duration::from_secs(2));
         assert_eq!(config.cors_origins, ["https://a.example"]);
         assert_eq!(config.publish_token, None);
+        assert_eq!(config.header_timeout, Duration::from_secs(3));
+        assert_eq!(config.max_connections, 7);
 
         std::fs::write(&path, "max-bodyy = 1\n").unwrap();
         let error = Config::load(args(Some(&path))).unwrap_err();

@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod conn;
 mod metrics;
 mod routes;
 mod store;
@@ -104,6 +105,11 @@ pub async fn run(args: ServeArgs) -> Outcome {
     let cors = cors_layer(&config.cors_origins)?;
     let addr = config.addr;
     let grace = config.grace;
+    let fd_limit = conn::raise_fd_limit();
+    let limits = conn::Limits {
+        header_timeout: config.header_timeout,
+        max_connections: conn::connection_cap(config.max_connections, fd_limit),
+    };
     let auth_note = match (&config.publish_token, &config.subscribe_token) {
         (None, None) => "no tokens: anyone who can reach it can publish and subscribe",
         (Some(_), None) => "publishing needs the token; subscribing is open",
@@ -125,19 +131,22 @@ pub async fn run(args: ServeArgs) -> Outcome {
     announce(&format!(
         "bourn hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
     ));
-    tracing::info!(%local, auth = auth_note, "listening");
+    tracing::info!(
+        %local,
+        auth = auth_note,
+        max_connections = limits.max_connections,
+        header_timeout = ?limits.header_timeout,
+        "listening"
+    );
 
     tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.triggered());
+    let server = conn::serve(listener, router, shutdown.clone(), limits);
     let waited = async {
         shutdown.triggered().await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => {
-            result.map_err(|error| Failure::error(format!("server error: {error}")))?;
-            tracing::info!("stopped");
-        }
+        () = server => tracing::info!("stopped"),
         () = waited => tracing::warn!(?grace, "connections still open after the grace period; exiting"),
     }
     // The process exits without dropping the channel (open connections may

@@ -1,0 +1,116 @@
+//! `bourn serve` under hostile load (issue 11): slow request heads, the
+//! connection cap, publish bodies that are too large or never end, stalled
+//! subscribers. Raw TCP on 127.0.0.1, every wait bounded.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::support::{Hub, WAIT, read_response};
+
+/// Whether the peer closed `stream`: a read gives end of file or a reset
+/// within `within` (bytes it sent before are skipped).
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut buf = [0; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) =>
+            {
+                return true;
+            }
+            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(error) => panic!("reading: {error}"),
+        }
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+#[test]
+fn a_request_head_sent_one_byte_a_second_is_closed_after_the_header_timeout() {
+    let hub = Hub::start(&["--store", "memory", "--header-timeout", "2s"]);
+    let mut slow = connect(hub.addr);
+    let head = format!("GET /health HTTP/1.1\r\nHost: {}\r\nUser-Agent: ", hub.addr);
+    let start = Instant::now();
+    let mut closed_after = None;
+    for byte in head.bytes().chain(std::iter::repeat(b'a')) {
+        if slow.write_all(&[byte]).is_err() {
+            closed_after = Some(start.elapsed());
+            break;
+        }
+        // One byte a second, watching for the close meanwhile.
+        if closed_within(&mut slow, Duration::from_secs(1)) {
+            closed_after = Some(start.elapsed());
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "still open after {WAIT:?}");
+    }
+    let closed_after = closed_after.unwrap();
+    eprintln!("slow request head closed after {closed_after:?}");
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_secs(5)).contains(&closed_after),
+        "closed after {closed_after:?}, expected about 2 s"
+    );
+    // Others are served meanwhile and after.
+    assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
+}
+
+#[test]
+fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
+    let hub = Hub::start(&["--store", "memory", "--max-connections", "3"]);
+    let mut held: Vec<TcpStream> = (0..3).map(|_| connect(hub.addr)).collect();
+    // Accepted in order: the fourth is over the cap.
+    thread::sleep(Duration::from_millis(200));
+    let mut over = connect(hub.addr);
+    let _ = over.write_all(b"GET /health HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(
+        closed_within(&mut over, WAIT),
+        "a connection over the cap is closed"
+    );
+    hub.stderr.until("maximum of open connections");
+
+    // A connection under the cap still gets its answer.
+    let mut first = held.remove(0);
+    first
+        .write_all(b"GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let response = read_response(first);
+    assert_eq!((response.status, response.text().as_str()), (200, "ok\n"));
+
+    // Its place is free again once it is closed.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let mut again = connect(hub.addr);
+        let _ = again.write_all(b"GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        let mut bytes = Vec::new();
+        let _ = again.read_to_end(&mut bytes);
+        if bytes.starts_with(b"HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the freed place was never reused"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    drop(held);
+}

@@ -46,7 +46,9 @@ Statuses (each with a one-line reason in the body):
   403  the token is wrong
   404  no such endpoint
   405  method not allowed on this endpoint
-  413  body larger than --max-body
+  408  publish body not received within --body-timeout
+  413  body larger than --max-body (from Content-Length, before reading it;
+       also instead of 100 Continue)
   429  a new topic beyond --max-topics
   200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
 

@@ -14,7 +14,7 @@ use bourn_codec::Event;
 use bourn_server::backend::Health;
 use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
@@ -147,6 +147,21 @@ impl App {
                 "invalid topic name: use 1 to {MAX_TOPIC_LEN} characters among A-Z a-z 0-9 . _ ~ -"
             ),
         ))
+    }
+
+    fn too_large(&self) -> Response {
+        let mut response = self.reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format_args!(
+                "the body is larger than the hub's limit of {} bytes (--max-body)",
+                self.inner.config.max_body
+            ),
+        );
+        // The body is left unread: the connection cannot carry another request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
     }
 
     fn too_many_topics(&self) -> Response {
@@ -322,16 +337,31 @@ async fn publish(
     if !app.room_for(&topic) {
         return app.too_many_topics();
     }
-    let body = match read_body(body, config.max_body).await {
+    // Refused from the announced length, before a byte of the body is read:
+    // hyper answers `Expect: 100-continue` only once the body is polled, so
+    // such a client gets this 413 instead of `100 Continue`.
+    if content_length(&headers).is_some_and(|length| length > config.max_body as u64) {
+        return app.too_large();
+    }
+    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let Ok(body) = read.await else {
+        let mut response = app.reject(
+            StatusCode::REQUEST_TIMEOUT,
+            format_args!(
+                "the body did not arrive within {} (--body-timeout)",
+                humantime::format_duration(config.body_timeout)
+            ),
+        );
+        // The rest of the body may still come: do not read it as a request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    };
+    let body = match body {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            return app.reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format_args!(
-                    "the body is larger than the hub's limit of {} bytes (--max-body)",
-                    config.max_body
-                ),
-            );
+            return app.too_large();
         }
         Err(BodyError::Read(error)) => {
             return app.reject(
@@ -468,8 +498,20 @@ enum BodyError {
     Read(String),
 }
 
-/// The whole body, refused past `max` bytes (early, from `Content-Length`,
-/// or while reading a chunked body).
+/// The declared `Content-Length`, if any and valid (hyper refuses invalid
+/// ones before the handler).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The whole body, refused past `max` bytes while reading (a chunked body;
+/// a declared `Content-Length` is checked before, by the caller).
 async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

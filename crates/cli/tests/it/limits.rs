@@ -114,3 +114,88 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     }
     drop(held);
 }
+
+/// Sends `head` (a whole request head) and returns the status line of the
+/// first answer, and how long it took.
+fn first_status_line(stream: &mut TcpStream, head: &str) -> (String, Duration) {
+    let start = Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    let mut byte = [0; 1];
+    while !bytes.ends_with(b"\r\n") {
+        let n = stream.read(&mut byte).unwrap();
+        assert_eq!(n, 1, "closed before a status line: {bytes:?}");
+        bytes.push(byte[0]);
+    }
+    (
+        String::from_utf8_lossy(&bytes).trim_end().to_owned(),
+        start.elapsed(),
+    )
+}
+
+#[test]
+fn a_content_length_over_max_body_is_refused_before_the_body() {
+    let hub = Hub::start(&["--store", "memory", "--max-body", "1000"]);
+    let mut stream = connect(hub.addr);
+    let (status, took) = first_status_line(
+        &mut stream,
+        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 10737418240\r\n\r\n",
+    );
+    eprintln!("10 GB Content-Length answered in {took:?}");
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let rest = read_response_after_status(stream);
+    assert!(rest.contains("--max-body"), "{rest}");
+
+    // The same with `Expect: 100-continue`: 413, never `100 Continue`.
+    let mut stream = connect(hub.addr);
+    let (status, _) = first_status_line(
+        &mut stream,
+        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+
+    // At the limit, and with a small body after `Expect`, it publishes.
+    let mut stream = connect(hub.addr);
+    let (status, _) = first_status_line(
+        &mut stream,
+        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    assert!(status.starts_with("HTTP/1.1 100"), "{status}");
+    stream.write_all(b"hello").unwrap();
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let rest = String::from_utf8_lossy(&rest);
+    assert!(rest.contains("HTTP/1.1 200"), "{rest}");
+    let body = "x".repeat(1000);
+    assert_eq!(
+        hub.request("POST", "/topics/t", &[], body.as_bytes())
+            .status,
+        200
+    );
+}
+
+fn read_response_after_status(mut stream: TcpStream) -> String {
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    String::from_utf8_lossy(&rest).into_owned()
+}
+
+#[test]
+fn a_publish_body_that_never_ends_gets_408_after_the_body_timeout() {
+    let hub = Hub::start(&["--store", "memory", "--body-timeout", "1s"]);
+    let mut stream = connect(hub.addr);
+    let (status, took) = first_status_line(
+        &mut stream,
+        "POST /topics/t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n",
+    );
+    eprintln!("endless chunked body answered {status:?} after {took:?}");
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(
+        (Duration::from_millis(900)..Duration::from_secs(4)).contains(&took),
+        "{took:?}"
+    );
+    let rest = read_response_after_status(stream);
+    assert!(rest.contains("--body-timeout"), "{rest}");
+    // Nothing was published.
+    assert_eq!(hub.metric("bourn_published_total"), 0);
+}

@@ -38,6 +38,8 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default `--body-timeout`: 10 s.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--write-timeout`: 30 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default `--max-connections`: 16,384 (room for --max-subscribers and
 /// publishers beside them).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
@@ -193,6 +195,14 @@ pub struct ServeArgs {
     /// kept below the open-file limit. [default: 16384]
     #[arg(long, env = "BOURN_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+
+    /// Close a connection whose socket takes no bytes for this long while
+    /// the hub has bytes for it (a subscriber that stopped reading); only
+    /// bytes the socket accepts count, not keep-alives waiting behind them.
+    /// Also the connection's TCP_USER_TIMEOUT (Linux), and its send buffer
+    /// is capped at 256 KiB. [default: 30s]
+    #[arg(long, env = "BOURN_WRITE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub write_timeout: Option<Duration>,
 }
 
 /// The `--config` file: every key optional, unknown keys refused.
@@ -219,6 +229,7 @@ struct FileConfig {
     header_timeout: Option<String>,
     body_timeout: Option<String>,
     max_connections: Option<usize>,
+    write_timeout: Option<String>,
 }
 
 /// The options in force.
@@ -247,6 +258,7 @@ pub struct Config {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    pub write_timeout: Duration,
 }
 
 impl Config {
@@ -347,12 +359,22 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            write_timeout: args
+                .write_timeout
+                .or(duration("write-timeout", file.write_timeout)?)
+                .unwrap_or(DEFAULT_WRITE_TIMEOUT),
         };
         if config.keep_alive.is_zero() {
             return Err("--keep-alive must be more than 0".to_owned());
         }
-        if config.header_timeout.is_zero() || config.body_timeout.is_zero() {
-            return Err("--header-timeout and --body-timeout must be more than 0".to_owned());
+        if config.header_timeout.is_zero()
+            || config.body_timeout.is_zero()
+            || config.write_timeout.is_zero()
+        {
+            return Err(
+                "--header-timeout, --body-timeout and --write-timeout must be more than 0"
+                    .to_owned(),
+            );
         }
         if config.max_connections == 0 {
             return Err("--max-connections must be at least 1".to_owned());
@@ -430,6 +452,7 @@ mod tests {
             header_timeout: None,
             body_timeout: None,
             max_connections: None,
+            write_timeout: None,
         }
     }
 
@@ -448,6 +471,7 @@ mod tests {
         assert_eq!(config.header_timeout, DEFAULT_HEADER_TIMEOUT);
         assert_eq!(config.body_timeout, DEFAULT_BODY_TIMEOUT);
         assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(config.write_timeout, DEFAULT_WRITE_TIMEOUT);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::stall::{self, Stall};
+
 /// Descriptors kept free for the store, logs and the listener itself when
 /// the connection cap is derived from the open-file limit.
 const SPARE_FDS: u64 = 64;
@@ -29,6 +31,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Most open connections.
     pub max_connections: usize,
+    /// Time a socket may take no bytes while the hub has bytes for it.
+    pub write_timeout: Duration,
 }
 
 /// Raises the soft open-file limit to the hard limit and returns the soft
@@ -135,9 +139,11 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
             continue;
         };
         let _ = stream.set_nodelay(true);
+        stall::configure(&stream, limits.write_timeout);
+        let io = TokioIo::new(Stall::new(stream, limits.write_timeout));
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(io, service)
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -5,6 +5,7 @@ mod config;
 mod conn;
 mod metrics;
 mod routes;
+mod stall;
 mod store;
 
 use std::io::Write;
@@ -111,6 +112,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
     let limits = conn::Limits {
         header_timeout: config.header_timeout,
         max_connections: conn::connection_cap(config.max_connections, fd_limit),
+        write_timeout: config.write_timeout,
     };
     let auth_note = match (&config.publish_token, &config.subscribe_token) {
         (None, None) => "no tokens: anyone who can reach it can publish and subscribe",

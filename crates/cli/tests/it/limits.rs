@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::support::{Hub, WAIT, read_response};
+use super::support::{Hub, Listen, WAIT, read_response};
 
 /// Whether the peer closed `stream`: a read gives end of file or a reset
 /// within `within` (bytes it sent before are skipped).
@@ -198,4 +198,58 @@ fn a_publish_body_that_never_ends_gets_408_after_the_body_timeout() {
     assert!(rest.contains("--body-timeout"), "{rest}");
     // Nothing was published.
     assert_eq!(hub.metric("bourn_published_total"), 0);
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_closed_after_the_write_timeout() {
+    let hub = Hub::start(&[
+        "--store",
+        "memory",
+        "--write-timeout",
+        "2s",
+        "--queue-len",
+        "16",
+    ]);
+    let topic = hub.url("/topics/t");
+    let listen = Listen::start(&["--json", &topic]);
+    listen.stderr.until("connected (200 OK)");
+
+    // A subscriber with a small receive window that never reads.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&hub.addr.into()).unwrap();
+    let mut stalled: TcpStream = socket.into();
+    stalled
+        .write_all(format!("GET /topics/t HTTP/1.1\r\nHost: {}\r\n\r\n", hub.addr).as_bytes())
+        .unwrap();
+    hub.wait_metric("bourn_subscribers", 2);
+
+    let data = "x".repeat(32 * 1024);
+    for _ in 0..100 {
+        let response = hub.request("POST", "/topics/t", &[], data.as_bytes());
+        assert_eq!(response.status, 200, "{}", response.text());
+    }
+    let published = Instant::now();
+    // The hub resets the connection: the error shows on the socket without
+    // reading (reading would be progress).
+    let closed_after = loop {
+        if let Some(error) = stalled.take_error().unwrap() {
+            assert_eq!(error.kind(), ErrorKind::ConnectionReset, "{error}");
+            break published.elapsed();
+        }
+        assert!(
+            published.elapsed() < WAIT,
+            "the stalled subscriber is still open {WAIT:?} after the last publish"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("stalled subscriber reset {closed_after:?} after the last publish");
+    assert!(closed_after < Duration::from_secs(5), "{closed_after:?}");
+
+    // The reading subscriber got everything, and still gets new events.
+    for _ in 0..100 {
+        assert_eq!(listen.event()["data"].as_str().unwrap().len(), data.len());
+    }
+    assert_eq!(hub.request("POST", "/topics/t", &[], b"after").status, 200);
+    assert_eq!(listen.event()["data"], "after");
 }

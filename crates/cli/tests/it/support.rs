@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 31] = [
+const ENV: [&str; 32] = [
     "BOURN_CONFIG",
     "BOURN_ADDR",
     "BOURN_PUBLISH_TOKEN",
@@ -35,6 +35,7 @@ const ENV: [&str; 31] = [
     "BOURN_HEADER_TIMEOUT",
     "BOURN_BODY_TIMEOUT",
     "BOURN_MAX_CONNECTIONS",
+    "BOURN_WRITE_TIMEOUT",
     "RUST_LOG",
     "NO_COLOR",
     "BOURN_BEARER",

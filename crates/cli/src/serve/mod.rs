@@ -36,13 +36,16 @@ Endpoints:
                          (<epoch>.<seq>) as text, or {\"id\",\"topic\"} with
                          Accept: application/json
   GET  /topics           topics in use, with subscribers, last id and types
+                         (the first 64 per topic), in name order, 100 a
+                         page: ?limit=N (1-1000), ?after=NAME (the page's
+                         \"next\"), ?name=NAME (that topic only)
   GET  /health           200 ok (503 while shutting down)
   GET  /metrics          Prometheus text: subscribers, published, delivered,
                          replayed, dropped for lag, resets, rejections
 
 Statuses (each with a one-line reason in the body):
   400  invalid topic name (1-128 of A-Z a-z 0-9 . _ ~ -), invalid JSON,
-       body not UTF-8, event type with a line break
+       body not UTF-8, event type with a line break or over 256 bytes
   401  a token is needed and none was sent (WWW-Authenticate: Bearer)
   403  the token is wrong
   404  no such endpoint

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,8 +31,15 @@ const PAGE: &str = include_str!("page.html");
 pub const EVENT_HEADER: &str = "bourn-event";
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_LEN: usize = 128;
-/// Event types remembered per topic for `GET /topics`.
-const MAX_TYPES_PER_TOPIC: usize = 64;
+/// Event types remembered per topic for `GET /topics` (later ones are
+/// published but not listed).
+pub const MAX_TYPES_PER_TOPIC: usize = 64;
+/// The longest event type a publish may set, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 256;
+/// Topics in one page of `GET /topics` unless `?limit=` says otherwise.
+pub const DEFAULT_TOPICS_PAGE: usize = 100;
+/// The most topics `?limit=` may ask for in one page.
+pub const MAX_TOPICS_PAGE: usize = 1000;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -190,6 +198,13 @@ pub fn valid_topic(topic: &str) -> bool {
 struct Params {
     token: Option<String>,
     event: Option<String>,
+    /// `GET /topics`: the page size.
+    limit: Option<usize>,
+    /// `GET /topics`: the page starts after this name (the `next` of the
+    /// previous page).
+    after: Option<String>,
+    /// `GET /topics`: only this topic.
+    name: Option<String>,
 }
 
 async fn page() -> Html<&'static str> {
@@ -243,12 +258,42 @@ async fn list_topics(
     ) {
         return app.denied(denied, "listing topics");
     }
+    let limit = params.limit.unwrap_or(DEFAULT_TOPICS_PAGE);
+    if !(1..=MAX_TOPICS_PAGE).contains(&limit) {
+        return app.reject(
+            StatusCode::BAD_REQUEST,
+            format_args!("`limit` must be 1 to {MAX_TOPICS_PAGE}"),
+        );
+    }
     let channel = &app.inner.channel;
-    let listed: Vec<(String, BTreeSet<String>)> = app
-        .topics()
-        .iter()
-        .map(|(name, types)| (name.clone(), types.clone()))
-        .collect();
+    // One page, in name order, and whether another follows.
+    let (listed, more) = {
+        let topics = app.topics();
+        let mut page: Vec<(String, BTreeSet<String>)> = match (&params.name, &params.after) {
+            (Some(name), _) => topics
+                .get_key_value(name.as_str())
+                .map(|(name, types)| (name.clone(), types.clone()))
+                .into_iter()
+                .collect(),
+            (None, after) => {
+                let start = match after {
+                    Some(after) => Bound::Excluded(after.as_str()),
+                    None => Bound::Unbounded,
+                };
+                topics
+                    .range::<str, _>((start, Bound::Unbounded))
+                    .take(limit + 1)
+                    .map(|(name, types)| (name.clone(), types.clone()))
+                    .collect()
+            }
+        };
+        let more = page.len() > limit;
+        page.truncate(limit);
+        (page, more)
+    };
+    let next = more
+        .then(|| listed.last().map(|(name, _)| name.clone()))
+        .flatten();
     let mut topics = Vec::with_capacity(listed.len());
     for (name, types) in listed {
         let last_id = match channel.position(&name).await {
@@ -265,7 +310,7 @@ async fn list_topics(
             "types": types,
         }));
     }
-    axum::Json(json!({ "topics": topics })).into_response()
+    axum::Json(json!({ "topics": topics, "next": next })).into_response()
 }
 
 async fn subscribe(
@@ -397,6 +442,17 @@ async fn publish(
         (event_type, data)
     };
     let event_type = event_type.filter(|event_type| !event_type.is_empty());
+    if let Some(event_type) = &event_type {
+        if event_type.len() > MAX_EVENT_TYPE_LEN {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!(
+                    "the event type is {} bytes long; the hub's limit is {MAX_EVENT_TYPE_LEN}",
+                    event_type.len()
+                ),
+            );
+        }
+    }
     let mut builder = Event::builder().data(data);
     if let Some(event_type) = &event_type {
         builder = builder.event(event_type.as_str());

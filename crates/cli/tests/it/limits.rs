@@ -253,3 +253,77 @@ fn a_subscriber_that_never_reads_is_closed_after_the_write_timeout() {
     assert_eq!(hub.request("POST", "/topics/t", &[], b"after").status, 200);
     assert_eq!(listen.event()["data"], "after");
 }
+
+#[test]
+fn event_types_are_bounded_in_length_and_count_and_topics_are_listed_in_pages() {
+    let hub = Hub::start(&["--store", "memory"]);
+    // 256 bytes is the limit, by query, header or JSON.
+    let longest = "t".repeat(256);
+    let too_long = "t".repeat(257);
+    let ok = hub.request("POST", &format!("/topics/a?event={longest}"), &[], b"x");
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    for response in [
+        hub.request("POST", &format!("/topics/a?event={too_long}"), &[], b"x"),
+        hub.request("POST", "/topics/a", &[("bourn-event", &too_long)], b"x"),
+        hub.request(
+            "POST",
+            "/topics/a",
+            &[("content-type", "application/json")],
+            format!(r#"{{"event":"{too_long}","data":"x"}}"#).as_bytes(),
+        ),
+    ] {
+        assert_eq!(response.status, 400, "{}", response.text());
+        assert!(
+            response.text().contains("257 bytes") && response.text().contains("256"),
+            "{}",
+            response.text()
+        );
+    }
+    // At most 64 types are remembered per topic.
+    for n in 0..70 {
+        let response = hub.request("POST", &format!("/topics/a?event=e{n}"), &[], b"x");
+        assert_eq!(response.status, 200);
+    }
+    let listed = json(&hub.request("GET", "/topics?name=a", &[], b""));
+    assert_eq!(listed["topics"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["topics"][0]["types"].as_array().unwrap().len(), 64);
+
+    // 250 topics: pages of 100 by default, in name order, linked by `next`.
+    for n in 1..250 {
+        let response = hub.request("POST", &format!("/topics/b{n:03}"), &[], b"x");
+        assert_eq!(response.status, 200);
+    }
+    let mut names = Vec::new();
+    let mut path = "/topics".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = json(&hub.request("GET", &path, &[], b""));
+        pages += 1;
+        let topics = page["topics"].as_array().unwrap();
+        assert!(topics.len() <= 100);
+        names.extend(
+            topics
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned()),
+        );
+        match page["next"].as_str() {
+            Some(next) => path = format!("/topics?after={next}"),
+            None => break,
+        }
+        assert!(pages < 10, "no end to the pages");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names.len(), 250);
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "in name order, once");
+    let small = json(&hub.request("GET", "/topics?limit=7", &[], b""));
+    assert_eq!(small["topics"].as_array().unwrap().len(), 7);
+    for bad in ["/topics?limit=0", "/topics?limit=1001"] {
+        let response = hub.request("GET", bad, &[], b"");
+        assert_eq!(response.status, 400, "{bad}: {}", response.text());
+    }
+}
+
+fn json(response: &super::support::Response) -> serde_json::Value {
+    assert_eq!(response.status, 200, "{}", response.text());
+    serde_json::from_slice(&response.body).unwrap()
+}

@@ -179,8 +179,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BOURN_GRACE", value_name = "DURATION", value_parser = parse_duration)]
     pub grace: Option<Duration>,
 
-    /// Close a connection whose request head (request line and headers) has
-    /// not fully arrived this long after its first byte (HTTP/1.1).
+    /// Close a connection that sends no request for this long, or whose
+    /// request head (request line and headers) has not fully arrived this
+    /// long after its first byte (HTTP/1.1; also the idle time allowed
+    /// between requests on a kept-alive connection).
     /// [default: 10s]
     #[arg(long, env = "BOURN_HEADER_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub header_timeout: Option<Duration>,

@@ -105,6 +105,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut full_log = RateLimited::new();
@@ -140,14 +141,33 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
         };
         let _ = stream.set_nodelay(true);
         stall::configure(&stream, limits.write_timeout);
-        let io = TokioIo::new(Stall::new(stream, limits.write_timeout));
-        let service = TowerToHyperService::new(router.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(io, service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let builder = Arc::clone(&builder);
+        let router = router.clone();
+        let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            // hyper's header timer starts at the first byte: a connection
+            // that sends nothing would hold its place for ever.
+            let mut first_byte = [0; 1];
+            tokio::select! {
+                () = shutdown.triggered() => return,
+                // `peek`, not `readable()`: readiness can be reported
+                // before any byte is there.
+                first = tokio::time::timeout(limits.header_timeout, stream.peek(&mut first_byte)) => {
+                    if first.is_err() {
+                        tracing::debug!(%peer, "no request within --header-timeout; closing");
+                    }
+                    if !matches!(first, Ok(Ok(1..))) {
+                        return;
+                    }
+                }
+            }
+            let io = TokioIo::new(Stall::new(stream, limits.write_timeout));
+            let service = TowerToHyperService::new(router);
+            let connection = builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
             drop(permit);

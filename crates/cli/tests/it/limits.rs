@@ -72,6 +72,20 @@ fn a_request_head_sent_one_byte_a_second_is_closed_after_the_header_timeout() {
     );
     // Others are served meanwhile and after.
     assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
+
+    // A connection that sends nothing at all is closed after the same time.
+    let mut silent = connect(hub.addr);
+    let start = Instant::now();
+    assert!(
+        closed_within(&mut silent, WAIT),
+        "a silent connection is closed"
+    );
+    let silent_after = start.elapsed();
+    eprintln!("silent connection closed after {silent_after:?}");
+    assert!(
+        (Duration::from_millis(1500)..Duration::from_secs(5)).contains(&silent_after),
+        "{silent_after:?}"
+    );
 }
 
 #[test]

@@ -216,14 +216,28 @@ fn a_publish_body_that_never_ends_gets_408_after_the_body_timeout() {
 
 #[test]
 fn a_subscriber_that_never_reads_is_closed_after_the_write_timeout() {
-    let hub = Hub::start(&[
-        "--store",
-        "memory",
-        "--write-timeout",
-        "2s",
-        "--queue-len",
-        "16",
-    ]);
+    // Detached for lag (a queue of 16), its last bytes stuck in the socket.
+    let closed_after = stalled_subscriber_is_reset(&["--queue-len", "16"], 100);
+    eprintln!(
+        "stalled subscriber (detached for lag) reset {closed_after:?} after the last publish"
+    );
+}
+
+#[test]
+fn a_stalled_subscriber_still_attached_is_closed_and_keep_alives_do_not_count() {
+    // Within its queue (1,024 events), with keep-alives due every 300 ms.
+    let closed_after = stalled_subscriber_is_reset(&["--keep-alive", "300ms"], 40);
+    eprintln!("stalled subscriber (attached) reset {closed_after:?} after the last publish");
+}
+
+/// A subscriber with a 4 KiB receive buffer that never reads, `events`
+/// events of 32 KiB, `--write-timeout 2s`: it is reset within 5 s of the
+/// last publish while a reading subscriber gets every event. Returns when
+/// it was reset, after the last publish.
+fn stalled_subscriber_is_reset(args: &[&str], events: usize) -> Duration {
+    let mut all = vec!["--store", "memory", "--write-timeout", "2s"];
+    all.extend_from_slice(args);
+    let hub = Hub::start(&all);
     let topic = hub.url("/topics/t");
     let listen = Listen::start(&["--json", &topic]);
     listen.stderr.until("connected (200 OK)");
@@ -239,7 +253,7 @@ fn a_subscriber_that_never_reads_is_closed_after_the_write_timeout() {
     hub.wait_metric("bourn_subscribers", 2);
 
     let data = "x".repeat(32 * 1024);
-    for _ in 0..100 {
+    for _ in 0..events {
         let response = hub.request("POST", "/topics/t", &[], data.as_bytes());
         assert_eq!(response.status, 200, "{}", response.text());
     }
@@ -257,15 +271,15 @@ fn a_subscriber_that_never_reads_is_closed_after_the_write_timeout() {
         );
         thread::sleep(Duration::from_millis(50));
     };
-    eprintln!("stalled subscriber reset {closed_after:?} after the last publish");
     assert!(closed_after < Duration::from_secs(5), "{closed_after:?}");
 
     // The reading subscriber got everything, and still gets new events.
-    for _ in 0..100 {
+    for _ in 0..events {
         assert_eq!(listen.event()["data"].as_str().unwrap().len(), data.len());
     }
     assert_eq!(hub.request("POST", "/topics/t", &[], b"after").status, 200);
     assert_eq!(listen.event()["data"], "after");
+    closed_after
 }
 
 #[test]
@@ -340,4 +354,51 @@ fn event_types_are_bounded_in_length_and_count_and_topics_are_listed_in_pages() 
 fn json(response: &super::support::Response) -> serde_json::Value {
     assert_eq!(response.status, 200, "{}", response.text());
     serde_json::from_slice(&response.body).unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_limit_and_logged() {
+    use std::process::Stdio;
+
+    use super::support::{Lines, bourn};
+
+    let hard = std::process::Command::new("sh")
+        .args(["-c", "ulimit -Hn"])
+        .output()
+        .unwrap();
+    let hard = String::from_utf8(hard.stdout).unwrap().trim().to_owned();
+    if hard == "unlimited" || hard.parse::<u64>().is_ok_and(|hard| hard <= 256) {
+        return; // nothing to raise from 256
+    }
+    // The hub started with a soft limit of 256 (the hard one unchanged).
+    let command = bourn();
+    let program = command.get_program().to_owned();
+    let envs: Vec<_> = command
+        .get_envs()
+        .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
+        .collect();
+    let mut shell = std::process::Command::new("sh");
+    shell
+        .args([
+            "-c",
+            "ulimit -Sn 256 && exec \"$0\" serve --addr 127.0.0.1:0 --store memory",
+        ])
+        .arg(&program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, value) in envs {
+        match value {
+            Some(value) => shell.env(key, value),
+            None => shell.env_remove(key),
+        };
+    }
+    let mut child = shell.spawn().unwrap();
+    let stderr = Lines::new(child.stderr.take().unwrap());
+    let line = stderr.until("open-file limit");
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("{line}");
+    assert!(line.contains(&format!("limit={hard}")), "{line}");
 }

@@ -3,6 +3,7 @@
 //! shutdown, and the open-file limit raised at start.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -12,8 +13,9 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::metrics::Metrics;
 use super::stall::{self, Stall};
 
 /// Descriptors kept free for the store, logs and the listener itself when
@@ -67,6 +69,29 @@ pub fn connection_cap(wanted: usize, fd_limit: Option<u64>) -> usize {
     wanted.min(room)
 }
 
+/// One open connection: counted in `bourn_connections` and holding its
+/// place under --max-connections until dropped.
+struct Open {
+    metrics: Arc<Metrics>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Open {
+    fn new(metrics: Arc<Metrics>, permit: OwnedSemaphorePermit) -> Open {
+        metrics.connections.fetch_add(1, Ordering::Relaxed);
+        Open {
+            metrics,
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Logs at most once per [`LOG_EVERY`], counting what it skipped.
 struct RateLimited {
     last: Option<Instant>,
@@ -98,7 +123,13 @@ impl RateLimited {
 
 /// Serves `router` on `listener` until `shutdown` triggers, then waits for
 /// the open connections to finish (the caller bounds that wait).
-pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, limits: Limits) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+) {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -129,6 +160,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
             // Closed at once: the peer sees the connection end, and the
             // backlog never fills with connections nobody will serve.
             drop(stream);
+            metrics.connections_refused.fetch_add(1, Ordering::Relaxed);
             if let Some(skipped) = full_log.ready() {
                 tracing::warn!(
                     max = limits.max_connections,
@@ -145,6 +177,8 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
         let builder = Arc::clone(&builder);
         let router = router.clone();
         let shutdown = shutdown.clone();
+        let metrics = Arc::clone(&metrics);
+        let open = Open::new(Arc::clone(&metrics), permit);
         tokio::spawn(async move {
             // hyper's header timer starts at the first byte: a connection
             // that sends nothing would hold its place for ever.
@@ -155,6 +189,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
                 // before any byte is there.
                 first = tokio::time::timeout(limits.header_timeout, stream.peek(&mut first_byte)) => {
                     if first.is_err() {
+                        metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(%peer, "no request within --header-timeout; closing");
                     }
                     if !matches!(first, Ok(Ok(1..))) {
@@ -162,7 +197,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
                     }
                 }
             }
-            let io = TokioIo::new(Stall::new(stream, limits.write_timeout));
+            let io = TokioIo::new(Stall::new(stream, limits.write_timeout, metrics));
             let service = TowerToHyperService::new(router);
             let connection = builder
                 .serve_connection_with_upgrades(io, service)
@@ -170,7 +205,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Shutdown, li
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
-            drop(permit);
+            drop(open);
         });
     }
     drop(listener);

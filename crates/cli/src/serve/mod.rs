@@ -41,7 +41,10 @@ Endpoints:
                          \"next\"), ?name=NAME (that topic only)
   GET  /health           200 ok (503 while shutting down)
   GET  /metrics          Prometheus text: subscribers, published, delivered,
-                         replayed, dropped for lag, resets, rejections
+                         replayed, dropped for lag, resets, rejections;
+                         connections open, refused at --max-connections,
+                         closed idle (--header-timeout), closed stalled
+                         (--write-timeout)
 
 Statuses (each with a one-line reason in the body):
   400  invalid topic name (1-128 of A-Z a-z 0-9 . _ ~ -), invalid JSON,
@@ -123,7 +126,9 @@ pub async fn run(args: ServeArgs) -> Outcome {
         (None, Some(_)) => "subscribing needs the token; publishing is open",
         (Some(_), Some(_)) => "publishing and subscribing need their tokens",
     };
-    let mut router = App::new(channel, config, shutdown.clone()).router();
+    let app = App::new(channel, config, shutdown.clone());
+    let metrics = app.metrics();
+    let mut router = app.router();
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
@@ -147,7 +152,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
     );
 
     tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
-    let server = conn::serve(listener, router, shutdown.clone(), limits);
+    let server = conn::serve(listener, router, shutdown.clone(), limits, metrics);
     let waited = async {
         shutdown.triggered().await;
         tokio::time::sleep(grace).await;

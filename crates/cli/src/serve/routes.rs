@@ -72,6 +72,11 @@ impl App {
         }
     }
 
+    /// The counters, shared with the accept loop.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.inner.metrics)
+    }
+
     /// The routes.
     pub fn router(self) -> Router {
         Router::new()

@@ -10,6 +10,8 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+
+use super::metrics::Metrics;
 
 /// Largest kernel send buffer asked for each connection (Linux doubles it
 /// for its bookkeeping): bounds what a stalled peer pins in kernel memory.
@@ -48,15 +52,18 @@ pub struct Stall {
     sleep: Option<Pin<Box<Sleep>>>,
     /// Whether `sleep` is counting for the current pending write.
     armed: bool,
+    /// Where a timeout is counted.
+    metrics: Arc<Metrics>,
 }
 
 impl Stall {
-    pub fn new(inner: TcpStream, timeout: Duration) -> Stall {
+    pub fn new(inner: TcpStream, timeout: Duration, metrics: Arc<Metrics>) -> Stall {
         Stall {
             inner,
             timeout,
             sleep: None,
             armed: false,
+            metrics,
         }
     }
 
@@ -86,6 +93,7 @@ impl Stall {
         ready!(sleep.as_mut().poll(cx));
         // Close with a reset: drop what the kernel still holds for this peer.
         let _ = SockRef::from(&self.inner).set_linger(Some(Duration::ZERO));
+        self.metrics.write_timeouts.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(timeout = ?self.timeout, "the peer took no bytes; closing (--write-timeout)");
         Poll::Ready(Err(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -163,7 +171,8 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let _peer = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (stream, _) = listener.accept().await.unwrap();
-        let mut stall = Stall::new(stream, Duration::from_millis(300));
+        let metrics = Arc::new(Metrics::default());
+        let mut stall = Stall::new(stream, Duration::from_millis(300), Arc::clone(&metrics));
         let chunk = vec![b'x'; 64 * 1024];
         let start = std::time::Instant::now();
         let error = loop {
@@ -174,5 +183,6 @@ mod tests {
         };
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert!(start.elapsed() >= Duration::from_millis(300));
+        assert_eq!(metrics.write_timeouts.load(Ordering::Relaxed), 1);
     }
 }

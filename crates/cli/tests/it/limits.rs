@@ -86,6 +86,7 @@ fn a_request_head_sent_one_byte_a_second_is_closed_after_the_header_timeout() {
         (Duration::from_millis(1500)..Duration::from_secs(5)).contains(&silent_after),
         "{silent_after:?}"
     );
+    assert_eq!(hub.metric("bourn_idle_connections_closed_total"), 1);
 }
 
 #[test]
@@ -127,6 +128,8 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
         thread::sleep(Duration::from_millis(50));
     }
     drop(held);
+    assert!(hub.metric("bourn_connections_refused_total") >= 1);
+    hub.wait_metric("bourn_connections", 1);
 }
 
 /// Sends `head` (a whole request head) and returns the status line of the
@@ -212,6 +215,7 @@ fn a_publish_body_that_never_ends_gets_408_after_the_body_timeout() {
     assert!(rest.contains("--body-timeout"), "{rest}");
     // Nothing was published.
     assert_eq!(hub.metric("bourn_published_total"), 0);
+    assert_eq!(hub.metric("bourn_rejected_total{status=\"408\"}"), 1);
 }
 
 #[test]
@@ -279,6 +283,7 @@ fn stalled_subscriber_is_reset(args: &[&str], events: usize) -> Duration {
     }
     assert_eq!(hub.request("POST", "/topics/t", &[], b"after").status, 200);
     assert_eq!(listen.event()["data"], "after");
+    assert_eq!(hub.metric("bourn_write_timeouts_total"), 1);
     closed_after
 }
 

@@ -48,6 +48,9 @@ fn connect(addr: SocketAddr) -> TcpStream {
 #[test]
 fn a_request_head_sent_one_byte_a_second_is_closed_after_the_header_timeout() {
     let hub = Hub::start(&["--store", "memory", "--header-timeout", "2s"]);
+    // A subscriber is not a slow request: its stream outlives the timeout.
+    let listen = Listen::start(&["--json", &hub.url("/topics/t")]);
+    listen.stderr.until("connected (200 OK)");
     let mut slow = connect(hub.addr);
     let head = format!("GET /health HTTP/1.1\r\nHost: {}\r\nUser-Agent: ", hub.addr);
     let start = Instant::now();
@@ -87,6 +90,13 @@ fn a_request_head_sent_one_byte_a_second_is_closed_after_the_header_timeout() {
         "{silent_after:?}"
     );
     assert_eq!(hub.metric("bourn_idle_connections_closed_total"), 1);
+
+    assert!(start.elapsed() > Duration::from_secs(2));
+    assert_eq!(
+        hub.request("POST", "/topics/t", &[], b"still here").status,
+        200
+    );
+    assert_eq!(listen.event()["data"], "still here");
 }
 
 #[test]

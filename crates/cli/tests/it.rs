@@ -11,6 +11,8 @@ mod it {
     mod decode;
     mod exit_codes;
     mod hub;
+    // Timeouts, caps and bounds under hostile load (issue 11).
+    mod limits;
     mod listen;
     mod restart;
     mod support;

@@ -34,6 +34,15 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub const DEFAULT_RETRY_HINT: Duration = Duration::from_secs(1);
 /// Default `--grace`: 5 s.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// Default `--header-timeout`: 10 s.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--body-timeout`: 10 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `--write-timeout`: 30 s.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `--max-connections`: 16,384 (room for --max-subscribers and
+/// publishers beside them).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
 /// Run an SSE hub.
 ///
@@ -169,6 +178,33 @@ pub struct ServeArgs {
     /// after every stream was ended. [default: 5s]
     #[arg(long, env = "BOURN_GRACE", value_name = "DURATION", value_parser = parse_duration)]
     pub grace: Option<Duration>,
+
+    /// Close a connection that sends no request for this long, or whose
+    /// request head (request line and headers) has not fully arrived this
+    /// long after its first byte (HTTP/1.1; also the idle time allowed
+    /// between requests on a kept-alive connection).
+    /// [default: 10s]
+    #[arg(long, env = "BOURN_HEADER_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub header_timeout: Option<Duration>,
+
+    /// How long a publish body may take to arrive; a slower one gets 408.
+    /// [default: 10s]
+    #[arg(long, env = "BOURN_BODY_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub body_timeout: Option<Duration>,
+
+    /// Most open connections. Beyond it new connections are closed as soon
+    /// as they are accepted (logged at most once every 10 s); it is also
+    /// kept below the open-file limit. [default: 16384]
+    #[arg(long, env = "BOURN_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Close a connection whose socket takes no bytes for this long while
+    /// the hub has bytes for it (a subscriber that stopped reading); only
+    /// bytes the socket accepts count, not keep-alives waiting behind them.
+    /// Also the connection's TCP_USER_TIMEOUT (Linux), and its send buffer
+    /// is capped at 256 KiB. [default: 30s]
+    #[arg(long, env = "BOURN_WRITE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    pub write_timeout: Option<Duration>,
 }
 
 /// The `--config` file: every key optional, unknown keys refused.
@@ -192,6 +228,10 @@ struct FileConfig {
     keep_alive: Option<String>,
     retry_hint: Option<String>,
     grace: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    max_connections: Option<usize>,
+    write_timeout: Option<String>,
 }
 
 /// The options in force.
@@ -217,6 +257,10 @@ pub struct Config {
     pub keep_alive: Duration,
     pub retry_hint: Duration,
     pub grace: Duration,
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    pub write_timeout: Duration,
 }
 
 impl Config {
@@ -305,9 +349,37 @@ impl Config {
                 .grace
                 .or(duration("grace", file.grace)?)
                 .unwrap_or(DEFAULT_GRACE),
+            header_timeout: args
+                .header_timeout
+                .or(duration("header-timeout", file.header_timeout)?)
+                .unwrap_or(DEFAULT_HEADER_TIMEOUT),
+            body_timeout: args
+                .body_timeout
+                .or(duration("body-timeout", file.body_timeout)?)
+                .unwrap_or(DEFAULT_BODY_TIMEOUT),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            write_timeout: args
+                .write_timeout
+                .or(duration("write-timeout", file.write_timeout)?)
+                .unwrap_or(DEFAULT_WRITE_TIMEOUT),
         };
         if config.keep_alive.is_zero() {
             return Err("--keep-alive must be more than 0".to_owned());
+        }
+        if config.header_timeout.is_zero()
+            || config.body_timeout.is_zero()
+            || config.write_timeout.is_zero()
+        {
+            return Err(
+                "--header-timeout, --body-timeout and --write-timeout must be more than 0"
+                    .to_owned(),
+            );
+        }
+        if config.max_connections == 0 {
+            return Err("--max-connections must be at least 1".to_owned());
         }
         Ok(config)
     }
@@ -379,6 +451,10 @@ mod tests {
             keep_alive: None,
             retry_hint: None,
             grace: None,
+            header_timeout: None,
+            body_timeout: None,
+            max_connections: None,
+            write_timeout: None,
         }
     }
 
@@ -394,6 +470,10 @@ mod tests {
             "the embedded store in the data directory"
         );
         assert_eq!(config.durability, Durability::Immediate);
+        assert_eq!(config.header_timeout, DEFAULT_HEADER_TIMEOUT);
+        assert_eq!(config.body_timeout, DEFAULT_BODY_TIMEOUT);
+        assert_eq!(config.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(config.write_timeout, DEFAULT_WRITE_TIMEOUT);
     }
 
     #[test]
@@ -460,7 +540,7 @@ mod tests {
         let path = dir.join("bourn.toml");
         std::fs::write(
             &path,
-            "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\n",
+            "addr = \"127.0.0.1:9\"\nmax-body = 10\nmax-topics = 3\nkeep-alive = \"2s\"\ncors-origin = [\"https://a.example\"]\npublish-token = \"\"\nheader-timeout = \"3s\"\nmax-connections = 7\n",
         )
         .unwrap();
         let mut flags = args(Some(&path));
@@ -472,6 +552,8 @@ mod tests {
         assert_eq!(config.keep_alive, Duration::from_secs(2));
         assert_eq!(config.cors_origins, ["https://a.example"]);
         assert_eq!(config.publish_token, None);
+        assert_eq!(config.header_timeout, Duration::from_secs(3));
+        assert_eq!(config.max_connections, 7);
 
         std::fs::write(&path, "max-bodyy = 1\n").unwrap();
         let error = Config::load(args(Some(&path))).unwrap_err();

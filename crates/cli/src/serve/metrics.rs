@@ -11,6 +11,16 @@ use bourn_server::{ResetReason, Stats};
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub subscriptions: AtomicU64,
+    /// Connections open now (accepted and under --max-connections).
+    pub connections: AtomicU64,
+    /// Connections closed at accept: --max-connections was reached.
+    pub connections_refused: AtomicU64,
+    /// Connections closed because no request (head) came within
+    /// --header-timeout before its first byte.
+    pub idle_closed: AtomicU64,
+    /// Connections closed because their socket took no bytes within
+    /// --write-timeout.
+    pub write_timeouts: AtomicU64,
     /// Requests refused, by status.
     pub rejected: [AtomicU64; REJECTED.len()],
 }
@@ -18,7 +28,7 @@ pub struct Metrics {
 /// The statuses counted in `bourn_rejected_total`: 4xx refusals and the
 /// 5xx answers of publishes (503: the backend refused, nothing published;
 /// 504: the outcome is unknown).
-pub const REJECTED: [u16; 9] = [400, 401, 403, 404, 413, 415, 429, 503, 504];
+pub const REJECTED: [u16; 10] = [400, 401, 403, 404, 408, 413, 415, 429, 503, 504];
 
 impl Metrics {
     /// Counts one refused request.
@@ -148,6 +158,30 @@ impl Metrics {
             "counter",
             "Topics removed because they were idle.",
             stats.expired_topics,
+        );
+        metric(
+            "bourn_connections",
+            "gauge",
+            "Connections open now.",
+            get(&self.connections),
+        );
+        metric(
+            "bourn_connections_refused_total",
+            "counter",
+            "Connections closed at accept because --max-connections was reached.",
+            get(&self.connections_refused),
+        );
+        metric(
+            "bourn_idle_connections_closed_total",
+            "counter",
+            "Connections closed for sending no request within --header-timeout.",
+            get(&self.idle_closed),
+        );
+        metric(
+            "bourn_write_timeouts_total",
+            "counter",
+            "Connections closed because the peer took no bytes within --write-timeout (stalled subscribers).",
+            get(&self.write_timeouts),
         );
         let name = "bourn_rejected_total";
         let _ = write!(

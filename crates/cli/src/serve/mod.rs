@@ -2,8 +2,10 @@
 
 mod auth;
 mod config;
+mod conn;
 mod metrics;
 mod routes;
+mod stall;
 mod store;
 
 use std::io::Write;
@@ -34,18 +36,26 @@ Endpoints:
                          (<epoch>.<seq>) as text, or {\"id\",\"topic\"} with
                          Accept: application/json
   GET  /topics           topics in use, with subscribers, last id and types
+                         (the first 64 per topic), in name order, 100 a
+                         page: ?limit=N (1-1000), ?after=NAME (the page's
+                         \"next\"), ?name=NAME (that topic only)
   GET  /health           200 ok (503 while shutting down)
   GET  /metrics          Prometheus text: subscribers, published, delivered,
-                         replayed, dropped for lag, resets, rejections
+                         replayed, dropped for lag, resets, rejections;
+                         connections open, refused at --max-connections,
+                         closed idle (--header-timeout), closed stalled
+                         (--write-timeout)
 
 Statuses (each with a one-line reason in the body):
   400  invalid topic name (1-128 of A-Z a-z 0-9 . _ ~ -), invalid JSON,
-       body not UTF-8, event type with a line break
+       body not UTF-8, event type with a line break or over 256 bytes
   401  a token is needed and none was sent (WWW-Authenticate: Bearer)
   403  the token is wrong
   404  no such endpoint
   405  method not allowed on this endpoint
-  413  body larger than --max-body
+  408  publish body not received within --body-timeout
+  413  body larger than --max-body (from Content-Length, before reading it;
+       also instead of 100 Continue)
   429  a new topic beyond --max-topics
   200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
 
@@ -104,13 +114,21 @@ pub async fn run(args: ServeArgs) -> Outcome {
     let cors = cors_layer(&config.cors_origins)?;
     let addr = config.addr;
     let grace = config.grace;
+    let fd_limit = conn::raise_fd_limit();
+    let limits = conn::Limits {
+        header_timeout: config.header_timeout,
+        max_connections: conn::connection_cap(config.max_connections, fd_limit),
+        write_timeout: config.write_timeout,
+    };
     let auth_note = match (&config.publish_token, &config.subscribe_token) {
         (None, None) => "no tokens: anyone who can reach it can publish and subscribe",
         (Some(_), None) => "publishing needs the token; subscribing is open",
         (None, Some(_)) => "subscribing needs the token; publishing is open",
         (Some(_), Some(_)) => "publishing and subscribing need their tokens",
     };
-    let mut router = App::new(channel, config, shutdown.clone()).router();
+    let app = App::new(channel, config, shutdown.clone());
+    let metrics = app.metrics();
+    let mut router = app.router();
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
@@ -125,19 +143,22 @@ pub async fn run(args: ServeArgs) -> Outcome {
     announce(&format!(
         "bourn hub listening on http://{local}/ (open it in a browser; Ctrl-C stops)"
     ));
-    tracing::info!(%local, auth = auth_note, "listening");
+    tracing::info!(
+        %local,
+        auth = auth_note,
+        max_connections = limits.max_connections,
+        header_timeout = ?limits.header_timeout,
+        "listening"
+    );
 
     tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
-    let server = axum::serve(listener, router).with_graceful_shutdown(shutdown.triggered());
+    let server = conn::serve(listener, router, shutdown.clone(), limits, metrics);
     let waited = async {
         shutdown.triggered().await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = server => {
-            result.map_err(|error| Failure::error(format!("server error: {error}")))?;
-            tracing::info!("stopped");
-        }
+        () = server => tracing::info!("stopped"),
         () = waited => tracing::warn!(?grace, "connections still open after the grace period; exiting"),
     }
     // The process exits without dropping the channel (open connections may

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::ops::Bound;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,7 +15,7 @@ use bourn_codec::Event;
 use bourn_server::backend::Health;
 use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
@@ -30,8 +31,15 @@ const PAGE: &str = include_str!("page.html");
 pub const EVENT_HEADER: &str = "bourn-event";
 /// The longest topic name, in bytes.
 pub const MAX_TOPIC_LEN: usize = 128;
-/// Event types remembered per topic for `GET /topics`.
-const MAX_TYPES_PER_TOPIC: usize = 64;
+/// Event types remembered per topic for `GET /topics` (later ones are
+/// published but not listed).
+pub const MAX_TYPES_PER_TOPIC: usize = 64;
+/// The longest event type a publish may set, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 256;
+/// Topics in one page of `GET /topics` unless `?limit=` says otherwise.
+pub const DEFAULT_TOPICS_PAGE: usize = 100;
+/// The most topics `?limit=` may ask for in one page.
+pub const MAX_TOPICS_PAGE: usize = 1000;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -62,6 +70,11 @@ impl App {
                 topics: Mutex::new(BTreeMap::new()),
             }),
         }
+    }
+
+    /// The counters, shared with the accept loop.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.inner.metrics)
     }
 
     /// The routes.
@@ -149,6 +162,21 @@ impl App {
         ))
     }
 
+    fn too_large(&self) -> Response {
+        let mut response = self.reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format_args!(
+                "the body is larger than the hub's limit of {} bytes (--max-body)",
+                self.inner.config.max_body
+            ),
+        );
+        // The body is left unread: the connection cannot carry another request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+
     fn too_many_topics(&self) -> Response {
         self.reject(
             StatusCode::TOO_MANY_REQUESTS,
@@ -175,6 +203,13 @@ pub fn valid_topic(topic: &str) -> bool {
 struct Params {
     token: Option<String>,
     event: Option<String>,
+    /// `GET /topics`: the page size.
+    limit: Option<usize>,
+    /// `GET /topics`: the page starts after this name (the `next` of the
+    /// previous page).
+    after: Option<String>,
+    /// `GET /topics`: only this topic.
+    name: Option<String>,
 }
 
 async fn page() -> Html<&'static str> {
@@ -228,12 +263,42 @@ async fn list_topics(
     ) {
         return app.denied(denied, "listing topics");
     }
+    let limit = params.limit.unwrap_or(DEFAULT_TOPICS_PAGE);
+    if !(1..=MAX_TOPICS_PAGE).contains(&limit) {
+        return app.reject(
+            StatusCode::BAD_REQUEST,
+            format_args!("`limit` must be 1 to {MAX_TOPICS_PAGE}"),
+        );
+    }
     let channel = &app.inner.channel;
-    let listed: Vec<(String, BTreeSet<String>)> = app
-        .topics()
-        .iter()
-        .map(|(name, types)| (name.clone(), types.clone()))
-        .collect();
+    // One page, in name order, and whether another follows.
+    let (listed, more) = {
+        let topics = app.topics();
+        let mut page: Vec<(String, BTreeSet<String>)> = match (&params.name, &params.after) {
+            (Some(name), _) => topics
+                .get_key_value(name.as_str())
+                .map(|(name, types)| (name.clone(), types.clone()))
+                .into_iter()
+                .collect(),
+            (None, after) => {
+                let start = match after {
+                    Some(after) => Bound::Excluded(after.as_str()),
+                    None => Bound::Unbounded,
+                };
+                topics
+                    .range::<str, _>((start, Bound::Unbounded))
+                    .take(limit + 1)
+                    .map(|(name, types)| (name.clone(), types.clone()))
+                    .collect()
+            }
+        };
+        let more = page.len() > limit;
+        page.truncate(limit);
+        (page, more)
+    };
+    let next = more
+        .then(|| listed.last().map(|(name, _)| name.clone()))
+        .flatten();
     let mut topics = Vec::with_capacity(listed.len());
     for (name, types) in listed {
         let last_id = match channel.position(&name).await {
@@ -250,7 +315,7 @@ async fn list_topics(
             "types": types,
         }));
     }
-    axum::Json(json!({ "topics": topics })).into_response()
+    axum::Json(json!({ "topics": topics, "next": next })).into_response()
 }
 
 async fn subscribe(
@@ -322,16 +387,31 @@ async fn publish(
     if !app.room_for(&topic) {
         return app.too_many_topics();
     }
-    let body = match read_body(body, config.max_body).await {
+    // Refused from the announced length, before a byte of the body is read:
+    // hyper answers `Expect: 100-continue` only once the body is polled, so
+    // such a client gets this 413 instead of `100 Continue`.
+    if content_length(&headers).is_some_and(|length| length > config.max_body as u64) {
+        return app.too_large();
+    }
+    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let Ok(body) = read.await else {
+        let mut response = app.reject(
+            StatusCode::REQUEST_TIMEOUT,
+            format_args!(
+                "the body did not arrive within {} (--body-timeout)",
+                humantime::format_duration(config.body_timeout)
+            ),
+        );
+        // The rest of the body may still come: do not read it as a request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    };
+    let body = match body {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
-            return app.reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format_args!(
-                    "the body is larger than the hub's limit of {} bytes (--max-body)",
-                    config.max_body
-                ),
-            );
+            return app.too_large();
         }
         Err(BodyError::Read(error)) => {
             return app.reject(
@@ -367,6 +447,17 @@ async fn publish(
         (event_type, data)
     };
     let event_type = event_type.filter(|event_type| !event_type.is_empty());
+    if let Some(event_type) = &event_type {
+        if event_type.len() > MAX_EVENT_TYPE_LEN {
+            return app.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!(
+                    "the event type is {} bytes long; the hub's limit is {MAX_EVENT_TYPE_LEN}",
+                    event_type.len()
+                ),
+            );
+        }
+    }
     let mut builder = Event::builder().data(data);
     if let Some(event_type) = &event_type {
         builder = builder.event(event_type.as_str());
@@ -468,8 +559,20 @@ enum BodyError {
     Read(String),
 }
 
-/// The whole body, refused past `max` bytes (early, from `Content-Length`,
-/// or while reading a chunked body).
+/// The declared `Content-Length`, if any and valid (hyper refuses invalid
+/// ones before the handler).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The whole body, refused past `max` bytes while reading (a chunked body;
+/// a declared `Content-Length` is checked before, by the caller).
 async fn read_body(body: Body, max: usize) -> Result<Bytes, BodyError> {
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

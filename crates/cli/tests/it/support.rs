@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 28] = [
+const ENV: [&str; 32] = [
     "BOURN_CONFIG",
     "BOURN_ADDR",
     "BOURN_PUBLISH_TOKEN",
@@ -32,6 +32,10 @@ const ENV: [&str; 28] = [
     "BOURN_KEEP_ALIVE",
     "BOURN_RETRY_HINT",
     "BOURN_GRACE",
+    "BOURN_HEADER_TIMEOUT",
+    "BOURN_BODY_TIMEOUT",
+    "BOURN_MAX_CONNECTIONS",
+    "BOURN_WRITE_TIMEOUT",
     "RUST_LOG",
     "NO_COLOR",
     "BOURN_BEARER",

@@ -16,6 +16,8 @@ mod it {
     mod listen;
     mod restart;
     mod support;
+    // Cross-site publishes, DNS rebinding, reserved event types.
+    mod trust;
     // `bourn serve --store`: embedded file and Redis.
     mod store;
 }

@@ -95,6 +95,30 @@ pub struct ServeArgs {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Token that `GET /metrics` requires (`Authorization: Bearer TOKEN`).
+    /// [default: none: open on a loopback address; on any other address the
+    /// publish token guards /metrics when one is set]
+    #[arg(
+        long,
+        env = "BOURN_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
+    /// On a loopback address, also answer requests whose `Host` is this name
+    /// (repeat the flag; the variable takes a comma-separated list; `*`
+    /// allows any). Other names are refused (421) so that a web page cannot
+    /// reach the hub through DNS rebinding. [default: none: localhost,
+    /// *.localhost and loopback addresses only]
+    #[arg(
+        long = "allowed-host",
+        env = "BOURN_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub allowed_hosts: Vec<String>,
+
     /// Largest publish request body, in bytes; larger ones get 413.
     /// [default: 1048576]
     #[arg(long, env = "BOURN_MAX_BODY", value_name = "BYTES")]
@@ -215,6 +239,8 @@ struct FileConfig {
     publish_token: Option<String>,
     subscribe_token: Option<String>,
     cors_origin: Option<Vec<String>>,
+    allowed_host: Option<Vec<String>>,
+    metrics_token: Option<String>,
     max_body: Option<usize>,
     max_topics: Option<usize>,
     max_subscribers: Option<usize>,
@@ -241,6 +267,9 @@ pub struct Config {
     pub publish_token: Option<String>,
     pub subscribe_token: Option<String>,
     pub cors_origins: Vec<String>,
+    pub allowed_hosts: Vec<String>,
+    /// The token /metrics requires, if any (already resolved against the bind).
+    pub metrics_token: Option<String>,
     pub max_body: usize,
     pub max_topics: usize,
     pub max_subscribers: usize,
@@ -292,6 +321,12 @@ impl Config {
                 file.cors_origin.unwrap_or_default()
             } else {
                 args.cors_origins
+            },
+            metrics_token: None,
+            allowed_hosts: if args.allowed_hosts.is_empty() {
+                file.allowed_host.unwrap_or_default()
+            } else {
+                args.allowed_hosts
             },
             max_body: args.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY),
             max_topics: args
@@ -381,6 +416,14 @@ impl Config {
         if config.max_connections == 0 {
             return Err("--max-connections must be at least 1".to_owned());
         }
+        let mut config = config;
+        config.metrics_token = non_empty(args.metrics_token.or(file.metrics_token)).or_else(|| {
+            // Off the loopback interface, /metrics is not for anyone who can
+            // reach the hub: the publish token guards it when set.
+            (!config.addr.ip().is_loopback())
+                .then(|| config.publish_token.clone())
+                .flatten()
+        });
         Ok(config)
     }
 }
@@ -438,6 +481,8 @@ mod tests {
             publish_token: None,
             subscribe_token: None,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            metrics_token: None,
             max_body: None,
             max_topics: None,
             max_subscribers: None,

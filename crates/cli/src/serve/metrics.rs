@@ -28,7 +28,7 @@ pub struct Metrics {
 /// The statuses counted in `bourn_rejected_total`: 4xx refusals and the
 /// 5xx answers of publishes (503: the backend refused, nothing published;
 /// 504: the outcome is unknown).
-pub const REJECTED: [u16; 10] = [400, 401, 403, 404, 408, 413, 415, 429, 503, 504];
+pub const REJECTED: [u16; 11] = [400, 401, 403, 404, 408, 413, 415, 421, 429, 503, 504];
 
 impl Metrics {
     /// Counts one refused request.

@@ -7,6 +7,7 @@ mod metrics;
 mod routes;
 mod stall;
 mod store;
+mod trust;
 
 use std::io::Write;
 use std::time::Duration;
@@ -126,6 +127,32 @@ pub async fn run(args: ServeArgs) -> Outcome {
         (None, Some(_)) => "subscribing needs the token; publishing is open",
         (Some(_), Some(_)) => "publishing and subscribing need their tokens",
     };
+    let origins = if config.cors_origins.is_empty() {
+        "the hub's own page only".to_owned()
+    } else {
+        config.cors_origins.join(", ")
+    };
+    let hosts = if config.addr.ip().is_loopback() {
+        let mut hosts = vec!["localhost".to_owned(), "loopback addresses".to_owned()];
+        hosts.extend(config.allowed_hosts.iter().cloned());
+        hosts.join(", ")
+    } else {
+        "any".to_owned()
+    };
+    let metrics_note = if config.metrics_token.is_some() {
+        "needs a token"
+    } else {
+        "open"
+    };
+    // Once, at start: what is open, to whom (never the tokens themselves).
+    tracing::info!(
+        publish = if config.publish_token.is_some() { "token" } else { "anyone" },
+        subscribe = if config.subscribe_token.is_some() { "token" } else { "anyone" },
+        browser_origins = %origins,
+        host_names = %hosts,
+        metrics = metrics_note,
+        "access"
+    );
     let app = App::new(channel, config, shutdown.clone());
     let metrics = app.metrics();
     let mut router = app.router();

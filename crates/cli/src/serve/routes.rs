@@ -24,6 +24,7 @@ use serde_json::json;
 use super::auth::{self, Denied};
 use super::config::Config;
 use super::metrics::Metrics;
+use super::trust;
 
 /// The page served at `GET /`.
 const PAGE: &str = include_str!("page.html");
@@ -86,6 +87,10 @@ impl App {
             .route("/topics", get(list_topics))
             .route("/topics/{topic}", get(subscribe).post(publish))
             .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                check_host,
+            ))
             .with_state(self)
     }
 
@@ -212,6 +217,23 @@ struct Params {
     name: Option<String>,
 }
 
+/// Refuses requests whose `Host` a loopback-bound hub does not answer
+/// (DNS rebinding), with 421 Misdirected Request.
+async fn check_host(
+    State(app): State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let config = &app.inner.config;
+    if trust::host_allowed(config.addr, request.headers(), &config.allowed_hosts) {
+        return next.run(request).await;
+    }
+    app.reject(
+        StatusCode::MISDIRECTED_REQUEST,
+        "this hub listens on a loopback address and answers only loopback host names; allow another with --allowed-host",
+    )
+}
+
 async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
@@ -230,7 +252,10 @@ async fn health(State(app): State<App>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<App>) -> Response {
+async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
+    if let Err(denied) = auth::check(app.inner.config.metrics_token.as_deref(), &headers, None) {
+        return app.denied(denied, "reading /metrics");
+    }
     let topics = app.topics().len();
     let text = app.inner.metrics.render(&app.inner.channel.stats(), topics);
     (
@@ -384,6 +409,9 @@ async fn publish(
     if let Err(denied) = auth::check(config.publish_token.as_deref(), &headers, None) {
         return app.denied(denied, "publishing");
     }
+    if let Some(reason) = trust::cross_site_publish(&headers, &config.cors_origins) {
+        return app.reject(StatusCode::FORBIDDEN, reason);
+    }
     if !app.room_for(&topic) {
         return app.too_many_topics();
     }
@@ -440,13 +468,25 @@ async fn publish(
         let Ok(data) = String::from_utf8(body.to_vec()) else {
             return app.reject(StatusCode::BAD_REQUEST, "the body is not UTF-8 text");
         };
-        let header = headers
-            .get(EVENT_HEADER)
-            .and_then(|value| value.to_str().ok());
+        let header = match headers.get(EVENT_HEADER).map(|value| value.to_str()) {
+            None => None,
+            Some(Ok(header)) => Some(header),
+            Some(Err(_)) => {
+                return app.reject(
+                    StatusCode::BAD_REQUEST,
+                    format_args!(
+                        "the {EVENT_HEADER} header is not visible ASCII: send a non-ASCII event type as ?event= (percent-encoded UTF-8) or in a JSON body"
+                    ),
+                );
+            }
+        };
         let event_type = params.event.or_else(|| header.map(str::to_owned));
         (event_type, data)
     };
     let event_type = event_type.filter(|event_type| !event_type.is_empty());
+    if let Some(reason) = event_type.as_deref().and_then(trust::refused_event_type) {
+        return app.reject(StatusCode::BAD_REQUEST, reason);
+    }
     if let Some(event_type) = &event_type {
         if event_type.len() > MAX_EVENT_TYPE_LEN {
             return app.reject(

@@ -106,7 +106,7 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     // Accepted in order: the fourth is over the cap.
     thread::sleep(Duration::from_millis(200));
     let mut over = connect(hub.addr);
-    let _ = over.write_all(b"GET /health HTTP/1.1\r\nHost: h\r\n\r\n");
+    let _ = over.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
     assert!(
         closed_within(&mut over, WAIT),
         "a connection over the cap is closed"
@@ -116,7 +116,7 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     // A connection under the cap still gets its answer.
     let mut first = held.remove(0);
     first
-        .write_all(b"GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
     let response = read_response(first);
     assert_eq!((response.status, response.text().as_str()), (200, "ok\n"));
@@ -125,7 +125,7 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     let deadline = Instant::now() + WAIT;
     loop {
         let mut again = connect(hub.addr);
-        let _ = again.write_all(b"GET /health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        let _ = again.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         let mut bytes = Vec::new();
         let _ = again.read_to_end(&mut bytes);
         if bytes.starts_with(b"HTTP/1.1 200") {
@@ -166,7 +166,7 @@ fn a_content_length_over_max_body_is_refused_before_the_body() {
     let mut stream = connect(hub.addr);
     let (status, took) = first_status_line(
         &mut stream,
-        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 10737418240\r\n\r\n",
+        "POST /topics/t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10737418240\r\n\r\n",
     );
     eprintln!("10 GB Content-Length answered in {took:?}");
     assert!(status.starts_with("HTTP/1.1 413"), "{status}");
@@ -177,7 +177,7 @@ fn a_content_length_over_max_body_is_refused_before_the_body() {
     let mut stream = connect(hub.addr);
     let (status, _) = first_status_line(
         &mut stream,
-        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
+        "POST /topics/t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
     );
     assert!(status.starts_with("HTTP/1.1 413"), "{status}");
 
@@ -185,7 +185,7 @@ fn a_content_length_over_max_body_is_refused_before_the_body() {
     let mut stream = connect(hub.addr);
     let (status, _) = first_status_line(
         &mut stream,
-        "POST /topics/t HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        "POST /topics/t HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
     );
     assert!(status.starts_with("HTTP/1.1 100"), "{status}");
     stream.write_all(b"hello").unwrap();
@@ -213,7 +213,7 @@ fn a_publish_body_that_never_ends_gets_408_after_the_body_timeout() {
     let mut stream = connect(hub.addr);
     let (status, took) = first_status_line(
         &mut stream,
-        "POST /topics/t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n",
+        "POST /topics/t HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n",
     );
     eprintln!("endless chunked body answered {status:?} after {took:?}");
     assert!(status.starts_with("HTTP/1.1 408"), "{status}");

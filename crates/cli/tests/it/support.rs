@@ -438,7 +438,7 @@ pub fn read_response(mut stream: TcpStream) -> Response {
     parse_response(&bytes)
 }
 
-fn parse_response(bytes: &[u8]) -> Response {
+pub fn parse_response(bytes: &[u8]) -> Response {
     let end = bytes
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

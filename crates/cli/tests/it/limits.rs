@@ -125,7 +125,8 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     let deadline = Instant::now() + WAIT;
     loop {
         let mut again = connect(hub.addr);
-        let _ = again.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let _ = again
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         let mut bytes = Vec::new();
         let _ = again.read_to_end(&mut bytes);
         if bytes.starts_with(b"HTTP/1.1 200") {

@@ -9,12 +9,6 @@ use crate::error::{BoxError, Error, Kind};
 use crate::event_id::EventId;
 use crate::stats::ResetReason;
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
-}
-
 /// An event (or a `retry`/comment frame) already encoded by `bourn-codec`.
 ///
 /// Cloning is a reference-count bump: a [`Channel`](crate::Channel) encodes a
@@ -67,14 +61,6 @@ impl Encoded {
             // Both values are constants without line breaks.
             Err(_) => Encoded::id_only(position),
         }
-    }
-
-    /// Whether this is a reset event for `reason`.
-    pub(crate) fn is_reset(&self, reason: ResetReason) -> bool {
-        let wire = &self.0[..];
-        let event_line = format!("event: {}\n", crate::RESET_EVENT);
-        let data_line = format!("data: {}\n", reason.as_str());
-        contains(wire, event_line.as_bytes()) && contains(wire, data_line.as_bytes())
     }
 
     /// The encoded length in bytes.

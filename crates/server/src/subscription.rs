@@ -186,7 +186,11 @@ impl Subscription {
     /// Plans the start at `position`.
     fn begin(&mut self, resume: Resume, position: EventId) {
         self.top = position.seq();
-        let reset_for = |reason| Some(reset(position, reason));
+        let stats = &self.channel.stats;
+        let reset_for = |reason| {
+            stats.reset(reason, 1);
+            Some(reset(position, reason))
+        };
         self.prelude = match resume {
             Resume::Fresh if self.channel.config.prime => Some(Encoded::id_only(position)),
             Resume::Fresh => None,
@@ -211,17 +215,6 @@ impl Subscription {
                 None
             }
         };
-        if let Some(reason) = self.prelude_reason() {
-            self.channel.stats.reset(reason, 1);
-        }
-    }
-
-    /// The reason of a reset prelude, for the counters.
-    fn prelude_reason(&self) -> Option<ResetReason> {
-        let prelude = self.prelude.as_ref()?;
-        ResetReason::ALL
-            .into_iter()
-            .find(|reason| prelude.is_reset(*reason))
     }
 
     /// Switches to live events after a replay that could not go on.

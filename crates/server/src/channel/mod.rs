@@ -296,8 +296,6 @@ impl Channel {
             let position = inner.backend.position(topic).await.map_err(backend_error)?;
             let mut state = lock(&local.state);
             state.close_all(position, ResetReason::Removed, inner);
-            state.epoch = position.epoch();
-            state.seq = position.seq();
         }
         Ok(())
     }

@@ -115,8 +115,13 @@ impl TopicState {
 
     /// Ends every subscriber's stream with a reset event at `position`: the
     /// history they were following is gone or unreadable. They resume from
-    /// `position` (a new connection).
+    /// `position` (a new connection), and so does the follower: the topic is
+    /// at `position` from now on, with nothing held back.
     pub(crate) fn close_all(&mut self, position: EventId, reason: ResetReason, channel: &Inner) {
+        self.epoch = position.epoch();
+        self.seq = position.seq();
+        self.known = position.seq();
+        self.pending.clear();
         let slots = std::mem::take(&mut self.subscribers);
         let event = super::reset(position, reason);
         for slot in &slots {
@@ -188,10 +193,6 @@ impl Inner {
                 let position = EventId::new(epoch, if body.is_some() { seq - 1 } else { seq });
                 tracing::info!(topic = name, %position, "the backend changed epoch: subscribers reset");
                 state.close_all(position, ResetReason::Epoch, self);
-                state.epoch = epoch;
-                state.seq = position.seq();
-                state.known = position.seq();
-                state.pending.clear();
                 // A fill task in flight sees the new epoch and stops.
                 return;
             }
@@ -227,10 +228,6 @@ impl Inner {
         tracing::warn!(topic = name, %position, "the backend lost the topic's history: subscribers reset");
         state.close_all(position, ResetReason::Epoch, self);
         state.synced = true;
-        state.epoch = position.epoch();
-        state.seq = position.seq();
-        state.known = position.seq();
-        state.pending.clear();
     }
 
     /// A subscriber read the topic's position from the backend.
@@ -279,18 +276,12 @@ impl Inner {
                 Some(position) => {
                     tracing::info!(topic = &*topic.name, %position, "the topic moved to another history during a gap: subscribers reset");
                     state.close_all(position, ResetReason::Epoch, self);
-                    state.epoch = position.epoch();
-                    state.seq = position.seq();
-                    state.known = position.seq();
-                    state.pending.clear();
                     None
                 }
                 None => {
                     let position = EventId::new(epoch, state.known);
                     tracing::info!(topic = &*topic.name, %position, "a gap was trimmed before it could be read");
                     state.close_all(position, ResetReason::Trimmed, self);
-                    state.seq = state.known;
-                    state.pending.clear();
                     None
                 }
             },
@@ -312,8 +303,6 @@ impl Inner {
                 }
                 let position = EventId::new(epoch, state.known);
                 state.close_all(position, ResetReason::Unavailable, self);
-                state.seq = state.known;
-                state.pending.clear();
                 *failures = 0;
                 None
             }
@@ -326,8 +315,6 @@ impl Inner {
             let mut state = lock(&topic.state);
             let position = EventId::new(state.epoch, state.known);
             state.close_all(position, ResetReason::Unavailable, self);
-            state.seq = state.known;
-            state.pending.clear();
             state.filling = false;
             return;
         };

@@ -206,12 +206,48 @@ pub fn run_case<D: DecoderUnderTest + ?Sized>(
         decoder.finish(&mut withheld);
         decoder.last_event_id()
     }));
-    let expected = project(&case.expect, caps);
-    let expected_last_event_id = caps.last_event_id.then(|| case.final_last_event_id.clone());
-    let (actual_last_event_id, panic) = match run {
-        Ok(id) => (id.filter(|_| caps.last_event_id), None),
+    let (last_event_id, panic) = match run {
+        Ok(id) => (id, None),
         Err(payload) => (None, Some(panic_message(payload.as_ref()))),
     };
+    judge(
+        case,
+        chunking,
+        caps,
+        Ran {
+            actual,
+            withheld,
+            last_event_id,
+            panic,
+        },
+    )
+}
+
+/// What a decoder yielded for one case at one chunking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ran {
+    /// Frames yielded while feeding.
+    pub actual: Vec<Frame>,
+    /// Frames yielded only at end of stream.
+    pub withheld: Vec<Frame>,
+    /// The final last event ID, if observable.
+    pub last_event_id: Option<String>,
+    /// Why the run broke off (a panic, a dead adapter), if it did.
+    pub panic: Option<String>,
+}
+
+/// Compares what a decoder with `caps` yielded for `case` at `chunking`
+/// with the case's expected frames (projected onto `caps`).
+pub fn judge(case: &DecoderCase, chunking: &Chunking, caps: Capabilities, ran: Ran) -> Outcome {
+    let Ran {
+        actual,
+        withheld,
+        last_event_id,
+        panic,
+    } = ran;
+    let expected = project(&case.expect, caps);
+    let expected_last_event_id = caps.last_event_id.then(|| case.final_last_event_id.clone());
+    let actual_last_event_id = last_event_id.filter(|_| caps.last_event_id && panic.is_none());
     let actual = project(&actual, caps);
     let withheld = project(&withheld, caps);
 

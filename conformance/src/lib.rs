@@ -76,13 +76,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "adapters")]
+pub mod adapter;
 #[cfg(feature = "backends")]
 pub mod backend;
 pub mod chunking;
+pub mod client_cases;
 pub mod codec;
 #[cfg(feature = "backends")]
 pub mod faulty;
 pub mod harness;
+pub mod junit;
 pub mod reference;
 pub mod vectors;
 

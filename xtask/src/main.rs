@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 mod e2e;
 mod e2e_hub;
 mod fresh_deps;
+mod peers;
 mod redis;
 mod release;
 
@@ -26,9 +27,13 @@ tasks:
   ci                  everything CI checks: fmt, clippy, tests, no-default-features,
                       docs (and as docs.rs builds them), packaging of the published
                       crates, MSRV of their dependencies, bench smoke, conformance
-                      table, browser end-to-end
-  conformance [--json PATH]
+                      table, conformance of peer implementations, browser end-to-end
+  conformance [--json PATH] [--junit PATH]
                       the conformance table: case groups x {codec, server, client, backends}
+  conformance-peers [--reports DIR]
+                      the suite against npm eventsource / eventsource-parser, pip httpx-sse
+                      and our own adapter (conformance/PROTOCOL.md), each compared with its
+                      expected-failures.json (installs the pinned packages under target/)
   bench-report        run the criterion benchmarks and write benches/REPORT.md
   release-check       the published crates: docs as docs.rs builds them, `cargo package`
                       with verify builds, MSRV of their dependencies
@@ -44,6 +49,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("conformance") => conformance(&rest),
+        Some("conformance-peers") => peers::run(&rest),
         Some("bench-report") => bench_report(),
         Some("e2e") => e2e(),
         Some("release-check") => release_check(),
@@ -104,6 +110,7 @@ fn ci() -> Result<()> {
         cargo(&["test", "-p", "bourn-benches", "--benches", "--locked"]),
     )?;
     conformance(&[])?;
+    peers::run(&[])?;
     e2e()?;
     println!(
         "\nxtask ci: all steps passed in {:.0} s",

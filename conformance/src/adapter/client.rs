@@ -130,8 +130,18 @@ fn drive(
     reconnect: Duration,
     timeout: Duration,
 ) -> Result<(), String> {
+    // An EventSource hears only the types it listens to: name them.
+    let mut event_types = vec!["message".to_owned()];
+    for item in &case.expect.items {
+        if let Some(kind) = item["event"]["type"].as_str() {
+            if !event_types.iter().any(|known| known == kind) {
+                event_types.push(kind.to_owned());
+            }
+        }
+    }
     let connect = json!({"connect": {
         "url": server.url(),
+        "event_types": event_types,
         "last_event_id": case.client.last_event_id,
         "reconnect_ms": case.client.reconnect_ms(),
         "method": case.client.method.as_deref().unwrap_or("GET"),
@@ -166,7 +176,9 @@ fn drive(
         if let Some(item) = render(&report.kind, report.ready_state.as_deref(), caps) {
             items.push(item);
         }
-        if items.len() == want.len() && grace.is_none() {
+        // Enough items, or closed for good: look a little longer for one too many.
+        let closed = report.ready_state.as_deref() == Some("closed");
+        if (items.len() == want.len() || closed) && grace.is_none() {
             grace = Some(Instant::now() + EXTRA_ITEM_GRACE);
         }
     }

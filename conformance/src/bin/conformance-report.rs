@@ -4,11 +4,12 @@
 //! client, backends), and exits non-zero on any failure.
 //!
 //! ```text
-//! conformance-report [--json PATH]
+//! conformance-report [--json PATH] [--junit PATH]
 //! ```
 //!
 //! `--json PATH` also writes the full report (counts and the first failing
-//! run of each failing case) as JSON.
+//! run of each failing case) as JSON; `--junit PATH` writes JUnit XML (one
+//! suite per group and component, one test case per vector case).
 // A report binary: printing its table is its job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use bourn_conformance::chunking::Chunking;
 use bourn_conformance::codec::{self, BournDecoder, EncoderMismatch};
 use bourn_conformance::harness::{self, SuiteReport};
+use bourn_conformance::junit::{self, TestCase, TestSuite};
 use bourn_conformance::reference::Reference;
 use bourn_conformance::vectors::{self, VectorFile};
 use serde::Serialize;
@@ -44,6 +46,7 @@ struct Report {
 
 fn main() -> ExitCode {
     let mut json = None;
+    let mut junit_path = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -51,8 +54,12 @@ fn main() -> ExitCode {
                 Some(path) => json = Some(PathBuf::from(path)),
                 None => return usage("--json needs a path"),
             },
+            "--junit" => match args.next() {
+                Some(path) => junit_path = Some(PathBuf::from(path)),
+                None => return usage("--junit needs a path"),
+            },
             "-h" | "--help" => {
-                println!("usage: conformance-report [--json PATH]");
+                println!("usage: conformance-report [--json PATH] [--junit PATH]");
                 return ExitCode::SUCCESS;
             }
             other => return usage(&format!("unknown argument `{other}`")),
@@ -86,6 +93,14 @@ fn main() -> ExitCode {
         }
         println!("wrote {}", path.display());
     }
+    if let Some(path) = junit_path {
+        let xml = junit::render("bourn conformance", &junit_suites(&files, &report));
+        if let Err(error) = std::fs::write(&path, xml) {
+            eprintln!("conformance-report: writing {}: {error}", path.display());
+            return ExitCode::from(2);
+        }
+        println!("wrote {}", path.display());
+    }
     if report.ok {
         ExitCode::SUCCESS
     } else {
@@ -94,7 +109,7 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("conformance-report: {problem}\nusage: conformance-report [--json PATH]");
+    eprintln!("conformance-report: {problem}\nusage: conformance-report [--json PATH] [--junit PATH]");
     ExitCode::from(2)
 }
 
@@ -128,6 +143,64 @@ fn run(files: &[VectorFile]) -> Report {
         reference,
         encoder,
     }
+}
+
+/// The report as JUnit suites: per group, the codec's decoder cases (a case
+/// fails with its first failing chunking), the reference model's, and the
+/// encoder cases.
+fn junit_suites(files: &[VectorFile], report: &Report) -> Vec<TestSuite> {
+    let mut suites = Vec::new();
+    for (name, suite) in [("bourn-codec", &report.codec), ("reference", &report.reference)] {
+        for (file, group) in files.iter().filter(|f| !f.cases.is_empty()).zip(&suite.groups) {
+            let cases = file
+                .cases
+                .iter()
+                .map(|case| {
+                    let failure = group.failures.iter().find(|f| f.case_id == case.id);
+                    let verdict = match (&case.skip, failure) {
+                        (Some(reason), _) => junit::Verdict::Skip(reason.clone()),
+                        (None, Some(failure)) => junit::Verdict::Fail(failure.to_string()),
+                        (None, None) if group.unsupported == group.cases => {
+                            junit::Verdict::Skip("the reference model has no limits".to_owned())
+                        }
+                        (None, None) => junit::Verdict::Pass,
+                    };
+                    TestCase {
+                        name: case.id.clone(),
+                        verdict,
+                    }
+                })
+                .collect();
+            suites.push(TestSuite {
+                name: format!("{name}/{}", file.group),
+                cases,
+            });
+        }
+    }
+    for (file, encoder) in files
+        .iter()
+        .filter(|f| !f.encoder_cases.is_empty())
+        .zip(&report.encoder)
+    {
+        let cases = file
+            .encoder_cases
+            .iter()
+            .map(|case| {
+                let failure = encoder.failures.iter().find(|f| f.case_id == case.id);
+                TestCase {
+                    name: case.id.clone(),
+                    verdict: failure.map_or(junit::Verdict::Pass, |f| {
+                        junit::Verdict::Fail(f.problem.clone())
+                    }),
+                }
+            })
+            .collect();
+        suites.push(TestSuite {
+            name: format!("bourn-codec encoder/{}", file.group),
+            cases,
+        });
+    }
+    suites
 }
 
 /// One row of the coverage table: how many cases of a group each component
@@ -355,5 +428,35 @@ mod tests {
         assert_eq!(backend_checks(), 9, "the backend suite's check functions");
         let table = coverage_table(&rows);
         assert!(table.contains("server behaviour"), "{table}");
+    }
+
+    #[test]
+    fn junit_has_a_test_case_per_vector_case_and_shows_failures() {
+        let files = vectors::load_all().unwrap();
+        let mut report = run(&files);
+        let decoder: usize = files.iter().map(|f| f.cases.len()).sum();
+        let encoder: usize = files.iter().map(|f| f.encoder_cases.len()).sum();
+        let suites = junit_suites(&files, &report);
+        let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+        assert_eq!(total, 2 * decoder + encoder);
+        let xml = junit::render("bourn conformance", &suites);
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+
+        // A failing run shows up as a <failure> naming the case.
+        let group = &mut report.codec.groups[0];
+        let case = &files[0].cases[0];
+        group.failures.push(harness::Mismatch {
+            case_id: case.id.clone(),
+            chunking: "whole".to_owned(),
+            expected: Vec::new(),
+            actual: Vec::new(),
+            withheld: Vec::new(),
+            expected_last_event_id: None,
+            actual_last_event_id: None,
+            panic: Some("injected".to_owned()),
+        });
+        let xml = junit::render("bourn conformance", &junit_suites(&files, &report));
+        assert!(xml.contains(&format!("<testcase name=\"{}\"", case.id)), "{xml}");
+        assert!(xml.contains("panicked: injected"), "{xml}");
     }
 }

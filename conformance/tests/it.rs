@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
+    #[cfg(feature = "adapters")]
+    mod adapter;
     mod client;
     mod encoder;
     mod endings;

@@ -109,7 +109,9 @@ fn main() -> ExitCode {
 }
 
 fn usage(problem: &str) -> ExitCode {
-    eprintln!("conformance-report: {problem}\nusage: conformance-report [--json PATH] [--junit PATH]");
+    eprintln!(
+        "conformance-report: {problem}\nusage: conformance-report [--json PATH] [--junit PATH]"
+    );
     ExitCode::from(2)
 }
 
@@ -150,8 +152,15 @@ fn run(files: &[VectorFile]) -> Report {
 /// encoder cases.
 fn junit_suites(files: &[VectorFile], report: &Report) -> Vec<TestSuite> {
     let mut suites = Vec::new();
-    for (name, suite) in [("bourn-codec", &report.codec), ("reference", &report.reference)] {
-        for (file, group) in files.iter().filter(|f| !f.cases.is_empty()).zip(&suite.groups) {
+    for (name, suite) in [
+        ("bourn-codec", &report.codec),
+        ("reference", &report.reference),
+    ] {
+        for (file, group) in files
+            .iter()
+            .filter(|f| !f.cases.is_empty())
+            .zip(&suite.groups)
+        {
             let cases = file
                 .cases
                 .iter()
@@ -456,7 +465,10 @@ mod tests {
             panic: Some("injected".to_owned()),
         });
         let xml = junit::render("bourn conformance", &junit_suites(&files, &report));
-        assert!(xml.contains(&format!("<testcase name=\"{}\"", case.id)), "{xml}");
+        assert!(
+            xml.contains(&format!("<testcase name=\"{}\"", case.id)),
+            "{xml}"
+        );
         assert!(xml.contains("panicked: injected"), "{xml}");
     }
 }

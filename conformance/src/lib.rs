@@ -29,9 +29,15 @@
 //!
 //! # Features
 //!
-//! None. The crate is test support (`publish = false`): serde, serde_json
-//! and base64 read the vectors; bourn-codec is the decoder it ships an
-//! adapter for ([`codec::BournDecoder`]).
+//! - `backends`: the suite every bourn-server backend runs (the `backend` module).
+//! - `adapters`: the runner for implementations in any language
+//!   (`adapter`, the `conformance-adapter` binary) and bourn's own adapter
+//!   (the `bourn-adapter` binary). Other implementations speak JSON lines
+//!   over a child process's stdin/stdout: `conformance/PROTOCOL.md`.
+//!
+//! Without features the crate is test support (`publish = false`): serde,
+//! serde_json and base64 read the vectors; bourn-codec is the decoder it
+//! ships an adapter for ([`codec::BournDecoder`]).
 //!
 //! # Vectors
 //!
@@ -72,7 +78,14 @@
 //! `cargo run -p bourn-conformance --bin conformance-report` prints a table of
 //! vector groups × pass/fail (cases × chunkings), then how many cases of each
 //! group the codec, the server, the client and the backends run, and exits
-//! non-zero on any failure; `--json PATH` also writes the report as JSON.
+//! non-zero on any failure; `--json PATH` also writes the report as JSON and
+//! `--junit PATH` as JUnit XML.
+//!
+//! `conformance-adapter parser|client -- CMD...` (feature `adapters`) runs
+//! the decoder vectors or the client cases against any implementation
+//! through an adapter (`conformance/PROTOCOL.md`) and compares the run with
+//! its expected-failures file; `cargo xtask conformance-peers` does so for
+//! npm `eventsource-parser`, npm `eventsource`, pip `httpx-sse` and bourn.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -294,3 +294,18 @@ fn the_runner_exit_status_follows_the_expected_failures_file() {
     assert_eq!(output.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn protocol_md_quotes_the_example_adapters_as_they_are() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let protocol = std::fs::read_to_string(root.join("PROTOCOL.md")).unwrap();
+    for adapter in ["node-eventsource-parser", "node-eventsource"] {
+        let path = root.join("adapters").join(adapter).join("adapter.mjs");
+        let source = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            protocol.contains(&format!("```js\n{source}```")),
+            "PROTOCOL.md no longer quotes {} as it is",
+            path.display()
+        );
+    }
+}

@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -107,7 +107,9 @@ enum Line {
 /// A running adapter.
 pub struct Adapter {
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Lines for the writer thread: an adapter that stops reading fills the
+    /// pipe, and the runner must not block on it (the thread does).
+    stdin: Option<Sender<Vec<u8>>>,
     lines: Receiver<Line>,
     stderr: Arc<Mutex<Vec<u8>>>,
 }
@@ -182,7 +184,18 @@ impl Adapter {
                 }
             });
         }
-        let stdin = child.stdin.take();
+        let stdin = child.stdin.take().map(|mut pipe| {
+            let (sender, lines) = mpsc::channel::<Vec<u8>>();
+            thread::spawn(move || {
+                // Ends, closing the pipe, when the sender is dropped or the adapter is gone.
+                for line in lines {
+                    if pipe.write_all(&line).and_then(|()| pipe.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+            sender
+        });
         Ok(Adapter {
             child,
             stdin,
@@ -191,22 +204,22 @@ impl Adapter {
         })
     }
 
-    /// Writes one message as a JSON line.
+    /// Queues one message as a JSON line for the adapter's stdin.
     ///
     /// # Errors
     ///
-    /// [`ProcessError::Write`] when stdin is closed (the adapter exited).
+    /// [`ProcessError::Write`] when stdin is closed (the adapter exited, or
+    /// stopped reading and its pipe broke).
     pub fn send(&mut self, message: &Value) -> Result<(), ProcessError> {
         let stdin = self
             .stdin
-            .as_mut()
+            .as_ref()
             .ok_or_else(|| ProcessError::Write("stdin already closed".to_owned()))?;
         let mut line = message.to_string();
         line.push('\n');
         stdin
-            .write_all(line.as_bytes())
-            .and_then(|()| stdin.flush())
-            .map_err(|error| ProcessError::Write(error.to_string()))
+            .send(line.into_bytes())
+            .map_err(|_| ProcessError::Write("the adapter's stdin is closed".to_owned()))
     }
 
     /// Reads the next JSON line, waiting until `deadline` at most. Blank
@@ -312,5 +325,43 @@ impl Drop for Adapter {
                 .status();
         }
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn command(script: &str) -> Vec<String> {
+        ["sh", "-c", script].map(str::to_owned).to_vec()
+    }
+
+    #[test]
+    fn an_adapter_that_never_reads_does_not_block_the_runner() {
+        // 1 MiB is far more than a pipe holds: a blocking write would hang here.
+        let mut adapter = Adapter::spawn(&command("exec sleep 30")).unwrap();
+        let big = Value::String("x".repeat(1 << 20));
+        adapter.send(&big).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let error = adapter.recv(deadline, "an answer").unwrap_err();
+        assert!(matches!(error, ProcessError::Timeout { .. }), "{error}");
+    }
+
+    #[test]
+    fn lines_are_json_and_exits_are_reported_with_stderr() {
+        let script = r#"echo '{"a": 1}'; echo; echo 'not json'; echo bye >&2; exit 7"#;
+        let mut adapter = Adapter::spawn(&command(script)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert_eq!(adapter.recv(deadline, "a").unwrap()["a"], 1);
+        let error = adapter.recv(deadline, "b").unwrap_err();
+        assert!(matches!(error, ProcessError::BadLine { .. }), "{error}");
+        let error = adapter.recv(deadline, "c").unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("exit status: 7") && text.contains("bye"),
+            "{text}"
+        );
     }
 }

@@ -269,10 +269,7 @@ fn the_runner_exit_status_follows_the_expected_failures_file() {
     };
     let (code, stdout) = run(r#"{"parser": []}"#, false);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(
-        stdout.contains("251/251") || stdout.contains("score:"),
-        "{stdout}"
-    );
+    assert!(stdout.contains(": as expected"), "{stdout}");
 
     // A listed case that passes is stale.
     let (code, stdout) = run(r#"{"parser": [{"case": "le-crlf", "reason": "x"}]}"#, false);

@@ -14,6 +14,7 @@ reconnects, so there is no EventSource behaviour to test.
 import base64
 import json
 import sys
+from importlib.metadata import version
 
 import httpx
 import httpx_sse
@@ -52,8 +53,7 @@ def parse(request):
 
 
 def main():
-    version = getattr(httpx_sse, "__version__", "0.4.3")
-    out({"hello": f"httpx-sse {version} (httpx {httpx.__version__})",
+    out({"hello": f"httpx-sse {version('httpx-sse')} (httpx {version('httpx')})",
          "parser": {"last_event_id": True, "incremental": True}})
     for line in sys.stdin:
         if line.strip():

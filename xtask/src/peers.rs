@@ -53,7 +53,10 @@ pub(crate) fn run(args: &[&str]) -> Result<()> {
     while let Some(arg) = args.next() {
         match *arg {
             "--reports" => {
-                reports = PathBuf::from(args.next().context("--reports needs a folder")?);
+                let dir = PathBuf::from(args.next().context("--reports needs a folder")?);
+                // The runner works from the workspace root: make it absolute first.
+                reports = std::path::absolute(&dir)
+                    .with_context(|| format!("--reports {}", dir.display()))?;
             }
             other => bail!("conformance-peers: unknown argument `{other}` (--reports DIR)"),
         }

@@ -201,6 +201,9 @@ mod event_id;
 mod keep_alive;
 mod last_event_id;
 mod memory;
+#[cfg(feature = "relay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "relay")))]
+pub mod relay;
 mod shutdown;
 mod sse;
 mod stats;

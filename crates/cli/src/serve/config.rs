@@ -9,6 +9,7 @@ use bourn_server_redb::{Durability, RedbBackend};
 use clap::Args;
 use serde::Deserialize;
 
+use super::runs::{RunsConfig, RunsOptions};
 use crate::cli::parse_duration;
 
 /// Default `--addr`.
@@ -229,6 +230,47 @@ pub struct ServeArgs {
     /// is capped at 256 KiB. [default: 30s]
     #[arg(long, env = "BOURN_WRITE_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
     pub write_timeout: Option<Duration>,
+
+    /// An upstream SSE endpoint that runs (`POST /runs`) may call, by name:
+    /// `NAME=URL`. Repeat for several. Without one, runs are off.
+    #[arg(long = "upstream", value_name = "NAME=URL")]
+    pub upstreams: Vec<String>,
+
+    /// A header the hub adds to every request to an upstream (its
+    /// credential): `NAME=Header-Name: value`; `${VAR}` in the value is
+    /// read from the environment at start. Repeatable.
+    #[arg(long = "upstream-header", value_name = "NAME=HEADER: VALUE")]
+    pub upstream_headers: Vec<String>,
+
+    /// An upstream that supports `Last-Event-ID`: a run reconnects to it
+    /// after a lost connection if it sent event ids. Repeatable.
+    #[arg(long = "upstream-resume", value_name = "NAME")]
+    pub upstream_resume: Vec<String>,
+
+    /// Runs may name a raw URL that starts with this prefix (e.g.
+    /// `https://api.example.com/v1/`). Repeatable. [default: none]
+    #[arg(long = "run-url-prefix", value_name = "URL")]
+    pub run_url_prefixes: Vec<String>,
+
+    /// Let runs connect to loopback, private and link-local addresses
+    /// (refused by default: a run must not reach the hub's own network).
+    #[arg(long, env = "BOURN_ALLOW_PRIVATE_UPSTREAMS")]
+    pub allow_private_upstreams: bool,
+
+    /// Runs relayed at once by this hub. [default: 64]
+    #[arg(long, env = "BOURN_MAX_RUNS", value_name = "N")]
+    pub max_runs: Option<usize>,
+
+    /// Runs at once per client (per bearer token; every anonymous client
+    /// together). [default: 4]
+    #[arg(long, env = "BOURN_MAX_RUNS_PER_CLIENT", value_name = "N")]
+    pub max_runs_per_client: Option<usize>,
+
+    /// A request header a run may forward upstream from the client.
+    /// Repeatable; `Authorization` and `Cookie` never go.
+    /// [default: anthropic-version, anthropic-beta, openai-beta]
+    #[arg(long = "run-forward-header", value_name = "HEADER")]
+    pub run_forward_headers: Vec<String>,
 }
 
 /// The `--config` file: every key optional, unknown keys refused.
@@ -258,6 +300,14 @@ struct FileConfig {
     body_timeout: Option<String>,
     max_connections: Option<usize>,
     write_timeout: Option<String>,
+    upstream: Option<Vec<String>>,
+    upstream_header: Option<Vec<String>>,
+    upstream_resume: Option<Vec<String>>,
+    run_url_prefix: Option<Vec<String>>,
+    allow_private_upstreams: Option<bool>,
+    max_runs: Option<usize>,
+    max_runs_per_client: Option<usize>,
+    run_forward_header: Option<Vec<String>>,
 }
 
 /// The options in force.
@@ -290,6 +340,7 @@ pub struct Config {
     pub body_timeout: Duration,
     pub max_connections: usize,
     pub write_timeout: Duration,
+    pub runs: RunsConfig,
 }
 
 impl Config {
@@ -310,6 +361,29 @@ impl Config {
             .max_subscribers
             .or(file.max_subscribers)
             .unwrap_or(DEFAULT_MAX_SUBSCRIBERS);
+        let listed = |flags: &[String], file: Option<Vec<String>>| -> Vec<String> {
+            if flags.is_empty() {
+                file.unwrap_or_default()
+            } else {
+                flags.to_vec()
+            }
+        };
+        let runs = RunsOptions {
+            upstreams: listed(&args.upstreams, file.upstream.clone()),
+            upstream_headers: listed(&args.upstream_headers, file.upstream_header.clone()),
+            upstream_resume: listed(&args.upstream_resume, file.upstream_resume.clone()),
+            url_prefixes: listed(&args.run_url_prefixes, file.run_url_prefix.clone()),
+            allow_private: args.allow_private_upstreams
+                || file.allow_private_upstreams.unwrap_or(false),
+            max_runs: args.max_runs.or(file.max_runs),
+            max_runs_per_client: args.max_runs_per_client.or(file.max_runs_per_client),
+            forward_headers: if args.run_forward_headers.is_empty() {
+                file.run_forward_header.clone()
+            } else {
+                Some(args.run_forward_headers.clone())
+            },
+        };
+        let runs = RunsConfig::parse(&runs, |name| std::env::var(name).ok())?;
         let default_addr: SocketAddr = DEFAULT_ADDR
             .parse()
             .map_err(|_| "the default address does not parse".to_owned())?;
@@ -400,6 +474,7 @@ impl Config {
                 .write_timeout
                 .or(duration("write-timeout", file.write_timeout)?)
                 .unwrap_or(DEFAULT_WRITE_TIMEOUT),
+            runs,
         };
         if config.keep_alive.is_zero() {
             return Err("--keep-alive must be more than 0".to_owned());
@@ -500,6 +575,14 @@ mod tests {
             body_timeout: None,
             max_connections: None,
             write_timeout: None,
+            upstreams: Vec::new(),
+            upstream_headers: Vec::new(),
+            upstream_resume: Vec::new(),
+            run_url_prefixes: Vec::new(),
+            allow_private_upstreams: false,
+            max_runs: None,
+            max_runs_per_client: None,
+            run_forward_headers: Vec::new(),
         }
     }
 

@@ -5,6 +5,8 @@ mod config;
 mod conn;
 mod metrics;
 mod routes;
+mod run_routes;
+mod runs;
 mod stall;
 mod store;
 mod trust;
@@ -92,6 +94,25 @@ Examples:
   BOURN_PUBLISH_TOKEN=s3cret bourn serve --addr 0.0.0.0:8080
   bourn serve --config bourn.toml --cors-origin https://app.example";
 
+/// What the access line says of runs: off, or the upstreams by name.
+fn runs_note(runs: &runs::RunsConfig) -> String {
+    if !runs.enabled() {
+        return "off".to_owned();
+    }
+    let mut names: Vec<String> = runs.upstreams.keys().cloned().collect();
+    names.extend(runs.url_prefixes.iter().map(|prefix| format!("{prefix}*")));
+    format!(
+        "to {} ({} addresses {}), by whoever may publish",
+        names.join(", "),
+        "private",
+        if runs.allow_private {
+            "allowed"
+        } else {
+            "refused"
+        }
+    )
+}
+
 /// How long shutdown waits for the embedded store's last commit.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -151,6 +172,7 @@ pub async fn run(args: ServeArgs) -> Outcome {
         browser_origins = %origins,
         host_names = %hosts,
         metrics = metrics_note,
+        runs = %runs_note(&config.runs),
         "access"
     );
     let app = App::new(channel, config, shutdown.clone());

@@ -15,6 +15,8 @@ mod it {
     mod limits;
     mod listen;
     mod restart;
+    // Resumable runs: one upstream request, many followers (issue 15).
+    mod runs;
     mod support;
     // Cross-site publishes, DNS rebinding, reserved event types.
     mod trust;

@@ -242,9 +242,22 @@ impl Hub {
     /// `bourn serve --addr ADDR ARGS` with `data` as its data directory, once
     /// it printed its URL.
     pub fn start_in(data: &Path, addr: &str, args: &[&str]) -> Hub {
+        Hub::spawn(data, addr, args, &[])
+    }
+
+    /// [`Hub::start`] with these environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Hub {
+        let data = DataDir::new();
+        let mut hub = Hub::spawn(&data.path, "127.0.0.1:0", args, env);
+        hub._data = Some(data);
+        hub
+    }
+
+    fn spawn(data: &Path, addr: &str, args: &[&str], env: &[(&str, &str)]) -> Hub {
         let mut child = bourn_in(data)
             .args(["serve", "--addr", addr])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -186,6 +186,7 @@ impl App {
             .route("/topics", get(list_topics))
             .route("/topics/{topic}", get(subscribe).post(publish))
             .route("/runs", get(run_routes::list).post(run_routes::create))
+            .route("/runs/view", get(run_routes::page))
             .route(
                 "/runs/{id}",
                 get(run_routes::describe).delete(run_routes::abort),

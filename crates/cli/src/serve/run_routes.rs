@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use bourn_server::LastEventId;
 use http::header::{AUTHORIZATION, LOCATION};
 use http::{HeaderMap, HeaderValue, StatusCode, Uri};
@@ -110,12 +110,23 @@ pub async fn create(State(app): State<App>, headers: HeaderMap, body: Body) -> R
     response
 }
 
-/// `GET /runs`: the runs this node drives or drove (publish token).
+/// The runs page, served at `GET /runs/view`.
+const PAGE: &str = include_str!("runs.html");
+
+/// `GET /runs/view`: start a run, follow it, reload, abort.
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// `GET /runs`: the configured upstreams' names and the runs this node
+/// drives or drove (publish token).
 pub async fn list(State(app): State<App>, headers: HeaderMap) -> Response {
     if let Err(denied) = auth::check(app.config().publish_token.as_deref(), &headers, None) {
         return app.denied(denied, "listing runs");
     }
-    axum::Json(json!({ "runs": app.runs().list() })).into_response()
+    let runs = app.runs();
+    let upstreams: Vec<&String> = runs.config().upstreams.keys().collect();
+    axum::Json(json!({ "upstreams": upstreams, "runs": runs.list() })).into_response()
 }
 
 /// `GET /runs/ID`: what this node knows of a run.

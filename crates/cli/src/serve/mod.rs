@@ -42,6 +42,17 @@ Endpoints:
                          (the first 64 per topic), in name order, 100 a
                          page: ?limit=N (1-1000), ?after=NAME (the page's
                          \"next\"), ?name=NAME (that topic only)
+  POST /runs             start a run (with --upstream): JSON {\"upstream\":
+                         \"NAME\", \"body\": …, \"headers\": {…}}; one upstream
+                         request, relayed into the run's topic; 201 with
+                         {\"id\", \"url\", \"events\"}; publish token and rules
+  GET  /runs/ID/events   follow a run from its start (or Last-Event-ID), on
+                         any node; ends with a bourn-end event: {\"outcome\":
+                         \"completed\"|\"failed\"|\"aborted\", \"error\": {kind…}}
+  DELETE /runs/ID        abort (also POST /runs/ID/abort): 200 with the end,
+                         409 if it had ended, 202 if no end within 2 s
+  GET  /runs/ID          how a run is going; GET /runs: this node's runs
+  GET  /runs/view        a page: start a run, follow it, reload, abort
   GET  /health           200 ok (503 while shutting down)
   GET  /metrics          Prometheus text: subscribers, published, delivered,
                          replayed, dropped for lag, resets, rejections;
@@ -59,7 +70,8 @@ Statuses (each with a one-line reason in the body):
   408  publish body not received within --body-timeout
   413  body larger than --max-body (from Content-Length, before reading it;
        also instead of 100 Continue)
-  429  a new topic beyond --max-topics
+  429  a new topic beyond --max-topics; a run beyond --max-runs or
+       --max-runs-per-client (Retry-After)
   200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
 
 History (--store), replayed to clients that resume with Last-Event-ID:

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, Denied};
-use super::config::Config;
+use super::config::ServeArgs as Config;
 use super::metrics::Metrics;
 use super::trust;
 
@@ -372,14 +372,14 @@ async fn subscribe(
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
         Err(error) => {
             tracing::debug!(%topic, %error, "subscriber turned away");
-            return Sse::<Subscription>::busy(&headers, config.retry_hint).into_response();
+            return Sse::<Subscription>::busy(&headers, config.retry_hint.0).into_response();
         }
     };
     inner.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
     app.note_topic(&topic, None);
     let sse = Sse::new(subscription)
-        .keep_alive(KeepAlive::every(config.keep_alive))
-        .retry(config.retry_hint)
+        .keep_alive(KeepAlive::every(config.keep_alive.0))
+        .retry(config.retry_hint.0)
         .shutdown(&inner.shutdown);
     IntoResponse::into_response(sse)
 }
@@ -421,13 +421,13 @@ async fn publish(
     if content_length(&headers).is_some_and(|length| length > config.max_body as u64) {
         return app.too_large();
     }
-    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+    let read = tokio::time::timeout(config.body_timeout.0, read_body(body, config.max_body));
     let Ok(body) = read.await else {
         let mut response = app.reject(
             StatusCode::REQUEST_TIMEOUT,
             format_args!(
                 "the body did not arrive within {} (--body-timeout)",
-                humantime::format_duration(config.body_timeout)
+                humantime::format_duration(config.body_timeout.0)
             ),
         );
         // The rest of the body may still come: do not read it as a request.

@@ -39,7 +39,11 @@ Endpoints:
                          (the first 64 per topic), in name order, 100 a
                          page: ?limit=N (1-1000), ?after=NAME (the page's
                          \"next\"), ?name=NAME (that topic only)
-  GET  /health           200 ok (503 while shutting down)
+  GET  /health           liveness: 200 ok while the process answers (it
+                         does not look at the store)
+  GET  /ready            readiness: 200 ready, or 503 with the reason while
+                         shutting down, while the store reports itself
+                         unhealthy, or at --max-subscribers
   GET  /metrics          Prometheus text: subscribers, published, delivered,
                          replayed, dropped for lag, resets, rejections;
                          connections open, refused at --max-connections,

@@ -83,6 +83,7 @@ impl App {
         Router::new()
             .route("/", get(page))
             .route("/health", get(health))
+            .route("/ready", get(ready))
             .route("/metrics", get(metrics))
             .route("/topics", get(list_topics))
             .route("/topics/{topic}", get(subscribe).post(publish))
@@ -238,18 +239,34 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-async fn health(State(app): State<App>) -> Response {
+/// Liveness (Kubernetes' convention): the process is up and answering. It
+/// does not look at the store, so an outage of a shared Redis does not get
+/// every hub restarted; `/ready` says whether to send clients here.
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 while the hub can take subscribers and publishes; 503
+/// with the reason while it is shutting down, while the store reports
+/// itself unhealthy (a silent Pub/Sub connection, a disk that refuses
+/// commits), or at `--max-subscribers`.
+async fn ready(State(app): State<App>) -> Response {
+    let unavailable = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
     if app.inner.shutdown.is_triggered() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+        return unavailable("shutting down\n".to_owned());
     }
-    match app.inner.channel.stats().backend_health {
-        Health::Healthy => "ok\n".into_response(),
-        Health::Unhealthy(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("backend unhealthy: {reason}\n"),
-        )
-            .into_response(),
+    let stats = app.inner.channel.stats();
+    if let Health::Unhealthy(reason) = stats.backend_health {
+        return unavailable(format!("backend unhealthy: {reason}\n"));
     }
+    let max = app.inner.config.max_subscribers;
+    if stats.subscribers >= max {
+        return unavailable(format!(
+            "full: {} subscribers, the --max-subscribers limit is {max}\n",
+            stats.subscribers
+        ));
+    }
+    "ready\n".into_response()
 }
 
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -269,7 +286,7 @@ async fn not_found(State(app): State<App>, uri: Uri) -> Response {
     app.reject(
         StatusCode::NOT_FOUND,
         format_args!(
-            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /metrics",
+            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /ready, /metrics",
             uri.path()
         ),
     )

@@ -185,3 +185,31 @@ fn an_idempotency_key_publishes_once() {
     assert_eq!(bad.status, 400, "{}", bad.text());
     assert!(bad.text().contains("Idempotency-Key"), "{}", bad.text());
 }
+
+#[test]
+fn health_is_liveness_and_ready_says_whether_to_send_clients() {
+    let mut hub = Hub::start(&["--store", "memory", "--max-subscribers", "1"]);
+    let get = |path: &str| hub.request("GET", path, &[], b"");
+    assert_eq!(
+        (get("/health").status, get("/health").text()),
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(
+        (get("/ready").status, get("/ready").text()),
+        (200, "ready\n".to_owned())
+    );
+
+    // At --max-subscribers, not ready (new clients would be turned away),
+    // still alive.
+    let (response, stream) = super::support::open_stream(hub.addr, "/topics/t", &[]);
+    assert_eq!(response.status, 200);
+    hub.wait_metric("bourn_subscribers", 1);
+    let full = get("/ready");
+    assert_eq!(full.status, 503, "{}", full.text());
+    assert!(full.text().contains("--max-subscribers"), "{}", full.text());
+    assert_eq!(get("/health").status, 200);
+    drop(stream);
+    hub.wait_metric("bourn_subscribers", 0);
+    assert_eq!(get("/ready").status, 200);
+    assert!(hub.terminate().success());
+}

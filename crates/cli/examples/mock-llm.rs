@@ -19,7 +19,10 @@ async fn main() -> std::io::Result<()> {
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:9009".to_owned());
     let words: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(200);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("mock LLM API on http://{}/v1/chat/completions ({words} words per answer)", listener.local_addr()?);
+    println!(
+        "mock LLM API on http://{}/v1/chat/completions ({words} words per answer)",
+        listener.local_addr()?
+    );
     loop {
         let (mut socket, peer) = listener.accept().await?;
         tokio::spawn(async move {
@@ -32,7 +35,8 @@ async fn main() -> std::io::Result<()> {
                 }
             }
             println!("request from {peer}");
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
             if socket.write_all(head.as_bytes()).await.is_err() {
                 return;
             }

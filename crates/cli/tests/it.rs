@@ -8,6 +8,8 @@
 
 mod it {
     mod bad_input;
+    // `bourn serve` options: one layer over flags, variables and the file.
+    mod config;
     mod decode;
     mod exit_codes;
     mod hub;

@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, Denied};
-use super::config::Config;
+use super::config::ServeArgs as Config;
 use super::metrics::Metrics;
 use super::run_routes;
-use super::runs::Runs;
+use super::runs::{Runs, RunsConfig};
 use super::trust;
 
 /// The page served at `GET /`.
@@ -64,11 +64,11 @@ struct AppInner {
 
 impl App {
     /// The hub's state over `channel`.
-    pub fn new(channel: Channel, config: Config, shutdown: Shutdown) -> App {
+    pub fn new(channel: Channel, config: Config, runs: RunsConfig, shutdown: Shutdown) -> App {
         App {
             inner: Arc::new(AppInner {
                 channel,
-                runs: Arc::new(Runs::new(config.runs.clone())),
+                runs: Arc::new(Runs::new(runs)),
                 config,
                 metrics: Arc::new(Metrics::default()),
                 shutdown,
@@ -96,8 +96,8 @@ impl App {
         inner.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
         let config = &inner.config;
         let sse = Sse::new(subscription)
-            .keep_alive(KeepAlive::every(config.keep_alive))
-            .retry(config.retry_hint)
+            .keep_alive(KeepAlive::every(config.keep_alive.0))
+            .retry(config.retry_hint.0)
             .shutdown(&inner.shutdown);
         IntoResponse::into_response(sse)
     }
@@ -117,13 +117,13 @@ impl App {
         if content_length(headers).is_some_and(|length| length > config.max_body as u64) {
             return Err(self.too_large());
         }
-        let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
+        let read = tokio::time::timeout(config.body_timeout.0, read_body(body, config.max_body));
         let Ok(body) = read.await else {
             let mut response = self.reject(
                 StatusCode::REQUEST_TIMEOUT,
                 format_args!(
                     "the body did not arrive within {} (--body-timeout)",
-                    humantime::format_duration(config.body_timeout)
+                    humantime::format_duration(config.body_timeout.0)
                 ),
             );
             // The rest of the body may still come: do not read it as a request.
@@ -182,6 +182,7 @@ impl App {
         Router::new()
             .route("/", get(page))
             .route("/health", get(health))
+            .route("/ready", get(ready))
             .route("/metrics", get(metrics))
             .route("/topics", get(list_topics))
             .route("/topics/{topic}", get(subscribe).post(publish))
@@ -345,18 +346,34 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-async fn health(State(app): State<App>) -> Response {
+/// Liveness (Kubernetes' convention): the process is up and answering. It
+/// does not look at the store, so an outage of a shared Redis does not get
+/// every hub restarted; `/ready` says whether to send clients here.
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 while the hub can take subscribers and publishes; 503
+/// with the reason while it is shutting down, while the store reports
+/// itself unhealthy (a silent Pub/Sub connection, a disk that refuses
+/// commits), or at `--max-subscribers`.
+async fn ready(State(app): State<App>) -> Response {
+    let unavailable = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
     if app.inner.shutdown.is_triggered() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+        return unavailable("shutting down\n".to_owned());
     }
-    match app.inner.channel.stats().backend_health {
-        Health::Healthy => "ok\n".into_response(),
-        Health::Unhealthy(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("backend unhealthy: {reason}\n"),
-        )
-            .into_response(),
+    let stats = app.inner.channel.stats();
+    if let Health::Unhealthy(reason) = stats.backend_health {
+        return unavailable(format!("backend unhealthy: {reason}\n"));
     }
+    let max = app.inner.config.max_subscribers;
+    if stats.subscribers >= max {
+        return unavailable(format!(
+            "full: {} subscribers, the --max-subscribers limit is {max}\n",
+            stats.subscribers
+        ));
+    }
+    "ready\n".into_response()
 }
 
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -377,7 +394,7 @@ async fn not_found(State(app): State<App>, uri: Uri) -> Response {
     app.reject(
         StatusCode::NOT_FOUND,
         format_args!(
-            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /metrics",
+            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /ready, /metrics",
             uri.path()
         ),
     )
@@ -480,7 +497,7 @@ async fn subscribe(
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
         Err(error) => {
             tracing::debug!(%topic, %error, "subscriber turned away");
-            return Sse::<Subscription>::busy(&headers, config.retry_hint).into_response();
+            return Sse::<Subscription>::busy(&headers, config.retry_hint.0).into_response();
         }
     };
     app.note_topic(&topic, None);

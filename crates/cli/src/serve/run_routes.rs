@@ -196,8 +196,11 @@ pub async fn follow(
         Err(error) if error.is_too_many_topics() => app.too_many_topics(),
         Err(error) => {
             tracing::debug!(run = %id, %error, "follower turned away");
-            bourn_server::Sse::<bourn_server::Subscription>::busy(&headers, app.config().retry_hint)
-                .into_response()
+            bourn_server::Sse::<bourn_server::Subscription>::busy(
+                &headers,
+                app.config().retry_hint.0,
+            )
+            .into_response()
         }
     }
 }

@@ -214,6 +214,33 @@ impl RunsConfig {
     }
 }
 
+/// `--upstream`'s own check of one `NAME=URL` (so that a bad one in the
+/// `--config` file is named with its line).
+pub fn upstream_spec(spec: &str) -> Result<String, String> {
+    RunsConfig::parse(
+        &RunsOptions {
+            upstreams: vec![spec.to_owned()],
+            ..RunsOptions::default()
+        },
+        |_| None,
+    )
+    .map(|_| spec.to_owned())
+    .map_err(|error| error.replacen(&format!("--upstream `{spec}`: "), "", 1))
+}
+
+/// `--run-url-prefix`'s own check of one prefix.
+pub fn url_prefix(prefix: &str) -> Result<String, String> {
+    RunsConfig::parse(
+        &RunsOptions {
+            url_prefixes: vec![prefix.to_owned()],
+            ..RunsOptions::default()
+        },
+        |_| None,
+    )
+    .map(|_| prefix.to_owned())
+    .map_err(|error| error.replacen(&format!("--run-url-prefix `{prefix}`: "), "", 1))
+}
+
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name

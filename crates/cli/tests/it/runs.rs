@@ -669,3 +669,61 @@ fn a_run_on_one_node_is_followed_and_aborted_from_another_over_redis() {
     assert_eq!(a.metric("bourn_runs_ended_total{outcome=\"aborted\"}"), 1);
     assert_eq!(long.requests.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn upstreams_come_from_the_config_file_too_and_a_bad_one_names_its_line() {
+    let dir = super::support::DataDir::new();
+    std::fs::create_dir_all(&dir.path).unwrap();
+    let path = dir.path.join("bourn.toml");
+    std::fs::write(
+        &path,
+        "store = \"memory\"\nallow-private-upstreams = true\n\n[upstream]\nmock = \"http://127.0.0.1:9/v1\"\nother = \"https://api.example.test/v1/stream\"\n",
+    )
+    .unwrap();
+    let hub = Hub::start(&["--config", path.to_str().unwrap()]);
+    let list: Value = serde_json::from_slice(&hub.request("GET", "/runs", &[], b"").body).unwrap();
+    assert_eq!(list["upstreams"], serde_json::json!(["mock", "other"]));
+    drop(hub);
+
+    std::fs::write(
+        &path,
+        "store = \"memory\"\n[upstream]\nmock = \"ftp://127.0.0.1/\"\n",
+    )
+    .unwrap();
+    let out = super::support::run(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--config",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(":2: `upstream`") && out.stderr.contains("http://"),
+        "{}",
+        out.stderr
+    );
+
+    // A header for an upstream that does not exist: refused at start.
+    let out = super::support::run(
+        &[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--store",
+            "memory",
+            "--upstream-header",
+            "nope=A: b",
+        ],
+        b"",
+    );
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no --upstream named `nope`"),
+        "{}",
+        out.stderr
+    );
+}

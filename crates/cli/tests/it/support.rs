@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 32] = [
+const ENV: [&str; 35] = [
     "BOURN_CONFIG",
+    "BOURN_METRICS_TOKEN",
+    "BOURN_ALLOWED_HOSTS",
+    "BOURN_TOPIC_TTL",
     "BOURN_ADDR",
     "BOURN_PUBLISH_TOKEN",
     "BOURN_SUBSCRIBE_TOKEN",

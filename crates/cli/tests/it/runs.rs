@@ -15,16 +15,24 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::support::Hub;
+use super::support::{Hub, runtime};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+/// A runtime, a mock upstream playing `script`, and a hub (memory store)
+/// whose upstream `mock` is it.
+fn hub_with_mock(script: Script) -> (tokio::runtime::Runtime, Mock, Hub) {
+    let runtime = runtime();
+    let mock = runtime.block_on(Mock::start(script));
+    let upstream = format!("mock={}", mock.url());
+    let hub = Hub::start(&[
+        "--store",
+        "memory",
+        "--upstream",
+        &upstream,
+        "--allow-private-upstreams",
+    ]);
+    (runtime, mock, hub)
 }
 
 /// What the mock upstream answers.
@@ -221,19 +229,10 @@ fn expected_tokens(count: usize) -> Vec<String> {
 
 #[test]
 fn twenty_followers_killed_fifty_times_each_get_every_token_once_and_one_upstream_call() {
-    let runtime = runtime();
-    let mock = runtime.block_on(Mock::start(Script::Tokens {
+    let (runtime, mock, hub) = hub_with_mock(Script::Tokens {
         count: 2000,
         every: Duration::from_millis(5),
-    }));
-    let upstream = format!("mock={}", mock.url());
-    let hub = Hub::start(&[
-        "--store",
-        "memory",
-        "--upstream",
-        &upstream,
-        "--allow-private-upstreams",
-    ]);
+    });
     let id = start_run(
         &hub,
         r#"{"upstream":"mock","body":{"prompt":"count to 2000"}}"#,
@@ -329,19 +328,10 @@ fn twenty_followers_killed_fifty_times_each_get_every_token_once_and_one_upstrea
 
 #[test]
 fn abort_stops_the_upstream_within_100_ms_and_ends_the_run_as_aborted() {
-    let runtime = runtime();
-    let mock = runtime.block_on(Mock::start(Script::Tokens {
+    let (runtime, mock, hub) = hub_with_mock(Script::Tokens {
         count: 100_000,
         every: Duration::from_millis(10),
-    }));
-    let upstream = format!("mock={}", mock.url());
-    let hub = Hub::start(&[
-        "--store",
-        "memory",
-        "--upstream",
-        &upstream,
-        "--allow-private-upstreams",
-    ]);
+    });
     let id = start_run(&hub, r#"{"upstream":"mock"}"#);
     // A follower sees tokens flowing, then the abort's end.
     let url = hub.url(&format!("/runs/{id}/events"));

@@ -7,18 +7,10 @@ use std::time::Duration;
 use bourn_client::{EventSource, Item};
 use futures_util::StreamExt;
 
-use super::support::{DataDir, Hub, Lines, bourn_in, wait_for_exit};
+use super::support::{DataDir, Hub, Lines, bourn_in, runtime, wait_for_exit};
 use bourn_testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// POSTs `data` to `topic`; the id from the answer.
 fn publish(hub: &Hub, topic: &str, data: &str) -> String {

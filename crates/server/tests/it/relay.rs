@@ -48,6 +48,15 @@ fn end_data(events: &[Event]) -> Value {
     serde_json::from_str(end.data()).unwrap()
 }
 
+/// A relay of `upstream`'s response into `run`.
+fn relay(channel: &Channel, upstream: &Server) -> Relay {
+    Relay::new(
+        channel,
+        "run",
+        bourn_client::EventSource::builder(upstream.url()),
+    )
+}
+
 fn tokens(n: usize) -> String {
     (0..n)
         .map(|i| format!("event: token\ndata: t{i}\n\n"))
@@ -144,13 +153,7 @@ async fn provider_errors_after_a_200_end_the_run_as_failed() {
         let body = format!("{}{error_event}{}", tokens(3), tokens(2));
         let upstream = Server::replies([Reply::sse(body)]).await.unwrap();
         let channel = Channel::new();
-        let report = Relay::new(
-            &channel,
-            "run",
-            bourn_client::EventSource::builder(upstream.url()),
-        )
-        .run()
-        .await;
+        let report = relay(&channel, &upstream).run().await;
         let Outcome::Failed(failure) = report.outcome() else {
             panic!("{event_type}: {report:?}");
         };
@@ -175,13 +178,7 @@ async fn a_token_that_mentions_error_is_not_a_failure() {
     let body = "data: {\"text\":\"an \\\"error\\\" occurred\"}\n\ndata: {\"error\":null}\n\n";
     let upstream = Server::replies([Reply::sse(body)]).await.unwrap();
     let channel = Channel::new();
-    let report = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .run()
-    .await;
+    let report = relay(&channel, &upstream).run().await;
     assert_eq!(report.outcome(), &Outcome::Completed);
     assert_eq!(report.events(), 2);
 }
@@ -195,13 +192,7 @@ async fn a_cut_connection_is_a_failure_unless_the_upstream_can_resume() {
         .await
         .unwrap();
     let channel = Channel::new();
-    let report = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .run()
-    .await;
+    let report = relay(&channel, &upstream).run().await;
     let Outcome::Failed(failure) = report.outcome() else {
         panic!("{report:?}");
     };
@@ -218,14 +209,7 @@ async fn a_cut_connection_is_a_failure_unless_the_upstream_can_resume() {
     .await
     .unwrap();
     let channel = Channel::new();
-    let report = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .resume(true)
-    .run()
-    .await;
+    let report = relay(&channel, &upstream).resume(true).run().await;
     assert_eq!(report.outcome(), &Outcome::Completed);
     assert_eq!((report.events(), report.requests()), (3, 2));
     let requests = upstream.requests();
@@ -240,14 +224,7 @@ async fn a_cut_connection_is_a_failure_unless_the_upstream_can_resume() {
         .await
         .unwrap();
     let channel = Channel::new();
-    let report = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .resume(true)
-    .run()
-    .await;
+    let report = relay(&channel, &upstream).resume(true).run().await;
     assert!(matches!(report.outcome(), Outcome::Failed(_)), "{report:?}");
     assert_eq!(upstream.request_count(), 1);
 }
@@ -326,12 +303,7 @@ async fn publishes_are_retried_with_one_key_and_never_doubled() {
     let upstream = Server::replies([Reply::sse(tokens(5)).chunk_size(16)])
         .await
         .unwrap();
-    let relay = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .idempotency_prefix("run-1");
+    let relay = relay(&channel, &upstream).idempotency_prefix("run-1");
     let faults_later = Arc::clone(&faults);
     let report = {
         let running = tokio::spawn(relay.run());
@@ -359,14 +331,10 @@ async fn a_backend_that_stays_down_fails_the_run_with_publish() {
     faults.fail_appends.store(u32::MAX, Ordering::Relaxed);
     let channel = Channel::builder().backend(backend).build().unwrap();
     let upstream = Server::replies([Reply::sse(tokens(2))]).await.unwrap();
-    let report = Relay::new(
-        &channel,
-        "run",
-        bourn_client::EventSource::builder(upstream.url()),
-    )
-    .publish_deadline(Duration::from_millis(100))
-    .run()
-    .await;
+    let report = relay(&channel, &upstream)
+        .publish_deadline(Duration::from_millis(100))
+        .run()
+        .await;
     let Outcome::Failed(failure) = report.outcome() else {
         panic!("{report:?}");
     };

@@ -35,7 +35,7 @@ pub fn run() -> Result<()> {
     let root = crate::root();
     let chromium = crate::e2e::ensure_chromium()?;
     let bourn = build_bourn(&root)?;
-    let mut hub = Hub::start(&bourn, "127.0.0.1:0")?;
+    let mut hub = Hub::start(&bourn, "127.0.0.1:0", &[])?;
     println!("e2e-hub: bourn serve at {}", hub.url);
     let profile = Profile::new()?;
     let mut browser = Browser::launch(&chromium, &profile.0)?;
@@ -43,10 +43,138 @@ pub fn run() -> Result<()> {
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let screenshot = target.join("e2e-hub.png");
     let result = drive(&mut browser, &mut hub, &bourn, &screenshot);
-    drop(browser);
     drop(hub);
+    let result = result.and_then(|()| {
+        println!("e2e-hub: the runs page, reloaded mid-answer");
+        drive_runs(&mut browser, &bourn, &target.join("e2e-runs.png"))
+    });
+    drop(browser);
     drop(profile);
     result
+}
+
+/// Tokens the mock upstream sends, one every [`TOKEN_EVERY`].
+const TOKENS: usize = 60;
+const TOKEN_EVERY: Duration = Duration::from_millis(50);
+
+/// A mock LLM API on loopback: each request gets [`TOKENS`] JSON tokens;
+/// counts its requests. Stops when dropped.
+struct MockUpstream {
+    addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl MockUpstream {
+    fn start() -> Result<MockUpstream> {
+        use std::io::Write as _;
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let mock = MockUpstream {
+            addr: listener.local_addr()?,
+            requests: std::sync::Arc::default(),
+            stop: std::sync::Arc::default(),
+        };
+        let (requests, stop) = (mock.requests.clone(), mock.stop.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { continue };
+                requests.fetch_add(1, Ordering::SeqCst);
+                let stop = stop.clone();
+                thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut buf = [0; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+                    );
+                    for i in 0..TOKENS {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let token = format!("data: {{\"text\":\"w{i} \"}}\n\n");
+                        if stream.write_all(token.as_bytes()).is_err() {
+                            return;
+                        }
+                        thread::sleep(TOKEN_EVERY);
+                    }
+                });
+            }
+        });
+        Ok(mock)
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// Starts a run from the runs page, reloads the page mid-answer, and
+/// checks that the page shows the whole answer once, from one upstream call.
+fn drive_runs(browser: &mut Browser, bourn: &Path, screenshot: &Path) -> Result<()> {
+    let mock = MockUpstream::start()?;
+    let upstream = format!("mock=http://{}/v1/chat", mock.addr);
+    let hub = Hub::start(
+        bourn,
+        "127.0.0.1:0",
+        &["--upstream", &upstream, "--allow-private-upstreams"],
+    )?;
+    let tab = browser.open_tab(&format!("{}runs/view", hub.url))?;
+    browser.call(Some(&tab), "Page.enable", json!({}))?;
+    browser.wait_for(
+        &tab,
+        "document.getElementById('upstream').options.length === 1 || null",
+        "the upstream list",
+    )?;
+    browser.call(Some(&tab), "Page.bringToFront", json!({}))?;
+    browser.type_into(&tab, "prompt", "Count for me")?;
+    browser.click(&tab, "start")?;
+    let shown = browser.wait_for(
+        &tab,
+        "Number(document.getElementById('count').textContent) >= 10 || null",
+        "ten tokens on the page",
+    )?;
+    ensure!(shown == json!(true), "the page shows {shown}");
+    let id = browser.eval(&tab, "document.getElementById('run-id').textContent")?;
+    println!("e2e-hub: run {id} started from the page; reloading mid-answer");
+    browser.call(Some(&tab), "Page.reload", json!({}))?;
+    let outcome = browser.wait_for(
+        &tab,
+        "(() => { const s = document.body.dataset.run; return s && s !== 'running' ? s : null; })()",
+        "the run's end on the reloaded page",
+    )?;
+    ensure!(outcome == json!("completed"), "the run ended as {outcome}");
+    let answer = browser.eval(&tab, "document.getElementById('answer').textContent")?;
+    let expected: String = (0..TOKENS).map(|i| format!("w{i} ")).collect();
+    ensure!(
+        answer.as_str() == Some(expected.as_str()),
+        "the reloaded page shows {answer}, expected the whole answer once: {expected:?}"
+    );
+    let requests = mock.requests.load(std::sync::atomic::Ordering::SeqCst);
+    ensure!(requests == 1, "the upstream was called {requests} times");
+    println!(
+        "e2e-hub: ok — after a reload the page shows all {TOKENS} tokens once; one upstream request"
+    );
+    browser.screenshot(&tab, screenshot)?;
+    println!(
+        "e2e-hub: screenshot of the runs page: {}",
+        screenshot.display()
+    );
+    drop(hub);
+    drop(mock);
+    Ok(())
 }
 
 /// Publishes from tab A's form; tab B must show the event. Then restarts
@@ -115,7 +243,7 @@ fn drive(browser: &mut Browser, hub: &mut Hub, bourn: &Path, screenshot: &Path) 
     // have been missed.
     let addr = hub.addr.clone();
     hub.stop()?;
-    *hub = Hub::start(bourn, &addr)?;
+    *hub = Hub::start(bourn, &addr, &[])?;
     browser.wait_for(
         &receiver,
         "Number(document.getElementById('reconnects').textContent) >= 1",
@@ -153,10 +281,11 @@ struct Hub {
 }
 
 impl Hub {
-    fn start(bourn: &Path, addr: &str) -> Result<Hub> {
+    fn start(bourn: &Path, addr: &str, extra: &[&str]) -> Result<Hub> {
         let mut child = Command::new(bourn)
             // The in-memory log: the restart must show tab B a reset.
             .args(["serve", "--addr", addr, "--store", "memory"])
+            .args(extra)
             .env_remove("BOURN_CONFIG")
             .env_remove("BOURN_PUBLISH_TOKEN")
             .env_remove("BOURN_SUBSCRIBE_TOKEN")

@@ -20,12 +20,30 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Parsed by hand rather than `Cli::parse()`: `bourn serve` needs to know
+    // which options were given (its --config file fills in the rest), and a
+    // bad value from an environment variable is reported by its name.
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(error) => {
+            if let Some(message) =
+                serve::environment_error(&error, args.get(1..).unwrap_or_default())
+            {
+                return exit::fail(exit::Code::Usage, &message);
+            }
+            error.exit()
+        }
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     init_logs(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -36,7 +54,13 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve::run(*args).await,
+            Command::Serve(args) => {
+                let serve = matches
+                    .subcommand_matches("serve")
+                    .cloned()
+                    .unwrap_or_default();
+                serve::run(*args, &serve).await
+            }
             Command::Listen(args) => listen::run(args).await,
             Command::Publish(args) => publish::run(args).await,
             Command::Decode(args) => decode::run(&args),

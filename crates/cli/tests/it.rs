@@ -8,6 +8,8 @@
 
 mod it {
     mod bad_input;
+    // `bourn serve` options: one layer over flags, variables and the file.
+    mod config;
     mod decode;
     mod exit_codes;
     mod hub;
@@ -15,6 +17,8 @@ mod it {
     mod limits;
     mod listen;
     mod restart;
+    // Resumable runs: one upstream request, many followers (issue 15).
+    mod runs;
     mod support;
     // Cross-site publishes, DNS rebinding, reserved event types.
     mod trust;

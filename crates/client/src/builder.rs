@@ -21,7 +21,7 @@ use crate::redirect::DEFAULT_MAX_REDIRECTS;
 use crate::retry::RetryPolicy;
 #[cfg(feature = "rustls")]
 use crate::tls::TlsOptions;
-use crate::transport::{self, Erased, ProxySetting, RequestBody};
+use crate::transport::{self, AddressFilter, Erased, ProxySetting, RequestBody};
 
 /// Builds an [`EventSource`]: request, reconnection policy, timeouts, limits
 /// and transport. Setters never fail; the first invalid value is reported by
@@ -64,6 +64,7 @@ pub struct Builder {
     auth_retries: u32,
     cookies: bool,
     proxy: ProxySetting,
+    filter: Option<AddressFilter>,
     #[cfg(feature = "rustls")]
     tls: TlsOptions,
     transport: Option<Erased>,
@@ -113,6 +114,7 @@ impl Builder {
             auth_retries: DEFAULT_AUTH_RETRIES,
             cookies: false,
             proxy: ProxySetting::Env,
+            filter: None,
             #[cfg(feature = "rustls")]
             tls: TlsOptions::default(),
             transport: None,
@@ -421,6 +423,35 @@ impl Builder {
         self
     }
 
+    /// Connects only to peer addresses `allows` accepts: a host name's
+    /// addresses are resolved and filtered on every attempt (first,
+    /// reconnection, redirect), so a name that re-resolves to a refused
+    /// address is caught each time (DNS rebinding); an address literal in
+    /// the URL is checked as it is. A host with no accepted address fails
+    /// the attempt with [`ErrorKind::Connect`](crate::ErrorKind::Connect),
+    /// saying which addresses were refused. For a relay or webhook-style
+    /// service that must not reach private networks:
+    ///
+    /// ```
+    /// let source = bourn_client::EventSource::builder("https://api.example.test/v1/stream")
+    ///     .address_filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+    ///     .no_proxy()
+    ///     .build()?;
+    /// # Ok::<(), bourn_client::Error>(())
+    /// ```
+    ///
+    /// A proxy would resolve the target itself, so with a filter a request
+    /// a proxy applies to fails instead (use [`no_proxy`](Builder::no_proxy)).
+    /// Not applied to a [`client`](Builder::client) or
+    /// [`connector`](Builder::connector) of your own. Default: none.
+    pub fn address_filter(
+        mut self,
+        allows: impl Fn(std::net::IpAddr) -> bool + Send + Sync + 'static,
+    ) -> Builder {
+        self.filter = Some(AddressFilter::new(allows));
+        self
+    }
+
     /// Sends requests through this hyper client (its pool, TLS, proxy,
     /// HTTP/2 settings). Default: a client made by the source, over HTTP and,
     /// with the `rustls` feature, HTTPS, through the environment's proxy.
@@ -463,6 +494,7 @@ impl Builder {
                 }
                 transport::default_transport(
                     &self.proxy,
+                    self.filter.as_ref(),
                     #[cfg(feature = "rustls")]
                     &self.tls,
                 )

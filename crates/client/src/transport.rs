@@ -3,10 +3,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 #[cfg(feature = "rustls")]
 use std::sync::OnceLock;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::PROXY_AUTHORIZATION;
@@ -14,9 +17,11 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 use hyper_util::rt::TokioExecutor;
+use tower_service::Service;
 
 use crate::error::BoxError;
 use crate::proxy::ForwardProxy;
@@ -107,22 +112,48 @@ where
 /// connector for `http` URLs (the request goes to the proxy in absolute
 /// form) and an HTTP `CONNECT` tunnel for `https` URLs.
 struct DefaultTransport {
-    http: Client<HttpConnector, RequestBody>,
+    http: Client<HttpConnector<Resolver>, RequestBody>,
     #[cfg(feature = "rustls")]
     https: Https,
     proxy: Matcher,
+    filter: Option<AddressFilter>,
 }
+
+/// The TCP connector of the default transport: DNS through `getaddrinfo`,
+/// then the address filter, if any.
+type Tcp = HttpConnector<Resolver>;
 
 #[cfg(feature = "rustls")]
 struct Https {
     config: Arc<rustls::ClientConfig>,
-    connector: hyper_rustls::HttpsConnector<HttpConnector>,
-    client: OnceLock<Client<hyper_rustls::HttpsConnector<HttpConnector>, RequestBody>>,
+    connector: hyper_rustls::HttpsConnector<Tcp>,
+    client: OnceLock<Client<hyper_rustls::HttpsConnector<Tcp>, RequestBody>>,
 }
 
 impl Transport for DefaultTransport {
     fn send(&self, request: Request<RequestBody>) -> ResponseFuture {
+        if let Some(filter) = &self.filter {
+            // The connector skips DNS for an address literal: check it here
+            // (this runs for every request: first, reconnection, redirect).
+            let literal = request
+                .uri()
+                .host()
+                .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+                .and_then(|host| host.parse::<IpAddr>().ok());
+            if let Some(ip) = literal.filter(|ip| !filter.allows(*ip)) {
+                return Box::pin(async move { Err(refused(&ip.to_string(), &[ip]).into()) });
+            }
+        }
         if let Some(intercept) = self.proxy.intercept(request.uri()) {
+            if self.filter.is_some() {
+                // The proxy would resolve the target: its address could not
+                // be checked.
+                return Box::pin(async {
+                    Err("an address filter is set and a proxy applies to this URL: \
+                         the target's address could not be checked (use `no_proxy`)"
+                        .into())
+                });
+            }
             return self.send_proxied(request, &intercept);
         }
         #[cfg(feature = "rustls")]
@@ -176,15 +207,20 @@ impl DefaultTransport {
 /// The default transport (see [`DefaultTransport`]).
 pub(crate) fn default_transport(
     proxy: &ProxySetting,
+    filter: Option<&AddressFilter>,
     #[cfg(feature = "rustls")] tls: &TlsOptions,
 ) -> Result<Erased, BoxError> {
+    let resolver = Resolver {
+        gai: GaiResolver::new(),
+        filter: filter.cloned(),
+    };
     #[cfg(feature = "rustls")]
     let https = {
-        let (config, connector) = if tls.is_default() {
+        let (config, connector) = if tls.is_default() && filter.is_none() {
             default_https()?
         } else {
             let config = Arc::new(tls.client_config()?);
-            let connector = https_connector(&config);
+            let connector = https_connector(&config, resolver.clone());
             (config, connector)
         };
         Https {
@@ -194,24 +230,20 @@ pub(crate) fn default_transport(
         }
     };
     Ok(Erased(Arc::new(DefaultTransport {
-        http: client_with(http_connector(true)),
+        http: client_with(tcp_connector(true, resolver)),
         #[cfg(feature = "rustls")]
         https,
         proxy: proxy.matcher(),
+        filter: filter.cloned(),
     })))
 }
 
 /// The process's default TLS config and connector, made on first use.
 #[cfg(feature = "rustls")]
 #[allow(clippy::type_complexity)]
-fn default_https() -> Result<
-    (
-        Arc<rustls::ClientConfig>,
-        hyper_rustls::HttpsConnector<HttpConnector>,
-    ),
-    BoxError,
-> {
-    type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+fn default_https()
+-> Result<(Arc<rustls::ClientConfig>, hyper_rustls::HttpsConnector<Tcp>), BoxError> {
+    type Connector = hyper_rustls::HttpsConnector<Tcp>;
     static HTTPS: OnceLock<Result<(Arc<rustls::ClientConfig>, Connector), String>> =
         OnceLock::new();
     let https = HTTPS.get_or_init(|| {
@@ -220,7 +252,7 @@ fn default_https() -> Result<
                 .client_config()
                 .map_err(|e| e.to_string())?,
         );
-        let connector = https_connector(&config);
+        let connector = https_connector(&config, Resolver::default());
         Ok((config, connector))
     });
     match https {
@@ -230,12 +262,15 @@ fn default_https() -> Result<
 }
 
 #[cfg(feature = "rustls")]
-fn https_connector(config: &rustls::ClientConfig) -> hyper_rustls::HttpsConnector<HttpConnector> {
+fn https_connector(
+    config: &rustls::ClientConfig,
+    resolver: Resolver,
+) -> hyper_rustls::HttpsConnector<Tcp> {
     hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config.clone())
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http_connector(false))
+        .wrap_connector(tcp_connector(false, resolver))
 }
 
 /// A TCP connector with `TCP_NODELAY` (events are small and latency-bound).
@@ -245,4 +280,94 @@ pub(crate) fn http_connector(enforce_http: bool) -> HttpConnector {
     http.set_nodelay(true);
     http.enforce_http(enforce_http);
     http
+}
+
+/// [`http_connector`] over the default transport's resolver.
+fn tcp_connector(enforce_http: bool, resolver: Resolver) -> Tcp {
+    let mut http = HttpConnector::new_with_resolver(resolver);
+    http.set_nodelay(true);
+    http.enforce_http(enforce_http);
+    http
+}
+
+/// Which peer addresses a source may connect to
+/// ([`Builder::address_filter`](crate::Builder::address_filter)).
+#[derive(Clone)]
+pub(crate) struct AddressFilter(Arc<dyn Fn(IpAddr) -> bool + Send + Sync>);
+
+impl AddressFilter {
+    pub(crate) fn new(allows: impl Fn(IpAddr) -> bool + Send + Sync + 'static) -> AddressFilter {
+        AddressFilter(Arc::new(allows))
+    }
+
+    fn allows(&self, ip: IpAddr) -> bool {
+        (self.0)(ip)
+    }
+}
+
+impl fmt::Debug for AddressFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AddressFilter")
+    }
+}
+
+/// The error for a host whose every address the filter refused.
+fn refused(host: &str, addresses: &[IpAddr]) -> io::Error {
+    let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "{host} resolves only to addresses the address filter refuses ({})",
+            list.join(", ")
+        ),
+    )
+}
+
+/// `getaddrinfo`, then the address filter: the addresses it refuses are
+/// never connected to, whatever the name resolved to this time (so a name
+/// that re-resolves to a private address is caught on every attempt).
+#[derive(Clone)]
+pub(crate) struct Resolver {
+    gai: GaiResolver,
+    filter: Option<AddressFilter>,
+}
+
+impl Default for Resolver {
+    fn default() -> Resolver {
+        Resolver {
+            gai: GaiResolver::new(),
+            filter: None,
+        }
+    }
+}
+
+impl Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.gai.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let resolving = self.gai.call(name.clone());
+        let filter = self.filter.clone();
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = resolving.await?.collect();
+            let Some(filter) = filter else {
+                return Ok(addresses.into_iter());
+            };
+            let allowed: Vec<SocketAddr> = addresses
+                .iter()
+                .copied()
+                .filter(|address| filter.allows(address.ip()))
+                .collect();
+            if allowed.is_empty() && !addresses.is_empty() {
+                let ips: Vec<IpAddr> = addresses.iter().map(SocketAddr::ip).collect();
+                return Err(refused(name.as_str(), &ips));
+            }
+            Ok(allowed.into_iter())
+        })
+    }
 }

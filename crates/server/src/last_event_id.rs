@@ -83,6 +83,17 @@ impl LastEventId {
     }
 }
 
+/// The `Last-Event-ID` that resumes after `id`: a channel subscribed with
+/// it replays the events after `id` (with `seq` 0: the topic from its first
+/// event).
+impl From<crate::EventId> for LastEventId {
+    fn from(id: crate::EventId) -> LastEventId {
+        // "hex.decimal": never empty, never longer than 41 bytes, no line
+        // break or NUL.
+        LastEventId(ByteString::from(id.to_string()))
+    }
+}
+
 impl fmt::Debug for LastEventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("LastEventId").field(&self.as_str()).finish()

@@ -118,6 +118,9 @@
 //!   returns an [`Sse`].
 //! - `serde` (default): [`EventBuilder::json`], an event whose data is a
 //!   value serialized as JSON, failing with one error type ([`JsonError`]).
+//! - `relay`: [`relay::Relay`], one upstream SSE response (a `bourn-client`
+//!   request) piped into a channel topic and ended by a typed `bourn-end`
+//!   event: resumable LLM streams.
 //!
 //! # Backends
 //!
@@ -201,6 +204,9 @@ mod event_id;
 mod keep_alive;
 mod last_event_id;
 mod memory;
+#[cfg(feature = "relay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "relay")))]
+pub mod relay;
 mod shutdown;
 mod sse;
 mod stats;

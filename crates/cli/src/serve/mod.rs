@@ -5,6 +5,8 @@ mod config;
 mod conn;
 mod metrics;
 mod routes;
+mod run_routes;
+mod runs;
 mod stall;
 mod store;
 mod trust;
@@ -16,8 +18,7 @@ use bourn_server::Shutdown;
 use http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use self::config::Config;
-pub use self::config::ServeArgs;
+pub use self::config::{ServeArgs, environment_error};
 use self::routes::App;
 use crate::exit::{Code, Failure, Outcome};
 
@@ -40,7 +41,22 @@ Endpoints:
                          (the first 64 per topic), in name order, 100 a
                          page: ?limit=N (1-1000), ?after=NAME (the page's
                          \"next\"), ?name=NAME (that topic only)
-  GET  /health           200 ok (503 while shutting down)
+  POST /runs             start a run (with --upstream): JSON {\"upstream\":
+                         \"NAME\", \"body\": …, \"headers\": {…}}; one upstream
+                         request, relayed into the run's topic; 201 with
+                         {\"id\", \"url\", \"events\"}; publish token and rules
+  GET  /runs/ID/events   follow a run from its start (or Last-Event-ID), on
+                         any node; ends with a bourn-end event: {\"outcome\":
+                         \"completed\"|\"failed\"|\"aborted\", \"error\": {kind…}}
+  DELETE /runs/ID        abort (also POST /runs/ID/abort): 200 with the end,
+                         409 if it had ended, 202 if no end within 2 s
+  GET  /runs/ID          how a run is going; GET /runs: this node's runs
+  GET  /runs/view        a page: start a run, follow it, reload, abort
+  GET  /health           liveness: 200 ok while the process answers (it
+                         does not look at the store)
+  GET  /ready            readiness: 200 ready, or 503 with the reason while
+                         shutting down, while the store reports itself
+                         unhealthy, or at --max-subscribers
   GET  /metrics          Prometheus text: subscribers, published, delivered,
                          replayed, dropped for lag, resets, rejections;
                          connections open, refused at --max-connections,
@@ -57,7 +73,8 @@ Statuses (each with a one-line reason in the body):
   408  publish body not received within --body-timeout
   413  body larger than --max-body (from Content-Length, before reading it;
        also instead of 100 Continue)
-  429  a new topic beyond --max-topics
+  429  a new topic beyond --max-topics; a run beyond --max-runs or
+       --max-runs-per-client (Retry-After)
   200 `: busy` + retry (or 503 with Prefer: retry-after)  subscriber limit
 
 History (--store), replayed to clients that resume with Last-Event-ID:
@@ -92,34 +109,54 @@ Examples:
   BOURN_PUBLISH_TOKEN=s3cret bourn serve --addr 0.0.0.0:8080
   bourn serve --config bourn.toml --cors-origin https://app.example";
 
+/// What the access line says of runs: off, or the upstreams by name.
+fn runs_note(runs: &runs::RunsConfig) -> String {
+    if !runs.enabled() {
+        return "off".to_owned();
+    }
+    let mut names: Vec<String> = runs.upstreams.keys().cloned().collect();
+    names.extend(runs.url_prefixes.iter().map(|prefix| format!("{prefix}*")));
+    format!(
+        "to {} ({} addresses {}), by whoever may publish",
+        names.join(", "),
+        "private",
+        if runs.allow_private {
+            "allowed"
+        } else {
+            "refused"
+        }
+    )
+}
+
 /// How long shutdown waits for the embedded store's last commit.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs the hub until Ctrl-C or SIGTERM.
-pub async fn run(args: ServeArgs) -> Outcome {
-    let config = Config::load(args).map_err(Failure::error)?;
-    let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint));
+pub async fn run(args: ServeArgs, matches: &clap::ArgMatches) -> Outcome {
+    let config = args.load(matches).map_err(Failure::error)?;
+    let runs = config.runs().map_err(Failure::error)?;
+    let shutdown = Shutdown::new().farewell(None, Some(config.retry_hint.0));
     let mut builder = store::builder(&config).await?;
-    if let Some(ttl) = config.topic_ttl {
+    if let Some(ttl) = config.topic_ttl() {
         builder = builder.idle_topic_ttl(ttl);
     }
     let channel = builder
         .max_topics(config.max_topics)
         .max_subscribers(config.max_subscribers)
-        .max_topic_subscribers(config.max_topic_subscribers)
+        .max_topic_subscribers(config.max_topic_subscribers())
         .queue_len(config.queue_len)
-        .busy_retry(config.retry_hint)
+        .busy_retry(config.retry_hint.0)
         .build()
         .map_err(|error| Failure::error(format!("the store could not start: {error}")))?;
     let flush = channel.clone();
     let cors = cors_layer(&config.cors_origins)?;
     let addr = config.addr;
-    let grace = config.grace;
+    let grace = config.grace.0;
     let fd_limit = conn::raise_fd_limit();
     let limits = conn::Limits {
-        header_timeout: config.header_timeout,
+        header_timeout: config.header_timeout.0,
         max_connections: conn::connection_cap(config.max_connections, fd_limit),
-        write_timeout: config.write_timeout,
+        write_timeout: config.write_timeout.0,
     };
     let auth_note = match (&config.publish_token, &config.subscribe_token) {
         (None, None) => "no tokens: anyone who can reach it can publish and subscribe",
@@ -151,9 +188,10 @@ pub async fn run(args: ServeArgs) -> Outcome {
         browser_origins = %origins,
         host_names = %hosts,
         metrics = metrics_note,
+        runs = %runs_note(&runs),
         "access"
     );
-    let app = App::new(channel, config, shutdown.clone());
+    let app = App::new(channel, config, runs, shutdown.clone());
     let metrics = app.metrics();
     let mut router = app.router();
     if let Some(cors) = cors {

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bourn_codec::Event;
 use bourn_server::backend::Health;
 use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
@@ -22,8 +22,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{self, Denied};
-use super::config::Config;
+use super::config::ServeArgs as Config;
 use super::metrics::Metrics;
+use super::run_routes;
+use super::runs::{Runs, RunsConfig};
 use super::trust;
 
 /// The page served at `GET /`.
@@ -54,6 +56,7 @@ struct AppInner {
     config: Config,
     metrics: Arc<Metrics>,
     shutdown: Shutdown,
+    runs: Arc<Runs>,
     /// Topics that were used, with the event types published to them (for
     /// the page, whose EventSource must name each type it listens to).
     topics: Mutex<BTreeMap<String, BTreeSet<String>>>,
@@ -61,16 +64,112 @@ struct AppInner {
 
 impl App {
     /// The hub's state over `channel`.
-    pub fn new(channel: Channel, config: Config, shutdown: Shutdown) -> App {
+    pub fn new(channel: Channel, config: Config, runs: RunsConfig, shutdown: Shutdown) -> App {
         App {
             inner: Arc::new(AppInner {
                 channel,
+                runs: Arc::new(Runs::new(runs)),
                 config,
                 metrics: Arc::new(Metrics::default()),
                 shutdown,
                 topics: Mutex::new(BTreeMap::new()),
             }),
         }
+    }
+
+    pub(super) fn channel(&self) -> &Channel {
+        &self.inner.channel
+    }
+
+    pub(super) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(super) fn runs(&self) -> &Arc<Runs> {
+        &self.inner.runs
+    }
+
+    /// A subscriber's response: `subscription` with the hub's keep-alive,
+    /// `retry` and shutdown.
+    pub(super) fn stream(&self, subscription: Subscription) -> Response {
+        let inner = &self.inner;
+        inner.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
+        let config = &inner.config;
+        let sse = Sse::new(subscription)
+            .keep_alive(KeepAlive::every(config.keep_alive.0))
+            .retry(config.retry_hint.0)
+            .shutdown(&inner.shutdown);
+        IntoResponse::into_response(sse)
+    }
+
+    /// The body of a publish-like request, bounded in size (from
+    /// `Content-Length` before reading, then while reading) and time, or
+    /// the refusal to answer.
+    pub(super) async fn bounded_body(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, Response> {
+        let config = &self.inner.config;
+        // Refused from the announced length, before a byte of the body is read:
+        // hyper answers `Expect: 100-continue` only once the body is polled, so
+        // such a client gets this 413 instead of `100 Continue`.
+        if content_length(headers).is_some_and(|length| length > config.max_body as u64) {
+            return Err(self.too_large());
+        }
+        let read = tokio::time::timeout(config.body_timeout.0, read_body(body, config.max_body));
+        let Ok(body) = read.await else {
+            let mut response = self.reject(
+                StatusCode::REQUEST_TIMEOUT,
+                format_args!(
+                    "the body did not arrive within {} (--body-timeout)",
+                    humantime::format_duration(config.body_timeout.0)
+                ),
+            );
+            // The rest of the body may still come: do not read it as a request.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            return Err(response);
+        };
+        match body {
+            Ok(body) => Ok(body),
+            Err(BodyError::TooLarge) => Err(self.too_large()),
+            Err(BodyError::Read(error)) => Err(self.reject(
+                StatusCode::BAD_REQUEST,
+                format_args!("could not read the body: {error}"),
+            )),
+        }
+    }
+
+    /// The answer to a channel error on a publish: 503 (nothing published),
+    /// 504 (outcome unknown), 429 (too many topics).
+    pub(super) fn publish_failed(&self, error: &bourn_server::Error) -> Response {
+        if error.is_too_many_topics() {
+            return self.too_many_topics();
+        }
+        if error.is_outcome_unknown() {
+            return self.reject(
+                StatusCode::GATEWAY_TIMEOUT,
+                format_args!(
+                    "outcome unknown: the hub's store did not answer ({}); the event may or may not have been published. Retry with the same Idempotency-Key header to publish it at most once",
+                    cause(error)
+                ),
+            );
+        }
+        if error.is_unavailable() {
+            return self.reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format_args!(
+                    "the hub's store cannot take events now ({}); nothing was published, retry later",
+                    cause(error)
+                ),
+            );
+        }
+        self.reject(
+            StatusCode::BAD_REQUEST,
+            format_args!("invalid event: {error}"),
+        )
     }
 
     /// The counters, shared with the accept loop.
@@ -83,9 +182,18 @@ impl App {
         Router::new()
             .route("/", get(page))
             .route("/health", get(health))
+            .route("/ready", get(ready))
             .route("/metrics", get(metrics))
             .route("/topics", get(list_topics))
             .route("/topics/{topic}", get(subscribe).post(publish))
+            .route("/runs", get(run_routes::list).post(run_routes::create))
+            .route("/runs/view", get(run_routes::page))
+            .route(
+                "/runs/{id}",
+                get(run_routes::describe).delete(run_routes::abort),
+            )
+            .route("/runs/{id}/abort", post(run_routes::abort))
+            .route("/runs/{id}/events", get(run_routes::follow))
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
                 self.clone(),
@@ -128,7 +236,7 @@ impl App {
     }
 
     /// A refusal: `status`, a one-line plain-text reason, counted in the metrics.
-    fn reject(&self, status: StatusCode, message: impl fmt::Display) -> Response {
+    pub(super) fn reject(&self, status: StatusCode, message: impl fmt::Display) -> Response {
         self.inner.metrics.reject(status.as_u16());
         tracing::debug!(%status, %message, "request refused");
         let mut response = (status, format!("{message}\n")).into_response();
@@ -141,7 +249,7 @@ impl App {
         response
     }
 
-    fn denied(&self, denied: Denied, what: &str) -> Response {
+    pub(super) fn denied(&self, denied: Denied, what: &str) -> Response {
         match denied {
             Denied::Missing => self.reject(
                 StatusCode::UNAUTHORIZED,
@@ -167,7 +275,7 @@ impl App {
         ))
     }
 
-    fn too_large(&self) -> Response {
+    pub(super) fn too_large(&self) -> Response {
         let mut response = self.reject(
             StatusCode::PAYLOAD_TOO_LARGE,
             format_args!(
@@ -182,7 +290,7 @@ impl App {
         response
     }
 
-    fn too_many_topics(&self) -> Response {
+    pub(super) fn too_many_topics(&self) -> Response {
         self.reject(
             StatusCode::TOO_MANY_REQUESTS,
             format_args!(
@@ -238,18 +346,34 @@ async fn page() -> Html<&'static str> {
     Html(PAGE)
 }
 
-async fn health(State(app): State<App>) -> Response {
+/// Liveness (Kubernetes' convention): the process is up and answering. It
+/// does not look at the store, so an outage of a shared Redis does not get
+/// every hub restarted; `/ready` says whether to send clients here.
+async fn health() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 while the hub can take subscribers and publishes; 503
+/// with the reason while it is shutting down, while the store reports
+/// itself unhealthy (a silent Pub/Sub connection, a disk that refuses
+/// commits), or at `--max-subscribers`.
+async fn ready(State(app): State<App>) -> Response {
+    let unavailable = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
     if app.inner.shutdown.is_triggered() {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+        return unavailable("shutting down\n".to_owned());
     }
-    match app.inner.channel.stats().backend_health {
-        Health::Healthy => "ok\n".into_response(),
-        Health::Unhealthy(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("backend unhealthy: {reason}\n"),
-        )
-            .into_response(),
+    let stats = app.inner.channel.stats();
+    if let Health::Unhealthy(reason) = stats.backend_health {
+        return unavailable(format!("backend unhealthy: {reason}\n"));
     }
+    let max = app.inner.config.max_subscribers;
+    if stats.subscribers >= max {
+        return unavailable(format!(
+            "full: {} subscribers, the --max-subscribers limit is {max}\n",
+            stats.subscribers
+        ));
+    }
+    "ready\n".into_response()
 }
 
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
@@ -257,7 +381,8 @@ async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
         return app.denied(denied, "reading /metrics");
     }
     let topics = app.topics().len();
-    let text = app.inner.metrics.render(&app.inner.channel.stats(), topics);
+    let mut text = app.inner.metrics.render(&app.inner.channel.stats(), topics);
+    app.inner.runs.render(&mut text);
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
@@ -269,7 +394,7 @@ async fn not_found(State(app): State<App>, uri: Uri) -> Response {
     app.reject(
         StatusCode::NOT_FOUND,
         format_args!(
-            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /metrics",
+            "no such endpoint: {}; try GET /, GET|POST /topics/<name>, GET /topics, /health, /ready, /metrics",
             uri.path()
         ),
     )
@@ -372,16 +497,11 @@ async fn subscribe(
         Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
         Err(error) => {
             tracing::debug!(%topic, %error, "subscriber turned away");
-            return Sse::<Subscription>::busy(&headers, config.retry_hint).into_response();
+            return Sse::<Subscription>::busy(&headers, config.retry_hint.0).into_response();
         }
     };
-    inner.metrics.subscriptions.fetch_add(1, Ordering::Relaxed);
     app.note_topic(&topic, None);
-    let sse = Sse::new(subscription)
-        .keep_alive(KeepAlive::every(config.keep_alive))
-        .retry(config.retry_hint)
-        .shutdown(&inner.shutdown);
-    IntoResponse::into_response(sse)
+    app.stream(subscription)
 }
 
 /// `POST /topics/{topic}` with `Content-Type: application/json`.
@@ -415,38 +535,9 @@ async fn publish(
     if !app.room_for(&topic) {
         return app.too_many_topics();
     }
-    // Refused from the announced length, before a byte of the body is read:
-    // hyper answers `Expect: 100-continue` only once the body is polled, so
-    // such a client gets this 413 instead of `100 Continue`.
-    if content_length(&headers).is_some_and(|length| length > config.max_body as u64) {
-        return app.too_large();
-    }
-    let read = tokio::time::timeout(config.body_timeout, read_body(body, config.max_body));
-    let Ok(body) = read.await else {
-        let mut response = app.reject(
-            StatusCode::REQUEST_TIMEOUT,
-            format_args!(
-                "the body did not arrive within {} (--body-timeout)",
-                humantime::format_duration(config.body_timeout)
-            ),
-        );
-        // The rest of the body may still come: do not read it as a request.
-        response
-            .headers_mut()
-            .insert(CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    };
-    let body = match body {
+    let body = match app.bounded_body(&headers, body).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return app.too_large();
-        }
-        Err(BodyError::Read(error)) => {
-            return app.reject(
-                StatusCode::BAD_REQUEST,
-                format_args!("could not read the body: {error}"),
-            );
-        }
+        Err(response) => return response,
     };
     let (event_type, data) = if is_json(&headers) {
         match serde_json::from_slice::<PublishJson>(&body) {
@@ -521,31 +612,7 @@ async fn publish(
     };
     let id = match published {
         Ok(id) => id,
-        Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
-        Err(error) if error.is_unavailable() => {
-            return app.reject(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format_args!(
-                    "the hub's store cannot take events now ({}); nothing was published, retry later",
-                    cause(&error)
-                ),
-            );
-        }
-        Err(error) if error.is_outcome_unknown() => {
-            return app.reject(
-                StatusCode::GATEWAY_TIMEOUT,
-                format_args!(
-                    "outcome unknown: the hub's store did not answer ({}); the event may or may not have been published. Retry with the same Idempotency-Key header to publish it at most once",
-                    cause(&error)
-                ),
-            );
-        }
-        Err(error) => {
-            return app.reject(
-                StatusCode::BAD_REQUEST,
-                format_args!("invalid event: {error}"),
-            );
-        }
+        Err(error) => return app.publish_failed(&error),
     };
     app.note_topic(&topic, event_type.as_deref());
     tracing::debug!(%topic, %id, "published");

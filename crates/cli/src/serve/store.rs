@@ -6,29 +6,27 @@ use bourn_server::{ChannelBuilder, MemoryBackend};
 use bourn_server_redb::{Durability, RedbBackend};
 use bourn_server_redis::RedisBackend;
 
-use super::config::Config;
+use super::config::{ServeArgs, Store};
 use crate::exit::Failure;
 
 /// The embedded store's file under the data directory.
 const DEFAULT_FILE: &str = "bourn/bourn.redb";
 
-/// A channel builder with the history `config.store` names: none for the
-/// embedded store at [`default_path`], `memory` (`--log-events`/`--log-bytes`
-/// bound it), `redis://…` or `rediss://…` (Redis Streams, shared by several
-/// hubs), anything else a file path (the embedded store, durable across
-/// restarts).
-pub async fn builder(config: &Config) -> Result<ChannelBuilder, Failure> {
+/// A channel builder with the history `config.store` names: the embedded
+/// store at [`default_path`] or another file (durable across restarts),
+/// `memory` (`--log-events`/`--log-bytes` bound it), or Redis Streams
+/// (shared by several hubs).
+pub async fn builder(config: &ServeArgs) -> Result<ChannelBuilder, Failure> {
     let builder = bourn_server::Channel::builder();
-    let store = match config.store.as_deref() {
-        Some(store) => store,
-        None => return embedded(builder, default_path()?, config.durability),
-    };
-    if !matches!(config.durability, Durability::Immediate) && (store == "memory" || is_redis(store))
+    if !matches!(config.durability, Durability::Immediate)
+        && matches!(config.store, Store::Memory | Store::Redis(_))
     {
-        tracing::warn!(store, durability = ?config.durability, "--durability applies to the embedded store only; ignored");
+        tracing::warn!(store = ?config.store, durability = ?config.durability, "--durability applies to the embedded store only; ignored");
     }
-    match store {
-        "memory" => {
+    match &config.store {
+        Store::DefaultFile => embedded(builder, default_path()?, config.durability),
+        Store::File(path) => embedded(builder, path.clone(), config.durability),
+        Store::Memory => {
             tracing::info!(
                 "store: in memory (history is lost when the hub stops; clients resuming across a restart get a bourn-reset event)"
             );
@@ -38,7 +36,7 @@ pub async fn builder(config: &Config) -> Result<ChannelBuilder, Failure> {
                     .max_bytes(config.log_bytes),
             ))
         }
-        url if is_redis(url) => {
+        Store::Redis(url) => {
             let store = RedisBackend::builder(url).open().await.map_err(|error| {
                 let cause = std::error::Error::source(&error)
                     .map_or_else(|| error.to_string(), ToString::to_string);
@@ -47,12 +45,7 @@ pub async fn builder(config: &Config) -> Result<ChannelBuilder, Failure> {
             tracing::info!(%url, "store: Redis Streams (topics shared with every hub on it)");
             Ok(builder.backend(store))
         }
-        path => embedded(builder, PathBuf::from(path), config.durability),
     }
-}
-
-fn is_redis(store: &str) -> bool {
-    store.starts_with("redis://") || store.starts_with("rediss://")
 }
 
 /// The embedded store at `path`.
@@ -73,9 +66,14 @@ fn embedded(
         .durability(durability)
         .open()
         .map_err(|error| {
-            let hint = if error.is_locked() {
-                "another hub holds this store; use --store PATH for another file, or --store memory"
-            } else if error.is_damaged() || error.is_foreign() {
+            if error.is_locked() {
+                // The lock error itself says nothing a user can act on.
+                return Failure::error(format!(
+                    "another hub holds the store {}; use --store PATH for another file, or --store memory",
+                    path.display()
+                ));
+            }
+            let hint = if error.is_damaged() || error.is_foreign() {
                 "it is not a usable embedded store; move it away or use --store PATH"
             } else {
                 "use --store PATH for another file, or --store memory"

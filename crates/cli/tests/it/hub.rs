@@ -185,3 +185,64 @@ fn an_idempotency_key_publishes_once() {
     assert_eq!(bad.status, 400, "{}", bad.text());
     assert!(bad.text().contains("Idempotency-Key"), "{}", bad.text());
 }
+
+#[test]
+fn health_is_liveness_and_ready_says_whether_to_send_clients() {
+    let mut hub = Hub::start(&["--store", "memory", "--max-subscribers", "1"]);
+    let get = |path: &str| hub.request("GET", path, &[], b"");
+    assert_eq!(
+        (get("/health").status, get("/health").text()),
+        (200, "ok\n".to_owned())
+    );
+    assert_eq!(
+        (get("/ready").status, get("/ready").text()),
+        (200, "ready\n".to_owned())
+    );
+
+    // At --max-subscribers, not ready (new clients would be turned away),
+    // still alive.
+    let (response, stream) = super::support::open_stream(hub.addr, "/topics/t", &[]);
+    assert_eq!(response.status, 200);
+    hub.wait_metric("bourn_subscribers", 1);
+    let full = get("/ready");
+    assert_eq!(full.status, 503, "{}", full.text());
+    assert!(full.text().contains("--max-subscribers"), "{}", full.text());
+    assert_eq!(get("/health").status, 200);
+    drop(stream);
+    hub.wait_metric("bourn_subscribers", 0);
+    assert_eq!(get("/ready").status, 200);
+    assert!(hub.terminate().success());
+}
+
+#[test]
+fn http2_with_prior_knowledge_is_served_beside_http1() {
+    use http_body_util::BodyExt;
+    let hub = Hub::start(&["--store", "memory"]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("http://{}/health", hub.addr))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = tokio::time::timeout(super::support::WAIT, sender.send_request(request))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok\n");
+    });
+    // And HTTP/1.1 on the same hub.
+    assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
+}

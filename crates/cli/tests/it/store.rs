@@ -7,18 +7,10 @@ use std::time::Duration;
 use bourn_client::{EventSource, Item};
 use futures_util::StreamExt;
 
-use super::support::{DataDir, Hub, Lines, bourn_in, wait_for_exit};
+use super::support::{DataDir, Hub, Lines, bourn_in, runtime, wait_for_exit};
 use bourn_testkit::redis::RedisServer;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// POSTs `data` to `topic`; the id from the answer.
 fn publish(hub: &Hub, topic: &str, data: &str) -> String {
@@ -224,21 +216,23 @@ fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_or_504_meanwhil
         assert_eq!(refused.status, 503, "{}", refused.text());
         assert!(refused.text().contains("retry later"), "{}", refused.text());
         // The backend says it is unhealthy (its Pub/Sub connection is gone):
-        // /health answers 503 with the reason, /metrics has the gauge at 0.
+        // /ready answers 503 with the reason, /metrics has the gauge at 0;
+        // /health (liveness) stays 200: restarting the hub would not help.
         let started = std::time::Instant::now();
-        let health = loop {
-            let health = hub.request("GET", "/health", &[], b"");
-            if health.status != 200 || started.elapsed() > WAIT {
-                break health;
+        let ready = loop {
+            let ready = hub.request("GET", "/ready", &[], b"");
+            if ready.status != 200 || started.elapsed() > WAIT {
+                break ready;
             }
             std::thread::sleep(Duration::from_millis(100));
         };
-        assert_eq!(health.status, 503, "{}", health.text());
+        assert_eq!(ready.status, 503, "{}", ready.text());
         assert!(
-            health.text().contains("backend unhealthy"),
+            ready.text().contains("backend unhealthy"),
             "{}",
-            health.text()
+            ready.text()
         );
+        assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
         assert_eq!(hub.metric("bourn_backend_up"), 0);
         assert!(hub.metric("bourn_rejected_total{status=\"503\"}") >= 1);
         redis.restart();
@@ -256,7 +250,7 @@ fn a_redis_restart_sends_the_reset_event_and_publish_answers_503_or_504_meanwhil
         let third = publish(&hub, "t", "2");
         let event = next_event().await;
         assert_eq!((event.id(), event.data()), (Some(third.as_str()), "2"));
-        assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
+        assert_eq!(hub.request("GET", "/ready", &[], b"").status, 200);
         assert_eq!(hub.metric("bourn_backend_up"), 1);
         assert_eq!(
             hub.metric("bourn_resets_by_reason_total{reason=\"epoch\"}"),

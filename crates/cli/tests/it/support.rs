@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// Variables that would change the binary's behaviour.
-const ENV: [&str; 32] = [
+const ENV: [&str; 35] = [
     "BOURN_CONFIG",
+    "BOURN_METRICS_TOKEN",
+    "BOURN_ALLOWED_HOSTS",
+    "BOURN_TOPIC_TTL",
     "BOURN_ADDR",
     "BOURN_PUBLISH_TOKEN",
     "BOURN_SUBSCRIBE_TOKEN",
@@ -242,9 +245,22 @@ impl Hub {
     /// `bourn serve --addr ADDR ARGS` with `data` as its data directory, once
     /// it printed its URL.
     pub fn start_in(data: &Path, addr: &str, args: &[&str]) -> Hub {
+        Hub::spawn(data, addr, args, &[])
+    }
+
+    /// [`Hub::start`] with these environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Hub {
+        let data = DataDir::new();
+        let mut hub = Hub::spawn(&data.path, "127.0.0.1:0", args, env);
+        hub._data = Some(data);
+        hub
+    }
+
+    fn spawn(data: &Path, addr: &str, args: &[&str], env: &[(&str, &str)]) -> Hub {
         let mut child = bourn_in(data)
             .args(["serve", "--addr", addr])
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -533,4 +549,13 @@ pub fn one_shot_server(response: &'static [u8]) -> (SocketAddr, thread::JoinHand
 pub fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
+}
+
+/// A two-thread tokio runtime for a test's async clients and servers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }

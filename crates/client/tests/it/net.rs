@@ -4,6 +4,7 @@
 use bourn_client::http::Method;
 use bourn_client::{EventSource, Item};
 use bourn_testkit::{Reply, Server};
+use futures_util::StreamExt;
 
 use crate::util::*;
 
@@ -161,4 +162,80 @@ async fn an_explicit_proxy_carries_http_requests_in_absolute_form() {
         .build()
         .unwrap_err();
     assert!(err.is_builder());
+}
+
+/// The error and every source, as one line.
+fn error_chain(error: &bourn_client::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn the_address_filter_refuses_literals_names_and_redirects_to_refused_addresses() {
+    let server = Server::replies([
+        Reply::sse("data: a\n\n"),
+        Reply::redirect(307, "http://127.0.0.2:9/elsewhere"),
+    ])
+    .await
+    .unwrap();
+    let port = server.addr().port();
+    let no_loopback = |ip: std::net::IpAddr| !ip.is_loopback();
+    // A literal, and a name that resolves to loopback only: never connected to.
+    for url in [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://localhost:{port}/"),
+    ] {
+        let mut source = builder(&url)
+            .address_filter(no_loopback)
+            .no_proxy()
+            .one_shot(true)
+            .build()
+            .unwrap();
+        let error = source.next().await.unwrap().unwrap_err();
+        assert!(error.is_connect(), "{url}: {error}");
+        let text = error_chain(&error);
+        assert!(text.contains("address filter refuses"), "{text}");
+    }
+    assert_eq!(server.request_count(), 0);
+
+    // Allowed: it connects; a redirect to a refused address is caught on
+    // the redirect's own connection.
+    let only_127_0_0_1 = |ip: std::net::IpAddr| ip == std::net::IpAddr::from([127, 0, 0, 1]);
+    let source = builder(server.url())
+        .address_filter(only_127_0_0_1)
+        .no_proxy()
+        .one_shot(true)
+        .build()
+        .unwrap();
+    assert_eq!(data(&all(source).await), ["a"]);
+    let mut source = builder(server.url())
+        .address_filter(only_127_0_0_1)
+        .no_proxy()
+        .one_shot(true)
+        .build()
+        .unwrap();
+    let error = source.next().await.unwrap().unwrap_err();
+    let text = error_chain(&error);
+    assert!(text.contains("127.0.0.2"), "{text}");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "the redirect was fetched, its target never"
+    );
+
+    // A proxy would resolve the target itself: refused, not bypassed.
+    let mut source = builder(server.url())
+        .address_filter(|_| true)
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .one_shot(true)
+        .build()
+        .unwrap();
+    let error = source.next().await.unwrap().unwrap_err();
+    let text = error_chain(&error);
+    assert!(text.contains("no_proxy"), "{text}");
 }

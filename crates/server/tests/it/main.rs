@@ -17,3 +17,6 @@ mod follow;
 // Over the wire: headers, both HTTP versions, keep-alive, disconnects, a
 // stalled reader, busy answers, graceful shutdown.
 mod http;
+// The relay: one upstream response into a topic, with a typed end.
+#[cfg(feature = "relay")]
+mod relay;

@@ -234,13 +234,36 @@ where
         if let Some(shutdown) = this.shutdown.as_mut().as_pin_mut() {
             if shutdown.poll(cx).is_ready() {
                 *this.done = true;
+                // What the stream has ready now still goes out, before the
+                // farewell: an event published before the shutdown reaches
+                // a subscriber that was connected (one batch, never a wait).
+                let mut ready = None;
+                if let Some(stream) = this.stream.as_mut().as_pin_mut() {
+                    if let Poll::Ready(Some(item)) = stream.poll_next(cx) {
+                        if let Ok(first) = item.into_encoded() {
+                            let mut ignored = None;
+                            ready = Some(gather(
+                                first.into_bytes(),
+                                this.stream.as_mut(),
+                                &mut ignored,
+                                cx,
+                            ));
+                        }
+                    }
+                }
                 this.stream.set(None);
                 this.sleep.set(None);
-                return Poll::Ready(
-                    this.farewell
-                        .take()
-                        .map(|farewell| Ok(Frame::data(farewell.into_bytes()))),
-                );
+                let farewell = this.farewell.take().map(Encoded::into_bytes);
+                let last = match (ready, farewell) {
+                    (Some(ready), Some(farewell)) => {
+                        let mut both = BytesMut::with_capacity(ready.len() + farewell.len());
+                        both.extend_from_slice(&ready);
+                        both.extend_from_slice(&farewell);
+                        Some(both.freeze())
+                    }
+                    (ready, farewell) => ready.or(farewell),
+                };
+                return Poll::Ready(last.map(|bytes| Ok(Frame::data(bytes))));
             }
         }
         let Some(stream) = this.stream.as_mut().as_pin_mut() else {
@@ -480,6 +503,20 @@ mod tests {
                 .is_empty()
         );
         drop(sse);
+    }
+
+    #[tokio::test]
+    async fn shutdown_still_writes_what_the_stream_has_ready_then_the_farewell() {
+        // Two events queued before the trigger, then a stream that would
+        // wait: they go out with the farewell, and nothing is waited for.
+        let shutdown = Shutdown::new().farewell(None, Some(Duration::from_secs(3)));
+        let items = stream::iter([event("a"), event("b")]).chain(stream::pending());
+        let sse = Sse::new(items).shutdown(&shutdown);
+        shutdown.trigger();
+        assert_eq!(
+            collect(sse).await,
+            ["data: a\n\ndata: b\n\nretry: 3000\n\n"]
+        );
     }
 
     #[tokio::test]

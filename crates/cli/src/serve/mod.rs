@@ -193,6 +193,7 @@ pub async fn run(args: ServeArgs, matches: &clap::ArgMatches) -> Outcome {
     );
     let app = App::new(channel, config, runs, shutdown.clone());
     let metrics = app.metrics();
+    let runs_handle = std::sync::Arc::clone(app.runs());
     let mut router = app.router();
     if let Some(cors) = cors {
         router = router.layer(cors);
@@ -216,7 +217,7 @@ pub async fn run(args: ServeArgs, matches: &clap::ArgMatches) -> Outcome {
         "listening"
     );
 
-    tokio::spawn(trigger_on_signal(signals, shutdown.clone()));
+    tokio::spawn(trigger_on_signal(signals, shutdown.clone(), runs_handle));
     let server = conn::serve(listener, router, shutdown.clone(), limits, metrics);
     let waited = async {
         shutdown.triggered().await;
@@ -294,11 +295,20 @@ impl Signals {
 }
 
 /// Triggers `shutdown` at the first of `signals`.
-async fn trigger_on_signal(signals: Signals, shutdown: Shutdown) {
+async fn trigger_on_signal(signals: Signals, shutdown: Shutdown, runs: std::sync::Arc<runs::Runs>) {
     signals.recv().await;
+    // Runs first, while their followers' streams are still open: each gets
+    // its `aborted` end event instead of a run that never ends.
+    let stopped = runs.stop_all(RUNS_STOP_WAIT).await;
+    if stopped > 0 {
+        tracing::info!(stopped, "runs aborted for shutdown");
+    }
     tracing::info!("shutting down: ending every stream");
     shutdown.trigger();
 }
+
+/// How long shutdown waits for aborted runs to publish their end events.
+const RUNS_STOP_WAIT: Duration = Duration::from_secs(2);
 
 /// CORS for the configured origins; `None` (no CORS headers: browsers
 /// refuse cross-origin reads) when there are none.

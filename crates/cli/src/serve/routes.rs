@@ -85,7 +85,7 @@ impl App {
         &self.inner.config
     }
 
-    pub(super) fn runs(&self) -> &Arc<Runs> {
+    pub fn runs(&self) -> &Arc<Runs> {
         &self.inner.runs
     }
 

@@ -769,6 +769,39 @@ impl Runs {
         })
     }
 
+    /// Aborts every run this node drives and waits (at most `wait`) for
+    /// their end events: at shutdown, so that followers see each run end
+    /// rather than wait for ever on one nobody drives. Returns how many
+    /// runs were stopped.
+    pub async fn stop_all(&self, wait: Duration) -> usize {
+        let running: Vec<(AbortHandle, watch::Receiver<RunState>)> = self
+            .registry()
+            .runs
+            .values()
+            .filter(|run| *run.state.borrow() == RunState::Running)
+            .map(|run| (run.abort.clone(), run.state.clone()))
+            .collect();
+        for (abort, _) in &running {
+            abort.abort();
+        }
+        let ends = running.iter().map(|(_, state)| {
+            let mut state = state.clone();
+            async move {
+                let _ = state.wait_for(|s| *s != RunState::Running).await;
+            }
+        });
+        if tokio::time::timeout(wait, futures_util::future::join_all(ends))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                ?wait,
+                "runs still ending at shutdown; their followers may see no end event"
+            );
+        }
+        running.len()
+    }
+
     /// Runs going now.
     pub fn active(&self) -> usize {
         self.registry()

@@ -717,3 +717,43 @@ fn upstreams_come_from_the_config_file_too_and_a_bad_one_names_its_line() {
         out.stderr
     );
 }
+
+#[test]
+fn a_hub_that_stops_ends_its_runs_before_their_followers_streams() {
+    let (runtime, mock, mut hub) = hub_with_mock(Script::Tokens {
+        count: 100_000,
+        every: Duration::from_millis(10),
+    });
+    let id = start_run(&hub, r#"{"upstream":"mock"}"#);
+    let url = hub.url(&format!("/runs/{id}/events"));
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let follower = runtime.spawn(async move {
+        let mut followed = Followed::default();
+        let mut source = source(&url, "");
+        let mut first = Some(first_tx);
+        tokio::time::timeout(WAIT, async {
+            while let Some(item) = source.next().await {
+                let Ok(item) = item else { continue };
+                if followed.take(item) {
+                    return;
+                }
+                if !followed.tokens.is_empty() {
+                    if let Some(first) = first.take() {
+                        let _ = first.send(());
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the end event within the wait");
+        followed
+    });
+    // Stopped once the follower reads tokens live.
+    first_rx.recv_timeout(WAIT).unwrap();
+    assert!(hub.terminate().success());
+    let followed = runtime.block_on(follower).unwrap();
+    let end = followed.end.expect("the end event before the stream ended");
+    assert_eq!(end["outcome"], "aborted", "{end}");
+    assert_eq!(end["events"], followed.tokens.len());
+    assert_eq!(mock.requests.load(Ordering::SeqCst), 1);
+}

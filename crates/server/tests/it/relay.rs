@@ -1,6 +1,5 @@
 //! The relay: one upstream response into a topic, ended by `bourn-end`.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

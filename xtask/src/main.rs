@@ -170,6 +170,36 @@ fn bench_report() -> Result<()> {
         .arg(&json)
         .current_dir(root());
     step("server load", load)?;
+    // The hub binary beside the bare library and axum's `Sse` (issue 11):
+    // RSS per idle subscriber and fan-out at 1,000 and 10,000.
+    step(
+        "hub load build",
+        cargo(&["build", "--release", "-p", "bourn-cli"]),
+    )?;
+    step(
+        "hub load example build",
+        cargo(&[
+            "build",
+            "--release",
+            "-p",
+            "bourn-benches",
+            "--example",
+            "hub-load",
+        ]),
+    )?;
+    let hub_json = target.join("bourn-bench").join("hub.json");
+    let mut hub_load = Command::new("sh");
+    hub_load
+        .arg("-c")
+        .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@""#)
+        .arg("hub-load")
+        .arg(target.join("release").join("examples").join("hub-load"))
+        .arg("--hub")
+        .arg(target.join("release").join("bourn"))
+        .arg("--json")
+        .arg(&hub_json)
+        .current_dir(root());
+    step("hub load", hub_load)?;
     // The client rows at 1,000 connections (issue 4): RSS per connection and
     // events/s, each client kind in its own process, beside the criterion
     // directory's `client-cost.json`.
@@ -211,6 +241,8 @@ fn bench_report() -> Result<()> {
             "--",
             "--server-json",
             &json.to_string_lossy(),
+            "--hub-json",
+            &hub_json.to_string_lossy(),
         ]),
     )
 }

@@ -9,8 +9,9 @@
 //! its value goes through that flag's own parser, and it applies only where
 //! neither the flag nor the variable was given. Adding an option is adding a
 //! field: a repeated option (`Vec<T>`, `ArgAction::Append`) takes a TOML
-//! array, a map-like one (`NAME=VALUE` items) also takes a TOML table, and
-//! nothing else changes.
+//! array, a map-like one (a repeated option whose value name has `=`, such
+//! as `NAME=URL`) also takes a TOML table (`[upstream]` then `name = "url"`),
+//! and nothing else changes.
 //!
 //! Why not figment (or a serde struct beside clap): the file would then be a
 //! second schema whose keys, types and defaults must be kept in line with
@@ -463,9 +464,10 @@ fn file_layer(path: &Path, given: &ArgMatches) -> Result<ArgMatches, String> {
         // Checked even where a flag or variable wins: a file with a bad
         // value is refused, not half used.
         let long = key.get_ref();
-        let repeated = matches!(arg.get_action(), ArgAction::Append);
         let mut values = Vec::new();
-        for item in items(value.get_ref(), repeated).map_err(|error| format!("{at}: {error}"))? {
+        for item in
+            items(value.get_ref(), Shape::of(arg)).map_err(|error| format!("{at}: {error}"))?
+        {
             match arg.get_action() {
                 ArgAction::SetTrue | ArgAction::SetFalse => {
                     if item == "true" {
@@ -496,10 +498,38 @@ fn file_layer(path: &Path, given: &ArgMatches) -> Result<ArgMatches, String> {
         .map_err(|error| format!("config file {}: {}", path.display(), reason(&error)))
 }
 
+/// How an option takes values in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One value: a TOML scalar.
+    One,
+    /// A repeated option: a scalar or an array.
+    Repeated,
+    /// A repeated option whose values are `NAME=VALUE` (its value name
+    /// says so, e.g. `NAME=URL`): also a table, one entry per value.
+    Map,
+}
+
+impl Shape {
+    fn of(arg: &clap::Arg) -> Shape {
+        if !matches!(arg.get_action(), ArgAction::Append) {
+            return Shape::One;
+        }
+        let map_like = arg
+            .get_value_names()
+            .is_some_and(|names| names.iter().any(|name| name.as_str().contains('=')));
+        if map_like {
+            Shape::Map
+        } else {
+            Shape::Repeated
+        }
+    }
+}
+
 /// A TOML value as argument values: a scalar is one; an array (repeated
-/// options only) one per item; a table (map-like repeated options, whose
-/// values are `NAME=VALUE`) one `KEY=VALUE` per entry.
-fn items(value: &toml::Value, repeated: bool) -> Result<Vec<String>, String> {
+/// options only) one per item; a table (map-like options only) one
+/// `KEY=VALUE` per entry.
+fn items(value: &toml::Value, shape: Shape) -> Result<Vec<String>, String> {
     use toml::Value;
     let scalar = |value: &Value| match value {
         Value::String(text) => Ok(text.clone()),
@@ -511,16 +541,19 @@ fn items(value: &toml::Value, repeated: bool) -> Result<Vec<String>, String> {
             Err("expected a string, a number or a boolean here".to_owned())
         }
     };
-    match value {
-        Value::Array(values) if repeated => values.iter().map(scalar).collect(),
-        Value::Table(entries) if repeated => entries
+    match (value, shape) {
+        (Value::Array(values), Shape::Repeated | Shape::Map) => values.iter().map(scalar).collect(),
+        (Value::Table(entries), Shape::Map) => entries
             .iter()
             .map(|(key, value)| scalar(value).map(|value| format!("{key}={value}")))
             .collect(),
-        Value::Array(_) | Value::Table(_) => {
+        (Value::Table(_), Shape::Repeated) => {
+            Err("takes a value or an array of values, not a table".to_owned())
+        }
+        (Value::Array(_) | Value::Table(_), Shape::One) => {
             Err("takes one value, not an array or a table".to_owned())
         }
-        scalar_value => scalar(scalar_value).map(|one| vec![one]),
+        (scalar_value, _) => scalar(scalar_value).map(|one| vec![one]),
     }
 }
 
@@ -800,11 +833,33 @@ mod tests {
 
     #[test]
     fn map_like_repeated_options_take_a_table() {
-        // No map-like option exists yet: check the conversion itself.
+        // No map-like option exists yet: a repeated one whose value name
+        // has `=` is one.
+        let map = clap::Arg::new("upstream")
+            .long("upstream")
+            .value_name("NAME=URL")
+            .action(ArgAction::Append);
+        let list = clap::Arg::new("cors")
+            .long("cors")
+            .action(ArgAction::Append);
+        let one = clap::Arg::new("addr").long("addr");
+        assert_eq!(
+            [Shape::of(&map), Shape::of(&list), Shape::of(&one)],
+            [Shape::Map, Shape::Repeated, Shape::One]
+        );
         let table: toml::Value = toml::from_str("a = \"http://x\"\nb = 2\n").unwrap();
-        assert_eq!(items(&table, true).unwrap(), ["a=http://x", "b=2"]);
-        assert!(items(&table, false).is_err());
+        assert_eq!(items(&table, Shape::Map).unwrap(), ["a=http://x", "b=2"]);
+        assert!(items(&table, Shape::Repeated).is_err());
+        assert!(items(&table, Shape::One).is_err());
         let array = toml::Value::Array(vec!["x".into(), 3.into()]);
-        assert_eq!(items(&array, true).unwrap(), ["x", "3"]);
+        assert_eq!(items(&array, Shape::Repeated).unwrap(), ["x", "3"]);
+        assert!(items(&array, Shape::One).is_err());
+        // The file's own check: a table for a list option is refused.
+        let file = File::new("table.toml", "[cors-origin]\na = \"https://a.example\"\n");
+        let error = load(&["--config", file.arg()]).unwrap_err();
+        assert!(
+            error.contains(":1: `cors-origin`: takes a value or an array"),
+            "{error}"
+        );
     }
 }

@@ -15,6 +15,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::lean;
 use super::metrics::Metrics;
 use super::stall::{self, Stall};
 
@@ -208,6 +209,17 @@ pub async fn serve(
                     }
                 }
             };
+            let subscription = if http2 {
+                None
+            } else {
+                lean::peek_subscription(&stream).await
+            };
+            if let Some((request, head_len)) = subscription {
+                let io = Stall::new(stream, limits.write_timeout, metrics);
+                lean::serve(io, request, head_len, router).await;
+                drop(open);
+                return;
+            }
             let io = TokioIo::new(Stall::new(stream, limits.write_timeout, metrics));
             let service = TowerToHyperService::new(router);
             let (h1, h2) = &*builders;
@@ -224,6 +236,11 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+    // Subscriptions on the lean path are not hyper connections: they end
+    // with their streams (the shutdown ends those). Every connection holds
+    // a permit until it is closed.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = permits.acquire_many(all).await;
 }
 
 /// Which protocol the connection speaks, from its first bytes, consuming

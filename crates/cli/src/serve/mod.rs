@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod conn;
+mod lean;
 mod metrics;
 mod routes;
 mod run_routes;

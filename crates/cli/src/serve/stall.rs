@@ -67,6 +67,11 @@ impl Stall {
         }
     }
 
+    /// The socket, to wait for it to be readable without reading.
+    pub fn get_ref(&self) -> &TcpStream {
+        &self.inner
+    }
+
     /// After a write made progress (or failed): the next pending write
     /// starts a new wait.
     fn progressed<T>(&mut self, result: T) -> Poll<T> {

@@ -246,3 +246,95 @@ fn http2_with_prior_knowledge_is_served_beside_http1() {
     // And HTTP/1.1 on the same hub.
     assert_eq!(hub.request("GET", "/health", &[], b"").status, 200);
 }
+
+/// Reads from `stream` until `needle` has arrived (bounded by the stream's
+/// read timeout); returns everything read.
+fn read_until(stream: &mut std::net::TcpStream, needle: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let mut buf = [0; 1024];
+    while !bytes.windows(needle.len()).any(|w| w == needle) {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before {needle:?}: {bytes:?}");
+        bytes.extend_from_slice(&buf[..n]);
+    }
+    bytes
+}
+
+#[test]
+fn a_subscription_is_answered_alike_whether_its_head_arrives_whole_or_in_pieces() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let hub = Hub::start(&["--store", "memory", "--subscribe-token", "s3cret"]);
+    let head = format!(
+        "GET /topics/t?token=s3cret HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        hub.addr
+    );
+    let subscribe = |pieces: usize| {
+        let mut stream = std::net::TcpStream::connect(hub.addr).unwrap();
+        stream.set_read_timeout(Some(super::support::WAIT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        // In pieces, the head is not whole when the hub first looks at it.
+        let cut = head.len() / pieces;
+        stream.write_all(&head.as_bytes()[..cut]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        stream.write_all(&head.as_bytes()[cut..]).unwrap();
+        let response = read_until(&mut stream, b"\r\n\r\n");
+        (super::support::parse_response(&response), stream)
+    };
+    let (whole, mut whole_stream) = subscribe(1);
+    let (pieces, mut pieces_stream) = subscribe(2);
+    for response in [&whole, &pieces] {
+        assert_eq!(response.status, 200);
+        for (name, value) in [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+            ("transfer-encoding", "chunked"),
+        ] {
+            assert_eq!(response.header(name).as_deref(), Some(value), "{name}");
+        }
+        assert!(response.header("date").is_some());
+        assert!(response.header("connection").is_none());
+    }
+    hub.wait_metric("bourn_subscribers", 2);
+    let id = hub
+        .request("POST", "/topics/t", &[], b"hello")
+        .text()
+        .trim()
+        .to_owned();
+    // The same chunk on both: chunk size, the event, CRLF.
+    let event = format!("id: {id}\ndata: hello\n\n");
+    let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+    for stream in [&mut whole_stream, &mut pieces_stream] {
+        let bytes = read_until(stream, chunk.as_bytes());
+        assert!(
+            String::from_utf8_lossy(&bytes).ends_with(&chunk),
+            "{bytes:?}"
+        );
+    }
+
+    // Refused on either path: the same status, a body, and the connection
+    // ends.
+    for pieces in [1, 2] {
+        let mut stream = std::net::TcpStream::connect(hub.addr).unwrap();
+        stream.set_read_timeout(Some(super::support::WAIT)).unwrap();
+        let bad = format!(
+            "GET /topics/t HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            hub.addr
+        );
+        let cut = bad.len() / pieces;
+        stream.write_all(&bad.as_bytes()[..cut]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        stream.write_all(&bad.as_bytes()[cut..]).unwrap();
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).unwrap();
+        let response = super::support::parse_response(&bytes);
+        assert_eq!(response.status, 401, "{pieces}: {}", response.text());
+        assert!(response.text().contains("token"), "{}", response.text());
+    }
+
+    // A subscriber that hangs up is let go at once, not at the next write.
+    drop(whole_stream);
+    drop(pieces_stream);
+    hub.wait_metric("bourn_subscribers", 0);
+}

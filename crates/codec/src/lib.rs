@@ -98,11 +98,11 @@
 //! | `bytestring` 1 | `ByteString` (re-exported here) | every shared string |
 //! | `futures-core` 0.3 | the `Stream` trait | feature `stream` |
 //! | `tokio-util` 0.7 | `codec::{Decoder, Encoder}` traits | feature `tokio-util` |
-//! | `serde` 1 | the `Serialize` trait | feature `serde` |
+//! | `serde` 1 | the `Serialize` trait (defined in `serde_core`) | feature `serde` |
 //!
-//! No other crate's type appears in the API: `cargo xtask api-check` fails
-//! when one does (and when the API differs from the recorded 0.1 listing in
-//! `crates/codec/api.txt`).
+//! No other crate's type appears in the API: the workspace's `cargo xtask
+//! api-check` fails when one does, and when the API differs from the
+//! recorded 0.1 listing (`xtask/api/bourn-codec.txt` in the repository).
 //!
 //! # Limits
 //!

@@ -53,6 +53,7 @@ pin_project! {
     /// drops the stream at once.
     ///
     /// Keep-alives use tokio's timer: poll the body inside a tokio runtime.
+    #[must_use = "a response body does nothing unless returned or polled"]
     pub struct Sse<S> {
         #[pin]
         stream: Option<S>,

@@ -177,6 +177,12 @@ field_type!(
     /// let refused = EventType::new("a\nb").unwrap_err();
     /// assert_eq!((refused.field(), refused.index()), (Field::Event, 1));
     /// ```
+    ///
+    /// In a `const`, a refused literal does not compile:
+    ///
+    /// ```compile_fail
+    /// const BAD: bourn_codec::EventType = bourn_codec::EventType::from_static("a\nb");
+    /// ```
     EventType,
     Field::Event,
     EVENT_FORBIDDEN,

@@ -556,15 +556,13 @@ fn encode(c: &mut Criterion) {
 fn bourn_event(spec: &EventSpec) -> bourn_codec::Event {
     let mut builder = bourn_codec::Event::builder();
     if let Some(event) = &spec.event {
-        builder = builder.event(event.clone());
+        let event = bourn_codec::EventType::new(event.clone());
+        builder = builder.event(event.expect("benchmark event types are valid"));
     }
     if let Some(id) = &spec.id {
-        builder = builder.id(id.clone());
+        builder = builder.id(bourn_codec::Id::new(id.clone()).expect("benchmark ids are valid"));
     }
-    builder
-        .data(spec.data.clone())
-        .build()
-        .expect("benchmark events are valid")
+    builder.data(spec.data.clone()).build()
 }
 
 /// Decodes `wire` with bourn-codec and compares the events with `specs`.

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use bourn_codec::{DecodeError, Decoder, Event, EventRef, FrameRef, Limits, RefDecoder};
+use bourn_codec::{
+    DecodeError, Decoder, Event, EventType, FrameRef, Id, Limits, MessageEvent, MessageEventRef,
+    RefDecoder,
+};
 use bytes::BytesMut;
 
 use crate::harness::{Capabilities, DecoderUnderTest, Setup};
@@ -226,7 +229,7 @@ pub fn frame_ref_of(frame: FrameRef<'_>) -> Frame {
 }
 
 /// A borrowed decoded event as a vector event.
-pub fn event_ref_frame(event: &EventRef<'_>) -> EventFrame {
+pub fn event_ref_frame(event: &MessageEventRef<'_>) -> EventFrame {
     EventFrame {
         event_type: event.event_type().to_owned(),
         data: event.data().to_owned(),
@@ -248,7 +251,7 @@ pub fn frame_of(frame: bourn_codec::Frame) -> Frame {
 }
 
 /// A decoded event as a vector event.
-pub fn event_frame(event: &Event) -> EventFrame {
+pub fn event_frame(event: &MessageEvent) -> EventFrame {
     EventFrame {
         event_type: event.event_type().to_owned(),
         data: event.data().to_owned(),
@@ -277,7 +280,7 @@ pub fn error_frame(error: DecodeError) -> Frame {
 ///
 /// # Errors
 ///
-/// The builder's refusal.
+/// The refusal of the `event` or the `id` value, in that order.
 pub fn build(case: &EncoderCase) -> Result<Event, bourn_codec::EncodeError> {
     let input = &case.build;
     let mut builder = Event::builder();
@@ -285,10 +288,10 @@ pub fn build(case: &EncoderCase) -> Result<Event, bourn_codec::EncodeError> {
         builder = builder.comment(comment.as_str());
     }
     if let Some(event) = &input.event {
-        builder = builder.event(event.as_str());
+        builder = builder.event(EventType::new(event.as_str())?);
     }
     if let Some(id) = &input.id {
-        builder = builder.id(id.as_str());
+        builder = builder.id(Id::new(id.as_str())?);
     }
     if let Some(ms) = input.retry_ms {
         builder = builder.retry(Duration::from_millis(ms));
@@ -299,7 +302,7 @@ pub fn build(case: &EncoderCase) -> Result<Event, bourn_codec::EncodeError> {
     if let Some(data) = &input.data {
         builder = builder.data(data.as_str());
     }
-    builder.build()
+    Ok(builder.build())
 }
 
 /// How an encoder case failed.

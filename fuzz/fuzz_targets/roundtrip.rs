@@ -1,27 +1,37 @@
-//! Encode → decode: any event the builder accepts decodes back to itself
-//! (line breaks in data and comments as LF); a refused one really holds a
-//! forbidden character.
+//! Encode → decode: any event built from accepted values decodes back to itself
+//! (line breaks in data and comments as LF); a refused `event` or `id`
+//! value really holds a forbidden character.
 #![no_main]
 
 use std::time::Duration;
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use bourn_codec::{Decoder, Event, Field, Frame};
+use bourn_codec::{Decoder, EncodeError, Event, EventType, Field, Frame, Id};
 
 type Input = (Option<String>, Option<String>, Option<String>, Option<u64>, Option<String>);
 
 fuzz_target!(|input: Input| {
     let (comment, event_type, id, retry, data) = input;
+    // The `event` and `id` values are checked when made; a refused one
+    // really holds a forbidden character, at the reported index.
+    let checked_type = match event_type.as_deref().map(EventType::new).transpose() {
+        Ok(checked) => checked,
+        Err(error) => return refused(&error, Field::Event, event_type.as_deref()),
+    };
+    let checked_id = match id.as_deref().map(Id::new).transpose() {
+        Ok(checked) => checked,
+        Err(error) => return refused(&error, Field::Id, id.as_deref()),
+    };
     let mut builder = Event::builder();
     if let Some(comment) = &comment {
         builder = builder.comment(comment.as_str());
     }
-    if let Some(event_type) = &event_type {
-        builder = builder.event(event_type.as_str());
+    if let Some(event_type) = checked_type {
+        builder = builder.event(event_type);
     }
-    if let Some(id) = &id {
-        builder = builder.id(id.as_str());
+    if let Some(id) = checked_id {
+        builder = builder.id(id);
     }
     if let Some(ms) = retry {
         builder = builder.retry(Duration::from_millis(ms));
@@ -29,20 +39,7 @@ fuzz_target!(|input: Input| {
     if let Some(data) = &data {
         builder = builder.data(data.as_str());
     }
-    let event = match builder.build() {
-        Ok(event) => event,
-        Err(error) => {
-            let value = match error.field() {
-                Field::Event => event_type.as_deref(),
-                Field::Id => id.as_deref(),
-                _ => None,
-            }
-            .expect("the refused field was set");
-            assert_eq!(value.as_bytes()[error.index()], error.byte());
-            assert!(matches!(error.byte(), b'\r' | b'\n' | b'\0'));
-            return;
-        }
-    };
+    let event = builder.build();
 
     let mut wire = BytesMut::new();
     event.encode(&mut wire);
@@ -81,4 +78,11 @@ fuzz_target!(|input: Input| {
 
 fn normalize(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+fn refused(error: &EncodeError, field: Field, value: Option<&str>) {
+    assert_eq!(error.field(), field);
+    let value = value.expect("the refused field was set");
+    assert_eq!(value.as_bytes()[error.index()], error.byte());
+    assert!(matches!(error.byte(), b'\r' | b'\n' | b'\0'));
 }

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod api;
 mod e2e;
 mod e2e_hub;
 mod fresh_deps;
@@ -25,15 +26,19 @@ cargo xtask <task>
 
 tasks:
   ci                  everything CI checks: fmt, clippy, tests, no-default-features,
-                      docs (and as docs.rs builds them), packaging of the published
-                      crates, MSRV of their dependencies, bench smoke, conformance
-                      table, conformance of peer implementations, browser end-to-end
+                      docs, the public API (api-check), docs as docs.rs builds
+                      them, packaging of the published crates, MSRV of their
+                      dependencies, bench smoke, conformance table, conformance of
+                      peer implementations, browser end-to-end
   conformance [--json PATH] [--junit PATH]
                       the conformance table: case groups x {codec, server, client, backends}
   conformance-peers [--reports DIR]
                       the suite against npm eventsource / eventsource-parser, pip httpx-sse
                       and our own adapter (conformance/PROTOCOL.md), each compared with its
                       expected-failures.json (installs the pinned packages under target/)
+  api-check [--bless] the public API of each published crate against its recorded
+                      listing in xtask/api/ (the semver baseline) and its list of
+                      foreign crates; --bless records the current API
   bench-report        run the criterion benchmarks and write benches/REPORT.md
   release-check       the published crates: docs as docs.rs builds them, `cargo package`
                       with verify builds, MSRV of their dependencies
@@ -50,6 +55,7 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("conformance") => conformance(&rest),
         Some("conformance-peers") => peers::run(&rest),
+        Some("api-check") => api::check(&rest),
         Some("bench-report") => bench_report(),
         Some("e2e") => e2e(),
         Some("release-check") => release_check(),
@@ -103,6 +109,8 @@ fn ci() -> Result<()> {
     ]);
     docs.env("RUSTDOCFLAGS", "-D warnings");
     step("docs", docs)?;
+    println!("\n==> api-check");
+    api::check(&[])?;
     release_check()?;
     fresh_deps::check()?;
     step(

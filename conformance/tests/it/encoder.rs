@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use bourn_codec::{Event, Frame};
+use bourn_codec::{Event, EventType, Frame, Id};
 
 fn render(cases: &[(&str, Vec<u8>)]) -> String {
     let mut out = String::new();
@@ -31,15 +31,15 @@ fn render(cases: &[(&str, Vec<u8>)]) -> String {
 
 #[test]
 fn encoder_output() {
-    let event = |builder: bourn_codec::EventBuilder| builder.build().unwrap().to_bytes().to_vec();
+    let event = |builder: bourn_codec::EventBuilder| builder.build().to_bytes().to_vec();
     let cases = vec![
         ("message", Event::message("hello").to_bytes().to_vec()),
         (
             "typed with id",
             event(
                 Event::builder()
-                    .event("price")
-                    .id("42")
+                    .event(EventType::from_static("price"))
+                    .id(Id::from_static("42"))
                     .data("YHOO\n+2\n10"),
             ),
         ),
@@ -61,8 +61,14 @@ fn encoder_output() {
             "injection attempt in data",
             event(Event::builder().data("hi\revent: evil\n\ndata: x")),
         ),
-        ("empty id resets", event(Event::builder().id("").data("x"))),
-        ("id only", event(Event::builder().id("epoch.7"))),
+        (
+            "empty id resets",
+            event(Event::builder().id(Id::from_static("")).data("x")),
+        ),
+        (
+            "id only",
+            event(Event::builder().id(Id::from_static("epoch.7"))),
+        ),
         (
             "retry and comment",
             event(
@@ -77,8 +83,8 @@ fn encoder_output() {
             event(
                 Event::builder()
                     .comment("c")
-                    .event("e")
-                    .id("1")
+                    .event(EventType::from_static("e"))
+                    .id(Id::from_static("1"))
                     .retry(Duration::from_secs(3))
                     .data("a\nb"),
             ),
@@ -87,7 +93,7 @@ fn encoder_output() {
             "unicode",
             event(
                 Event::builder()
-                    .event("caf\u{e9}")
+                    .event(EventType::from_static("caf\u{e9}"))
                     .data("\u{1F600} \u{FEFF}"),
             ),
         ),

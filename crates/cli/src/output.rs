@@ -2,14 +2,14 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use bourn_codec::Event;
+use bourn_codec::MessageEvent;
 use serde_json::{Value, json};
 
 use crate::cli::Color;
 
 /// The NDJSON object of an event: `type`, `data`, `id` (null without an
 /// `id` field) and `last_event_id`.
-pub fn event_json(event: &Event) -> Value {
+pub fn event_json(event: &MessageEvent) -> Value {
     json!({
         "type": event.event_type(),
         "data": event.data(),
@@ -49,7 +49,7 @@ impl Style {
     }
 
     /// Writes one event.
-    pub fn write_event(&self, out: &mut impl Write, event: &Event) -> io::Result<()> {
+    pub fn write_event(&self, out: &mut impl Write, event: &MessageEvent) -> io::Result<()> {
         if self.json {
             return write_json_line(out, &event_json(event));
         }
@@ -81,16 +81,15 @@ pub fn is_broken_pipe(error: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use bourn_codec::{EventType, Id};
+
     use super::*;
 
     #[test]
     fn human_layout_without_colour() {
-        let event = Event::builder()
-            .event("tick")
-            .id("a.1")
-            .data("one\ntwo")
-            .build()
-            .unwrap();
+        let event = MessageEvent::new("one\ntwo")
+            .with_event_type(EventType::from_static("tick"))
+            .with_id(Id::from_static("a.1"));
         let style = Style {
             json: false,
             color: false,
@@ -105,7 +104,7 @@ mod tests {
 
     #[test]
     fn json_layout() {
-        let event = Event::message("hi");
+        let event = MessageEvent::new("hi");
         let mut out = Vec::new();
         write_json_line(&mut out, &event_json(&event)).unwrap();
         assert_eq!(

@@ -44,6 +44,7 @@ use crate::transport::{self, AddressFilter, Erased, ProxySetting, RequestBody};
 /// # drop(source);
 /// # Ok::<(), bourn_client::Error>(())
 /// ```
+#[must_use = "a builder does nothing until `build` is called"]
 #[derive(Clone)]
 pub struct Builder {
     uri: Result<Uri, Error>,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bourn_codec::{DecodeError, Event};
+use bourn_codec::{DecodeError, MessageEvent};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
@@ -38,7 +38,7 @@ struct Inner {
     fatal: bool,
     source: Option<Arc<dyn StdError + Send + Sync>>,
     response: Option<ResponseHead>,
-    event: Option<Event>,
+    event: Option<MessageEvent>,
     reconnect_in: Option<Duration>,
 }
 
@@ -119,7 +119,7 @@ impl Error {
     }
 
     #[cfg(feature = "serde")]
-    pub(crate) fn with_event(mut self, event: Event) -> Error {
+    pub(crate) fn with_event(mut self, event: MessageEvent) -> Error {
         self.inner.event = Some(event);
         self
     }
@@ -272,7 +272,7 @@ impl Error {
     }
 
     /// The event whose `data` failed to decode as JSON.
-    pub fn event(&self) -> Option<&Event> {
+    pub fn event(&self) -> Option<&MessageEvent> {
         self.inner.event.as_ref()
     }
 

@@ -35,6 +35,7 @@ type Attempt = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 ///
 /// Connecting starts when the stream is first polled. Polling needs a Tokio
 /// runtime with timers and I/O enabled.
+#[must_use = "an event source does nothing unless polled"]
 pub struct EventSource {
     config: Arc<Config>,
     shared: Arc<Shared>,

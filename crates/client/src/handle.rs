@@ -122,17 +122,21 @@ impl Shared {
     }
 
     /// Publishes the decoder's last event ID if it differs from `mirror`
-    /// (the stream's clone of it). The decoder makes a new string for every
-    /// new ID, and `mirror` keeps the old one alive, so identity (pointer and
-    /// length) tells a change without comparing bytes or taking the lock.
+    /// (the stream's clone of it), as the decoder documents: by value.
+    /// Most calls see the very string `mirror` holds; `mirror` keeps it
+    /// alive and shared strings never change, so the same address and
+    /// length mean the same bytes, and the bytes are only compared when
+    /// the address moved.
     pub(crate) fn sync_last_event_id(&self, mirror: &mut ByteString, current: &ByteString) {
-        if mirror.as_ptr() != current.as_ptr() || mirror.len() != current.len() {
-            *mirror = current.clone();
-            *self
-                .last_event_id
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = current.clone();
+        let same_string = mirror.as_ptr() == current.as_ptr() && mirror.len() == current.len();
+        if same_string || mirror == current {
+            return;
         }
+        *mirror = current.clone();
+        *self
+            .last_event_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = current.clone();
     }
 }
 

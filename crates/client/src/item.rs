@@ -1,6 +1,6 @@
 //! What the stream yields.
 
-use bourn_codec::Event;
+use bourn_codec::MessageEvent;
 use http::{HeaderMap, StatusCode, Uri};
 
 /// One item of an [`EventSource`](crate::EventSource) stream.
@@ -21,7 +21,7 @@ pub enum Item {
     },
     /// A dispatched event: its type, data, `id` field and the last event ID
     /// in force when it was dispatched.
-    Event(Event),
+    Event(MessageEvent),
     /// A comment line (`: keep-alive`), without the colon and the one space
     /// after it, reported as soon as the line arrives. Only with
     /// [`Builder::comments`](crate::Builder::comments).
@@ -30,7 +30,7 @@ pub enum Item {
 
 impl Item {
     /// The event, if this item is one.
-    pub fn as_event(&self) -> Option<&Event> {
+    pub fn as_event(&self) -> Option<&MessageEvent> {
         match self {
             Item::Event(event) => Some(event),
             Item::Open { .. } | Item::Comment(_) => None,
@@ -38,7 +38,7 @@ impl Item {
     }
 
     /// The event, if this item is one.
-    pub fn into_event(self) -> Option<Event> {
+    pub fn into_event(self) -> Option<MessageEvent> {
         match self {
             Item::Event(event) => Some(event),
             Item::Open { .. } | Item::Comment(_) => None,

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bourn_codec::Event;
+use bourn_codec::MessageEvent;
 use futures_core::Stream;
 use serde::de::DeserializeOwned;
 
@@ -21,16 +21,16 @@ use crate::item::Item;
 /// carries the event ([`Error::event`]) and the serde error as its source.
 ///
 /// ```
-/// let event = bourn_codec::Event::message(r#"{"delta":"Hel"}"#);
+/// let event = bourn_codec::MessageEvent::new(r#"{"delta":"Hel"}"#);
 /// let value: serde_json::Value = bourn_client::decode_json(&event)?;
 /// assert_eq!(value["delta"], "Hel");
 ///
-/// let err = bourn_client::decode_json::<u32>(&bourn_codec::Event::message("{oops")).unwrap_err();
+/// let err = bourn_client::decode_json::<u32>(&bourn_codec::MessageEvent::new("{oops")).unwrap_err();
 /// assert!(err.is_json() && !err.is_fatal());
 /// assert_eq!(err.event().map(|e| e.data()), Some("{oops"));
 /// # Ok::<(), bourn_client::Error>(())
 /// ```
-pub fn decode_json<T: DeserializeOwned>(event: &Event) -> Result<T, Error> {
+pub fn decode_json<T: DeserializeOwned>(event: &MessageEvent) -> Result<T, Error> {
     serde_json::from_str(event.data()).map_err(|e| {
         Error::new(Kind::Json)
             .non_fatal()

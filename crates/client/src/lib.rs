@@ -165,7 +165,7 @@ mod retry;
 mod tls;
 mod transport;
 
-pub use bourn_codec::{DecodeError, Event, Limits};
+pub use bourn_codec::{DecodeError, Limits, MessageEvent};
 /// The `http` crate this one is built on, so `http::Method::REPORT` or
 /// `http::Request` needs no dependency of your own.
 pub use http;

@@ -34,7 +34,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameRef<'a> {
     /// A dispatched event.
-    Event(EventRef<'a>),
+    Event(MessageEventRef<'a>),
     /// A valid `retry` field: the new reconnection time.
     Retry(Duration),
     /// A comment line, without the colon and one leading space.
@@ -43,16 +43,16 @@ pub enum FrameRef<'a> {
 
 /// A dispatched event whose strings borrow the input or the decoder.
 ///
-/// The getters match [`Event`](crate::Event)'s for a decoded event.
+/// The borrowed form of [`MessageEvent`](crate::MessageEvent), with the same getters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EventRef<'a> {
+pub struct MessageEventRef<'a> {
     event_type: &'a str,
     data: &'a str,
     id: Option<&'a str>,
     last_event_id: &'a str,
 }
 
-impl<'a> EventRef<'a> {
+impl<'a> MessageEventRef<'a> {
     /// The event type: the `event` field, or `"message"` when it was absent or empty.
     pub fn event_type(&self) -> &'a str {
         match self.event_type {
@@ -594,7 +594,7 @@ impl RefDecoder {
             self.joined.clear();
         }
         if self.data.slot() != Slot::None {
-            let event = EventRef {
+            let event = MessageEventRef {
                 event_type: self.event_type.get(lines).unwrap_or(""),
                 data: self.data.get(lines).unwrap_or(""),
                 id: self.id.get(lines),

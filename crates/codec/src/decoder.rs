@@ -49,10 +49,10 @@ use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
-use crate::event::Event;
 use crate::frame::Frame;
 use crate::limits::Limits;
 use crate::line::{self, Line};
+use crate::message_event::MessageEvent;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -285,9 +285,25 @@ impl Decoder {
     }
 
     /// The last event ID string as a shared string: cloning it is a
-    /// reference count. Every new value is a new string, so keeping a clone
-    /// and comparing its address and length (`as_ptr`, `len`) with this one
-    /// tells whether it changed without comparing bytes.
+    /// reference count, not a copy.
+    ///
+    /// To follow it (a client mirroring it for `Last-Event-ID`, say), keep
+    /// a clone and compare it with `==` after each call: the value is all
+    /// that counts, and an `id` field repeating the current value is no
+    /// change.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use bourn_codec::Decoder;
+    ///
+    /// let mut decoder = Decoder::new();
+    /// let mut seen = decoder.last_event_id_shared().clone();
+    /// let mut buf = BytesMut::from("id: 1\n\n");
+    /// assert_eq!(decoder.decode(&mut buf), Ok(None)); // an id-only block: no frame
+    /// assert_ne!(decoder.last_event_id_shared(), &seen);
+    /// seen = decoder.last_event_id_shared().clone();
+    /// assert_eq!(seen, "1");
+    /// ```
     pub fn last_event_id_shared(&self) -> &ByteString {
         &self.last_event_id
     }
@@ -368,14 +384,12 @@ impl Decoder {
                         None if self.last_event_id.is_empty() => (ByteString::new(), false),
                         None => (self.last_event_id.clone(), false),
                     };
-                    return Ok(Some(Frame::Event(Event {
+                    return Ok(Some(Frame::Event(MessageEvent {
                         event_type: self.event_type.take(),
-                        data: Some(data),
+                        data,
                         id,
                         last_event_id,
                         last_event_id_is_id,
-                        retry: None,
-                        comment: None,
                     })));
                 }
                 if len > self.limits.max_line_len {

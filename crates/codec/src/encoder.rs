@@ -1,12 +1,14 @@
 //! Writing events and frames as `text/event-stream` bytes.
 //!
 //! The encoder is infallible: every value that would change the stream's
-//! meaning was refused when the [`Event`] was built.
+//! meaning was refused when its [`EventType`](crate::EventType) or
+//! [`Id`](crate::Id) was made.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::event::Event;
 use crate::frame::Frame;
+use crate::message_event::MessageEvent;
 
 impl Event {
     /// Appends the event to `dst`: comment lines, `event`, `id`, `retry`, one
@@ -70,7 +72,7 @@ impl Frame {
     /// decoder reports as the same frame.
     pub fn encode<B: BufMut>(&self, dst: &mut B) {
         match self {
-            Frame::Event(event) => event.encode(dst),
+            Frame::Event(event) => encode_received(event, dst),
             Frame::Retry(retry) => write_retry(dst, *retry),
             Frame::Comment(comment) => write_lines(dst, b":", comment.as_bytes()),
         }
@@ -82,6 +84,20 @@ impl Frame {
         self.encode(&mut dst);
         dst.freeze()
     }
+}
+
+/// A received event written back: its `event` and `id` fields as they
+/// were read (a decoder never yields a line break in them, nor NUL in an
+/// `id`; [`MessageEvent`]'s setters take checked values), then its data.
+fn encode_received<B: BufMut>(event: &MessageEvent, dst: &mut B) {
+    if let Some(event_type) = &event.event_type {
+        write_field(dst, b"event", event_type.as_bytes());
+    }
+    if let Some(id) = &event.id {
+        write_field(dst, b"id", id.as_bytes());
+    }
+    write_lines(dst, b"data", event.data.as_bytes());
+    dst.put_u8(b'\n');
 }
 
 fn millis(retry: core::time::Duration) -> u64 {

@@ -72,7 +72,7 @@ impl fmt::Display for DecodeError {
 
 impl core::error::Error for DecodeError {}
 
-/// Which field of an event was refused by the builder.
+/// Which field of an event a refused value was for.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -91,12 +91,14 @@ impl fmt::Display for Field {
     }
 }
 
-/// An event could not be built because a field would change the stream's meaning.
+/// An `event` or `id` value was refused because writing it would change the
+/// stream's meaning: from [`EventType::new`](crate::EventType::new) and
+/// [`Id::new`](crate::Id::new).
 ///
 /// `data` and comments may hold any text (line breaks split them into several
 /// lines), but an `event` or `id` value with a line break would end the field
 /// early and start another, and the WHATWG parser ignores an `id` containing
-/// NUL. Rather than silently writing a different stream, the builder refuses.
+/// NUL. Rather than silently writing a different stream, they are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EncodeError {
     field: Field,

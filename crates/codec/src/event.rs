@@ -1,89 +1,50 @@
-//! The event: what a decoder dispatches and what an encoder writes.
+//! The outgoing event: what an encoder (a server) writes.
 
 use core::time::Duration;
 
 use bytestring::ByteString;
 
-use crate::error::{EncodeError, Field};
+use crate::field::{EventType, Id};
 
 /// The type of an event whose `event` field was absent or empty.
 pub const DEFAULT_EVENT_TYPE: &str = "message";
 
-/// One Server-Sent Event.
+/// One Server-Sent Event to write: the `event`, `id`, `retry` and `data`
+/// fields and comments, as axum's `sse::Event` is.
 ///
-/// Decoded events carry what the WHATWG "dispatch the event" steps produce: the
-/// type, the data and the last event ID string. Built events (see
-/// [`Event::builder`]) carry what will be written, and may add a `retry:` line
-/// and comments; the decoder reports those as separate
-/// [`Frame`](crate::Frame)s, in stream order, never on an `Event`.
+/// What a decoder or a client receives is a [`MessageEvent`](crate::MessageEvent)
+/// (type, data, id and the last event ID), a different type: a received event
+/// has no `retry` or comment (the decoder reports those as their own
+/// [`Frame`](crate::Frame)s), and an outgoing one has no last event ID.
 ///
-/// Every string is a [`ByteString`]: a decoded single-line `data`, `event` or
-/// `id` is a slice of the input buffer, not a copy.
+/// An event with only data is [`Event::message`]; the other fields are set
+/// with [`Event::builder`]. Neither can fail: the `event` and `id` values are
+/// checked when their [`EventType`] and [`Id`] are made, and data and
+/// comments may hold any text (line breaks become several lines).
 ///
 /// ```
-/// use bourn_codec::Event;
+/// use bourn_codec::{Event, EventType, Id};
 ///
-/// let event = Event::builder().event("update").id("7").data("a\nb").build()?;
+/// let event = Event::builder()
+///     .event(EventType::from_static("update"))
+///     .id(Id::new("7")?)
+///     .data("a\nb")
+///     .build();
 /// assert_eq!(event.to_bytes(), "event: update\nid: 7\ndata: a\ndata: b\n\n");
 /// # Ok::<(), bourn_codec::EncodeError>(())
 /// ```
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Event {
-    pub(crate) event_type: Option<ByteString>,
+    pub(crate) event_type: Option<EventType>,
     pub(crate) data: Option<ByteString>,
-    pub(crate) id: Option<ByteString>,
-    /// The last event ID, unless `last_event_id_is_id`.
-    pub(crate) last_event_id: ByteString,
-    /// A decoded event with an `id` field: its last event ID is that id
-    /// ("set the last event ID string [...] to the value of the last event
-    /// ID buffer"), kept once rather than as a second reference count.
-    pub(crate) last_event_id_is_id: bool,
+    pub(crate) id: Option<Id>,
     pub(crate) retry: Option<Duration>,
     pub(crate) comment: Option<ByteString>,
 }
 
-// Equality, hashing and `Debug` are over what the getters report, not over
-// how the last event ID is stored.
-impl PartialEq for Event {
-    fn eq(&self, other: &Self) -> bool {
-        self.event_type == other.event_type
-            && self.data == other.data
-            && self.id == other.id
-            && self.last_event_id() == other.last_event_id()
-            && self.retry == other.retry
-            && self.comment == other.comment
-    }
-}
-
-impl Eq for Event {}
-
-impl core::hash::Hash for Event {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        self.event_type.hash(state);
-        self.data.hash(state);
-        self.id.hash(state);
-        self.last_event_id().hash(state);
-        self.retry.hash(state);
-        self.comment.hash(state);
-    }
-}
-
-impl core::fmt::Debug for Event {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Event")
-            .field("event_type", &self.event_type)
-            .field("data", &self.data)
-            .field("id", &self.id)
-            .field("last_event_id", &self.last_event_id())
-            .field("retry", &self.retry)
-            .field("comment", &self.comment)
-            .finish()
-    }
-}
-
 impl Event {
-    /// A `message` event with this data; infallible, since data may hold any
-    /// text (line breaks become several `data:` lines).
+    /// A `message` event with this data and no other field. Any text: line
+    /// breaks become several `data:` lines.
     pub fn message(data: impl Into<ByteString>) -> Event {
         Event {
             data: Some(data.into()),
@@ -96,97 +57,58 @@ impl Event {
         EventBuilder::default()
     }
 
-    /// A builder holding this event's fields, to change some of them (a
-    /// server assigning ids, say). The last event ID is dropped: it is
-    /// decoder state, never written.
+    /// A builder holding this event's fields, to change some of them.
     pub fn into_builder(self) -> EventBuilder {
-        EventBuilder {
-            event: Event {
-                last_event_id: ByteString::new(),
-                last_event_id_is_id: false,
-                ..self
-            },
-            error: None,
-        }
+        EventBuilder { event: self }
     }
 
-    /// The event type: the `event` field, or `"message"` when it was absent or empty.
-    pub fn event_type(&self) -> &str {
-        match &self.event_type {
-            Some(t) if !t.is_empty() => t,
-            _ => DEFAULT_EVENT_TYPE,
-        }
+    /// The `event` field, if set. Without one, a client dispatches the
+    /// event as [`DEFAULT_EVENT_TYPE`] (`"message"`).
+    pub fn event_type(&self) -> Option<&EventType> {
+        self.event_type.as_ref()
     }
 
-    /// The data: `data` lines joined with `\n`. Empty when the event has no data.
-    pub fn data(&self) -> &str {
-        self.data.as_deref().unwrap_or("")
+    /// The data, if set: written as one `data:` line per line.
+    pub fn data(&self) -> Option<&str> {
+        self.data.as_deref()
     }
 
-    /// The data as a shared, reference-counted string (cheap to clone).
-    pub fn data_string(&self) -> ByteString {
-        self.data.clone().unwrap_or_default()
+    /// The `id` field, if set.
+    pub fn id(&self) -> Option<&Id> {
+        self.id.as_ref()
     }
 
-    /// Consumes the event and returns its data without a copy.
-    pub fn into_data(self) -> ByteString {
-        self.data.unwrap_or_default()
-    }
-
-    /// The `id` field set in this event's block, if any.
-    ///
-    /// `Some("")` is an `id` field with an empty value: it clears the last
-    /// event ID. Most applications want [`last_event_id`](Event::last_event_id).
-    pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
-    }
-
-    /// The last event ID string when the event was dispatched (the spec's
-    /// `MessageEvent.lastEventId`): this block's `id`, or the last one before it.
-    ///
-    /// Always empty on an event from the builder.
-    pub fn last_event_id(&self) -> &str {
-        match &self.id {
-            Some(id) if self.last_event_id_is_id => id,
-            _ => &self.last_event_id,
-        }
-    }
-
-    /// The `retry:` this built event writes before its data. Decoded events
-    /// report `retry` as [`Frame::Retry`](crate::Frame::Retry) instead.
+    /// The `retry:` written before the data, if set.
     pub fn retry(&self) -> Option<Duration> {
         self.retry
     }
 
-    /// The comment this built event writes first. Decoded events report
-    /// comments as [`Frame::Comment`](crate::Frame::Comment) instead.
+    /// The comment written first, if set.
     pub fn comment(&self) -> Option<&str> {
         self.comment.as_deref()
     }
-
-    /// Whether the event has a data field. A block without one is not
-    /// dispatched by a decoder, but still commits its `id` and `retry`.
-    pub fn has_data(&self) -> bool {
-        self.data.is_some()
-    }
 }
 
-/// Builds an [`Event`], refusing values that would change the stream's meaning.
-///
-/// Like `http::request::Builder`, setters never fail; the first problem is
-/// reported by [`build`](EventBuilder::build).
+/// Builds an [`Event`]. Every setter takes a value that cannot change the
+/// stream's meaning, so [`build`](EventBuilder::build) returns the event.
 ///
 /// ```
-/// use bourn_codec::{Event, Field};
+/// use std::time::Duration;
+/// use bourn_codec::{Event, EventType};
 ///
-/// let err = Event::builder().id("1\n2").data("x").build().unwrap_err();
-/// assert_eq!(err.field(), Field::Id);
-/// assert_eq!(err.index(), 1);
+/// let event = Event::builder()
+///     .comment("hello")
+///     .event(EventType::new("tick")?)
+///     .retry(Duration::from_secs(2))
+///     .data("1")
+///     .build();
+/// assert_eq!(event.to_bytes(), ": hello\nevent: tick\nretry: 2000\ndata: 1\n\n");
+/// # Ok::<(), bourn_codec::EncodeError>(())
 /// ```
+#[must_use = "a builder does nothing until `build` is called"]
 #[derive(Debug, Clone, Default)]
 pub struct EventBuilder {
     event: Event,
-    error: Option<EncodeError>,
 }
 
 impl EventBuilder {
@@ -197,20 +119,22 @@ impl EventBuilder {
         self
     }
 
-    /// Sets the event type (the `event` field). It must not contain `\r` or `\n`.
-    pub fn event(mut self, event_type: impl Into<ByteString>) -> Self {
-        let value = event_type.into();
-        self.check(Field::Event, &value, b"\r\n");
-        self.event.event_type = Some(value);
+    /// Sets the event type (the `event` field).
+    pub fn event(mut self, event_type: EventType) -> Self {
+        self.event.event_type = Some(event_type);
         self
     }
 
-    /// Sets the `id` field. It must not contain `\r`, `\n` or NUL. An empty id
-    /// clears the client's last event ID.
-    pub fn id(mut self, id: impl Into<ByteString>) -> Self {
-        let value = id.into();
-        self.check(Field::Id, &value, b"\r\n\0");
-        self.event.id = Some(value);
+    /// Sets the `id` field. An empty id clears the client's last event ID.
+    pub fn id(mut self, id: Id) -> Self {
+        self.event.id = Some(id);
+        self
+    }
+
+    /// Removes the `id` field set before, if any (a server that assigns
+    /// ids itself, say).
+    pub fn clear_id(mut self) -> Self {
+        self.event.id = None;
         self
     }
 
@@ -228,20 +152,53 @@ impl EventBuilder {
         self
     }
 
-    /// Finishes the event, or reports the first refused value.
-    pub fn build(self) -> Result<Event, EncodeError> {
-        match self.error {
-            Some(error) => Err(error),
-            None => Ok(self.event),
-        }
+    /// The event.
+    pub fn build(self) -> Event {
+        self.event
+    }
+}
+
+impl From<EventBuilder> for Event {
+    fn from(builder: EventBuilder) -> Event {
+        builder.event
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn getters_report_what_the_builder_set() {
+        let event = Event::builder()
+            .event(EventType::from_static("t"))
+            .id(Id::from(3))
+            .retry(Duration::from_millis(5))
+            .comment("c")
+            .data("d")
+            .build();
+        assert_eq!(event.event_type().map(EventType::as_str), Some("t"));
+        assert_eq!(event.id().map(Id::as_str), Some("3"));
+        assert_eq!(event.retry(), Some(Duration::from_millis(5)));
+        assert_eq!((event.comment(), event.data()), (Some("c"), Some("d")));
+
+        let bare = Event::default();
+        assert_eq!(bare.event_type(), None);
+        assert_eq!((bare.data(), bare.id(), bare.comment()), (None, None, None));
+        assert_eq!(Event::message("x").data(), Some("x"));
     }
 
-    fn check(&mut self, field: Field, value: &str, forbidden: &[u8]) {
-        if self.error.is_some() {
-            return;
-        }
-        if let Some(index) = value.bytes().position(|b| forbidden.contains(&b)) {
-            self.error = Some(EncodeError::new(field, index, value.as_bytes()[index]));
-        }
+    #[test]
+    fn into_builder_keeps_the_fields_and_clear_id_drops_the_id() {
+        let event = Event::builder()
+            .event(EventType::from_static("t"))
+            .id(Id::from(3))
+            .data("d")
+            .build();
+        assert_eq!(event.clone().into_builder().build(), event);
+        let without = event.into_builder().clear_id().build();
+        assert_eq!(without.id(), None);
+        assert_eq!(without.data(), Some("d"));
+        assert_eq!(without.event_type().map(EventType::as_str), Some("t"));
     }
 }

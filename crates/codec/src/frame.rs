@@ -4,7 +4,7 @@ use core::time::Duration;
 
 use bytestring::ByteString;
 
-use crate::event::Event;
+use crate::message_event::MessageEvent;
 
 /// One unit of a decoded stream, in stream order.
 ///
@@ -17,7 +17,7 @@ use crate::event::Event;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Frame {
     /// A dispatched event.
-    Event(Event),
+    Event(MessageEvent),
     /// A valid `retry` field: the new reconnection time. Reported when its
     /// line is read, as the spec applies it, even if its block never dispatches.
     Retry(Duration),
@@ -28,7 +28,7 @@ pub enum Frame {
 
 impl Frame {
     /// The event, if this frame is one.
-    pub fn as_event(&self) -> Option<&Event> {
+    pub fn as_event(&self) -> Option<&MessageEvent> {
         match self {
             Frame::Event(event) => Some(event),
             _ => None,
@@ -36,7 +36,7 @@ impl Frame {
     }
 
     /// The event, if this frame is one.
-    pub fn into_event(self) -> Option<Event> {
+    pub fn into_event(self) -> Option<MessageEvent> {
         match self {
             Frame::Event(event) => Some(event),
             _ => None,
@@ -44,8 +44,8 @@ impl Frame {
     }
 }
 
-impl From<Event> for Frame {
-    fn from(event: Event) -> Self {
+impl From<MessageEvent> for Frame {
+    fn from(event: MessageEvent) -> Self {
         Frame::Event(event)
     }
 }

@@ -4,7 +4,7 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_core::Stream;
 
 use crate::decoder::Decoder;
@@ -32,6 +32,11 @@ pin_project_lite::pin_project! {
     /// assert_eq!(frames.len(), 1);
     /// assert_eq!(frames[0].as_ref().unwrap().as_event().unwrap().data(), "a");
     /// ```
+    ///
+    /// [`EventStreamExt::sse_frames`](crate::EventStreamExt::sse_frames)
+    /// makes one in a method chain; [`sse_events`](crate::EventStreamExt::sse_events)
+    /// yields only the events.
+    #[must_use = "streams do nothing unless polled"]
     pub struct EventStream<S> {
         #[pin]
         inner: S,
@@ -63,7 +68,7 @@ impl<S> EventStream<S> {
     }
 
     /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
+    pub fn inner(&self) -> &S {
         &self.inner
     }
 
@@ -76,7 +81,7 @@ impl<S> EventStream<S> {
 impl<S, B, E> Stream for EventStream<S>
 where
     S: Stream<Item = Result<B, E>>,
-    B: Buf,
+    B: Into<Bytes>,
 {
     type Item = Result<Frame, StreamError<E>>;
 
@@ -97,14 +102,7 @@ where
                 Ok(None) => {}
             }
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(mut chunk))) => {
-                    while chunk.has_remaining() {
-                        let part = chunk.chunk();
-                        this.buf.extend_from_slice(part);
-                        let len = part.len();
-                        chunk.advance(len);
-                    }
-                }
+                Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk.into()),
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(error))));
                 }

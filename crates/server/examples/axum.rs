@@ -20,7 +20,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bourn_codec::Event;
+use bourn_codec::{Event, EventType};
 use bourn_server::{Channel, LastEventId, Shutdown};
 
 async fn subscribe(
@@ -68,9 +68,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         for n in 0u64.. {
             interval.tick().await;
-            if let Ok(tick) = Event::builder().event("tick").data(n.to_string()).build() {
-                let _ = ticker.publish("ticks", tick).await;
-            }
+            let tick = Event::builder()
+                .event(EventType::from_static("tick"))
+                .data(n.to_string())
+                .build();
+            let _ = ticker.publish("ticks", tick).await;
         }
     });
 

@@ -21,7 +21,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bourn_codec::Event;
+use bourn_codec::{Event, EventType};
 use bourn_server::{Channel, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -74,10 +74,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let mut interval = tokio::time::interval(Duration::from_secs(1));
         for n in 0u64.. {
             interval.tick().await;
-            let tick = Event::builder().event("tick").data(n.to_string()).build();
-            if let Ok(tick) = tick {
-                let _ = ticker.publish("ticks", tick).await;
-            }
+            let tick = Event::builder()
+                .event(EventType::from_static("tick"))
+                .data(n.to_string())
+                .build();
+            let _ = ticker.publish("ticks", tick).await;
         }
     });
 
@@ -149,14 +150,12 @@ async fn route(channel: &Channel, request: Request<Incoming>) -> Response<Body> 
 
 /// The resume demo: see the module docs.
 async fn demo(channel: &Channel, topic: &str, request: &Request<Incoming>) -> Response<Body> {
-    let publish = async |kind: &str, data: &str| {
+    let publish = async |kind: &'static str, data: &str| {
         let event = Event::builder()
-            .event(kind.to_owned())
+            .event(EventType::from_static(kind))
             .data(data.to_owned())
             .build();
-        if let Ok(event) = event {
-            let _ = channel.publish(topic, event).await;
-        }
+        let _ = channel.publish(topic, event).await;
     };
     let Some(last_event_id) = LastEventId::from_request(request, None) else {
         // First connection: subscribe, publish three events, end the stream

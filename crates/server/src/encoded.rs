@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 
-use bourn_codec::{Event, Frame};
+use bourn_codec::{ByteString, Event, EventType, Frame};
 use bytes::Bytes;
 
 use crate::error::{BoxError, Error, Kind};
@@ -52,15 +52,12 @@ impl Encoded {
 
     /// The [`RESET_EVENT`](crate::RESET_EVENT) at `position` for `reason`.
     pub(crate) fn reset(position: EventId, reason: ResetReason) -> Encoded {
+        const RESET: EventType = EventType::from_static(crate::RESET_EVENT);
         let body = Event::builder()
-            .event(crate::RESET_EVENT)
-            .data(reason.as_str())
+            .event(RESET)
+            .data(ByteString::from_static(reason.as_str()))
             .build();
-        match body {
-            Ok(body) => Encoded::with_id(position, &body.to_bytes()),
-            // Both values are constants without line breaks.
-            Err(_) => Encoded::id_only(position),
-        }
+        Encoded::with_id(position, &body.to_bytes())
     }
 
     /// The encoded length in bytes.
@@ -147,18 +144,17 @@ impl IntoEncoded for Infallible {
 mod tests {
     use std::time::Duration;
 
-    use bourn_codec::ByteString;
+    use bourn_codec::Id;
 
     use super::*;
 
     #[test]
     fn items_encode_through_the_codec() {
         let event = Event::builder()
-            .event("e")
-            .id("1")
+            .event(EventType::from_static("e"))
+            .id(Id::from_static("1"))
             .data("a\nb")
-            .build()
-            .unwrap();
+            .build();
         let cases: [(Result<Encoded, Error>, &str); 4] = [
             (
                 event.clone().into_encoded(),

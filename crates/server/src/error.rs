@@ -24,8 +24,6 @@ pub(crate) enum Kind {
     TopicFull(usize),
     /// The channel already has its maximum number of topics.
     TooManyTopics(usize),
-    /// An event could not be encoded.
-    Encode,
     /// The event stream behind an `Sse` body yielded an error.
     Stream,
     /// The backend could not take or serve events now, and did nothing.
@@ -57,12 +55,6 @@ impl Error {
         matches!(self.kind, Kind::TooManyTopics(_))
     }
 
-    /// An event could not be encoded (its `source` is the codec's
-    /// [`EncodeError`](bourn_codec::EncodeError)).
-    pub fn is_encode(&self) -> bool {
-        matches!(self.kind, Kind::Encode)
-    }
-
     /// The user's event stream behind an [`Sse`](crate::Sse) body failed; its
     /// `source` is the stream's error. hyper then closes the connection.
     pub fn is_stream(&self) -> bool {
@@ -90,7 +82,7 @@ impl Error {
     pub fn limit(&self) -> Option<usize> {
         match self.kind {
             Kind::ChannelFull(n) | Kind::TopicFull(n) | Kind::TooManyTopics(n) => Some(n),
-            Kind::Encode | Kind::Stream | Kind::Unavailable | Kind::OutcomeUnknown => None,
+            Kind::Stream | Kind::Unavailable | Kind::OutcomeUnknown => None,
         }
     }
 }
@@ -112,19 +104,12 @@ impl fmt::Display for Error {
             Kind::ChannelFull(n) => write!(f, "the channel has its maximum of {n} subscribers"),
             Kind::TopicFull(n) => write!(f, "the topic has its maximum of {n} subscribers"),
             Kind::TooManyTopics(n) => write!(f, "the channel has its maximum of {n} topics"),
-            Kind::Encode => f.write_str("an event could not be encoded"),
             Kind::Stream => f.write_str("the event stream failed"),
             Kind::Unavailable => f.write_str("the backend is unavailable: nothing was published"),
             Kind::OutcomeUnknown => f.write_str(
                 "the backend did not answer: the event may or may not have been published",
             ),
         }
-    }
-}
-
-impl From<bourn_codec::EncodeError> for Error {
-    fn from(error: bourn_codec::EncodeError) -> Self {
-        Error::with_source(Kind::Encode, error)
     }
 }
 
@@ -153,7 +138,6 @@ mod tests {
             (Kind::ChannelFull(3), true, false, Some(3)),
             (Kind::TopicFull(2), true, false, Some(2)),
             (Kind::TooManyTopics(1), false, true, Some(1)),
-            (Kind::Encode, false, false, None),
             (Kind::Stream, false, false, None),
             (Kind::Unavailable, false, false, None),
             (Kind::OutcomeUnknown, false, false, None),
@@ -166,7 +150,7 @@ mod tests {
             assert!(!error.to_string().is_empty());
         }
         let error = Error::with_source(Kind::Stream, "boom");
-        assert!(error.is_stream() && !error.is_encode());
+        assert!(error.is_stream() && !error.is_unavailable());
         assert!(Error::new(Kind::Unavailable).is_unavailable());
         assert!(Error::new(Kind::OutcomeUnknown).is_outcome_unknown());
         assert!(!Error::new(Kind::OutcomeUnknown).is_unavailable());

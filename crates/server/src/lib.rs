@@ -6,6 +6,13 @@
 //! `bourn-codec`, whose event types this crate re-exports: `use
 //! bourn_server::{Event, Sse}` is all a handler needs.
 //!
+//! [`Event`] is the outgoing event, as axum's `sse::Event` is: `event`,
+//! `id`, `retry`, `data` and comments. Its `event` and `id` values are an
+//! [`EventType`] and an [`Id`], checked once when made (`EventType::new(s)?`,
+//! or `EventType::from_static` for a literal, checked at compile time in a
+//! `const`), so [`EventBuilder::build`] cannot fail. What a client receives
+//! is a [`MessageEvent`], a different type.
+//!
 //! The default features (`axum`, `serde`) make [`Sse`] an axum response and
 //! add [`EventBuilder::json`]. With hyper alone, use `default-features =
 //! false`: [`Sse::into_http_response`] gives an `http::Response`.
@@ -16,7 +23,7 @@
 //! use axum::response::IntoResponse;
 //! use axum::routing::get;
 //! use axum::Router;
-//! use bourn_server::{Channel, Event, JsonError, LastEventId, Sse};
+//! use bourn_server::{Channel, Event, EventType, JsonError, LastEventId, Sse};
 //! use futures_util::stream::{self, Stream};
 //!
 //! #[derive(serde::Serialize)]
@@ -25,12 +32,14 @@
 //!     text: &'static str,
 //! }
 //!
+//! const TOKEN: EventType = EventType::from_static("token");
+//!
 //! // A stream of JSON events, as an LLM API answers; a keep-alive comment
 //! // goes out after 15 s without an event.
 //! async fn complete() -> Sse<impl Stream<Item = Result<Event, JsonError>>> {
 //!     let tokens = ["Hello", ",", " world"].into_iter().enumerate();
 //!     Sse::new(stream::iter(tokens.map(|(index, text)| {
-//!         Event::builder().event("token").json(&Token { index, text })
+//!         Event::builder().event(TOKEN).json(&Token { index, text })
 //!     })))
 //! }
 //!
@@ -67,7 +76,7 @@
 //!
 //! ```
 //! use futures_util::StreamExt;
-//! use bourn_server::{Channel, Event, LastEventId};
+//! use bourn_server::{Channel, Event, EventType, LastEventId};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), bourn_server::Error> {
@@ -78,7 +87,8 @@
 //! assert_eq!(alice.next().await.unwrap().as_bytes(), &format!("id: {start}\n\n"));
 //!
 //! // ...then gets each event, with the id the backend gave it.
-//! let first = channel.publish("prices", Event::builder().event("tick").data("YHOO +2").build()?).await?;
+//! let tick = Event::builder().event(EventType::from_static("tick")).data("YHOO +2").build();
+//! let first = channel.publish("prices", tick).await?;
 //! let wire = format!("id: {first}\nevent: tick\ndata: YHOO +2\n\n");
 //! assert_eq!(alice.next().await.unwrap().as_bytes(), &wire);
 //!
@@ -228,7 +238,9 @@ pub use crate::stats::{ResetReason, Stats};
 pub use crate::subscription::Subscription;
 #[cfg(feature = "serde")]
 pub use bourn_codec::JsonError;
-pub use bourn_codec::{ByteString, EncodeError, Event, EventBuilder, Frame};
+pub use bourn_codec::{
+    ByteString, EncodeError, Event, EventBuilder, EventType, Frame, Id, MessageEvent,
+};
 
 /// The crate README's example, compiled as a doctest (it ships in the package).
 #[cfg(doctest)]

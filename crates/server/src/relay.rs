@@ -48,7 +48,7 @@
 //! });
 //!
 //! let channel = Channel::new();
-//! let request = bourn_client::EventSource::builder(&url)
+//! let request = bourn_client::MessageEventSource::builder(&url)
 //!     .method(bourn_client::http::Method::POST)
 //!     .body(r#"{"prompt":"hi"}"#);
 //! let report = Relay::new(&channel, "run-1", request).run().await;
@@ -77,7 +77,7 @@ use futures_core::Stream;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
-use crate::{Channel, Error, Event, EventId, LastEventId};
+use crate::{Channel, Error, Event, EventId, EventType, LastEventId};
 
 /// The type of the event that ends every relayed topic.
 pub const END_EVENT: &str = "bourn-end";
@@ -270,7 +270,7 @@ impl Relay {
         }
     }
 
-    fn is_provider_error(&self, event: &bourn_client::Event) -> bool {
+    fn is_provider_error(&self, event: &bourn_client::MessageEvent) -> bool {
         let event_type = event.event_type();
         if self.error_events.iter().any(|t| t == event_type) {
             return true;
@@ -376,27 +376,21 @@ impl Run<'_> {
             data.insert("error".into(), failure.to_json());
         }
         Event::builder()
-            .event(END_EVENT)
+            .event(EventType::from_static(END_EVENT))
             .data(Value::Object(data).to_string())
             .build()
-            .unwrap_or_else(|_| Event::message("{}"))
     }
 }
 
 /// The upstream event as it is published: its type and data (the channel
 /// gives it the topic's own id).
-fn republished(event: &bourn_client::Event) -> Event {
+fn republished(event: &bourn_client::MessageEvent) -> Event {
     let builder = Event::builder().data(event.data_string());
-    let builder = if event.event_type() == "message" {
-        builder
-    } else {
-        builder.event(event.event_type().to_owned())
-    };
-    // A decoded type and data hold no line break that could change the
-    // stream: this build cannot fail.
-    builder
-        .build()
-        .unwrap_or_else(|_| Event::message(event.data_string()))
+    // A decoded type never holds a line break: `new` cannot refuse it.
+    match EventType::new(event.event_type().to_owned()) {
+        Ok(event_type) if event.event_type() != "message" => builder.event(event_type).build(),
+        _ => builder.build(),
+    }
 }
 
 async fn next(source: &mut EventSource) -> Option<Result<Item, bourn_client::Error>> {
@@ -518,7 +512,7 @@ impl Failure {
         }
     }
 
-    fn provider(event: &bourn_client::Event) -> Failure {
+    fn provider(event: &bourn_client::MessageEvent) -> Failure {
         let data = event.data();
         // The provider's own message where it has one: Anthropic's and
         // OpenAI's `{"error": {"message": …}}`, OpenAI's

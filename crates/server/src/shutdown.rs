@@ -46,12 +46,9 @@ impl Shutdown {
         let event = match (event, retry) {
             (Some(event), Some(retry)) => Some(event.into_builder().retry(retry).build()),
             (None, Some(retry)) => Some(Event::builder().retry(retry).build()),
-            (Some(event), None) => Some(Ok(event)),
-            (None, None) => None,
+            (event, None) => event,
         };
-        // Adding `retry` to an event that already built cannot fail: the
-        // builder only validates `event` and `id`, which are unchanged.
-        self.farewell = event.and_then(Result::ok).map(Encoded::from);
+        self.farewell = event.map(Encoded::from);
         self
     }
 
@@ -82,11 +79,16 @@ impl Shutdown {
 
 #[cfg(test)]
 mod tests {
+    use bourn_codec::EventType;
+
     use super::*;
 
     #[test]
     fn farewell_is_one_encoded_block() {
-        let event = Event::builder().event("bye").data("x").build().unwrap();
+        let event = Event::builder()
+            .event(EventType::from_static("bye"))
+            .data("x")
+            .build();
         let cases = [
             (None, None, None),
             (None, Some(2), Some("retry: 2000\n\n")),

@@ -53,6 +53,7 @@ pin_project! {
     /// drops the stream at once.
     ///
     /// Keep-alives use tokio's timer: poll the body inside a tokio runtime.
+    #[must_use = "a response body does nothing unless returned or polled"]
     pub struct Sse<S> {
         #[pin]
         stream: Option<S>,
@@ -112,11 +113,7 @@ impl<S> Sse<S> {
     /// Writes `retry: <ms>` first, telling the client how long to wait before
     /// reconnecting. Default: nothing (browsers then wait about 3 s).
     pub fn retry(mut self, retry: Duration) -> Sse<S> {
-        self.prelude = Event::builder()
-            .retry(retry)
-            .build()
-            .ok()
-            .map(Encoded::from);
+        self.prelude = Some(Encoded::from(Event::builder().retry(retry).build()));
         self
     }
 
@@ -174,12 +171,9 @@ impl<S> Sse<S> {
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             return response;
         }
-        sse.prelude = Event::builder()
-            .comment("busy")
-            .retry(retry)
-            .build()
-            .ok()
-            .map(Encoded::from);
+        sse.prelude = Some(Encoded::from(
+            Event::builder().comment("busy").retry(retry).build(),
+        ));
         sse.into_http_response()
     }
 }
@@ -404,7 +398,7 @@ mod tests {
     }
 
     fn event(data: &str) -> Event {
-        Event::builder().data(data.to_owned()).build().unwrap()
+        Event::builder().data(data.to_owned()).build()
     }
 
     #[tokio::test]

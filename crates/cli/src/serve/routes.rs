@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use bourn_codec::Event;
+use bourn_codec::{Event, EventType};
 use bourn_server::backend::Health;
 use bourn_server::{Channel, KeepAlive, LastEventId, Shutdown, Sse, Subscription};
 use bytes::Bytes;
@@ -591,17 +591,17 @@ async fn publish(
     }
     let mut builder = Event::builder().data(data);
     if let Some(event_type) = &event_type {
-        builder = builder.event(event_type.as_str());
-    }
-    let event = match builder.build() {
-        Ok(event) => event,
-        Err(error) => {
-            return app.reject(
-                StatusCode::BAD_REQUEST,
-                format_args!("invalid event: {error}"),
-            );
+        match EventType::new(event_type.as_str()) {
+            Ok(event_type) => builder = builder.event(event_type),
+            Err(error) => {
+                return app.reject(
+                    StatusCode::BAD_REQUEST,
+                    format_args!("invalid event: {error}"),
+                );
+            }
         }
-    };
+    }
+    let event = builder.build();
     let key = match idempotency_key(&headers) {
         Ok(key) => key,
         Err(response) => return app.reject(StatusCode::BAD_REQUEST, response),

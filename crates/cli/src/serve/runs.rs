@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bourn_codec::{Decoder, Event, Frame};
+use bourn_codec::{Decoder, Event, EventType, Frame};
 use bourn_server::relay::{AbortHandle, END_EVENT, Outcome, Relay, Report};
 use bourn_server::{Channel, LastEventId};
 use futures_util::StreamExt;
@@ -580,10 +580,9 @@ impl Runs {
         let id = new_id();
         let topic = topic(&id);
         let start = Event::builder()
-            .event(START_EVENT)
+            .event(EventType::from_static(START_EVENT))
             .data(json!({ "id": id, "upstream": label }).to_string())
-            .build()
-            .map_err(|error| StartError::Refused(Refusal::bad(error.to_string())))?;
+            .build();
         // Subscribed before the start event exists: an abort from any node
         // reaches this one from now on.
         let control = channel

@@ -181,7 +181,7 @@ fn decode_eof_resets_for_a_new_stream() {
 
 #[test]
 fn an_event_with_an_id_reports_it_as_its_last_event_id() {
-    use bourn_codec::Event;
+    use bourn_codec::{Id, MessageEvent};
     let mut decoder = Decoder::new().with_last_event_id("0");
     let mut buf = BytesMut::from("id: 7\ndata: a\n\ndata: b\n\nid\ndata: c\n\n");
     let mut events = Vec::new();
@@ -192,21 +192,11 @@ fn an_event_with_an_id_reports_it_as_its_last_event_id() {
     assert_eq!(ids, [(Some("7"), "7"), (None, "7"), (Some(""), "")]);
     // Equality and hashing see what the getters report.
     assert_eq!(events[0], events[0].clone());
-    assert_ne!(
-        events[0],
-        Event::builder().id("7").data("a").build().unwrap()
-    );
-    let built = Event::builder().id("").data("c").build().unwrap();
-    assert_eq!(events[2], built, "both report an empty last event ID");
-    assert_eq!(
-        events[0]
-            .clone()
-            .into_builder()
-            .build()
-            .unwrap()
-            .last_event_id(),
-        ""
-    );
+    assert_eq!(events[0], MessageEvent::new("a").with_id(Id::from(7)));
+    assert_ne!(events[0], MessageEvent::new("a").with_last_event_id("7"));
+    assert_eq!(events[1], MessageEvent::new("b").with_last_event_id("7"));
+    let made = MessageEvent::new("c").with_id(Id::from_static(""));
+    assert_eq!(events[2], made, "both report an empty last event ID");
 }
 
 /// `decode_bytes` gives `decode`'s frames for chunks large enough to be

@@ -18,6 +18,7 @@ use crate::stats::Counters;
 use super::{Channel, ChannelFeed, Config, Inner, start_expiry};
 
 /// Settings for a [`Channel`]; every default is listed on its setter.
+#[must_use = "a builder does nothing until `build` is called"]
 pub struct ChannelBuilder {
     config: Config,
     backend: Option<Arc<dyn DynBackend>>,

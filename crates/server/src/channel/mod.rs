@@ -138,7 +138,7 @@ impl Channel {
     ) -> Result<EventId, Error> {
         let inner = &*self.inner;
         inner.note_activity(topic)?;
-        let body = body_of(event)?;
+        let body = body_of(event);
         match inner.backend.append(topic, body, key).await {
             Ok(id) => {
                 Counters::add(&inner.stats.published, 1);
@@ -329,24 +329,11 @@ fn backend_error(error: BackendError) -> Error {
 }
 
 /// The event's bytes without an `id:` line: the backend gives the id.
-fn body_of(event: Event) -> Result<Bytes, Error> {
+fn body_of(event: Event) -> Bytes {
     if event.id().is_none() {
-        return Ok(event.to_bytes());
+        return event.to_bytes();
     }
-    let mut builder = Event::builder();
-    if event.event_type() != bourn_codec::DEFAULT_EVENT_TYPE {
-        builder = builder.event(event.event_type().to_owned());
-    }
-    if let Some(retry) = event.retry() {
-        builder = builder.retry(retry);
-    }
-    if let Some(comment) = event.comment() {
-        builder = builder.comment(comment.to_owned());
-    }
-    if event.has_data() {
-        builder = builder.data(event.data_string());
-    }
-    Ok(builder.build()?.to_bytes())
+    event.into_builder().clear_id().build().to_bytes()
 }
 
 impl Inner {

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use bourn_codec::{Decoder, Event, Frame};
+use bourn_codec::{Decoder, Event, Frame, Id, MessageEvent};
 use bourn_server::{
     Channel, Encoded, EventId, LastEventId, MemoryBackend, RESET_EVENT, ResetReason, Subscription,
 };
@@ -28,7 +28,7 @@ fn ready(subscription: &mut Subscription) -> (Vec<Encoded>, bool) {
 }
 
 /// Decodes encoded items with the codec.
-fn decode(items: &[Encoded]) -> (Vec<Event>, String) {
+fn decode(items: &[Encoded]) -> (Vec<MessageEvent>, String) {
     let mut decoder = Decoder::new();
     let mut buf = BytesMut::new();
     let mut events = Vec::new();
@@ -94,7 +94,10 @@ async fn ids_are_epoch_and_contiguous_seq_per_topic() {
     assert_eq!(channel.position("a").await.unwrap(), a[2]);
     assert_eq!(channel.position("none").await.unwrap().seq(), 0);
     // Any id set by the publisher is replaced.
-    let event = Event::builder().id("mine").data("z").build().unwrap();
+    let event = Event::builder()
+        .id(Id::from_static("mine"))
+        .data("z")
+        .build();
     let id = channel.publish("a", event).await.unwrap();
     assert_eq!(id.seq(), 4);
     let text = id.to_string();

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use bourn_codec::{Event, Frame};
+use bourn_codec::{Event, EventType, Frame};
 use bourn_server::{Channel, KeepAlive, Shutdown, Sse};
 use futures_util::stream;
 use http::{StatusCode, Version};
@@ -50,10 +50,9 @@ async fn events_and_headers_over_http1_and_http2() {
         );
         wait_for("subscribed", || channel.subscriber_count() == 1).await;
         let custom = Event::builder()
-            .event("price")
+            .event(EventType::from_static("price"))
             .data("a\nb")
-            .build()
-            .unwrap();
+            .build();
         let first = channel.publish("t", custom).await.unwrap();
         let second = channel.publish("t", Event::message("c")).await.unwrap();
         let event = reader.event().await.unwrap();
@@ -262,7 +261,10 @@ async fn graceful_shutdown_is_not_blocked_by_open_streams() {
 
     // With one: every stream writes the farewell and ends, and hyper's
     // graceful shutdown completes.
-    let bye = Event::builder().event("bye").data("later").build().unwrap();
+    let bye = Event::builder()
+        .event(EventType::from_static("bye"))
+        .data("later")
+        .build();
     let shutdown = Shutdown::new().farewell(Some(bye), Some(Duration::from_secs(4)));
     let channel = Channel::builder().shutdown(&shutdown).build().unwrap();
     let mut server = channel_server(&channel).await;

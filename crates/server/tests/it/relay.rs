@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bourn_codec::{Decoder, Event, Frame};
+use bourn_codec::{Decoder, Frame, MessageEvent as Event};
 use bourn_conformance::faulty::Faulty;
 use bourn_server::relay::{END_EVENT, FailureKind, Outcome, Relay};
 use bourn_server::{Channel, MemoryBackend};

@@ -188,7 +188,7 @@ impl Reader {
     }
 
     /// The next event, skipping comments and `retry` frames.
-    pub async fn event(&mut self) -> Option<bourn_codec::Event> {
+    pub async fn event(&mut self) -> Option<bourn_codec::MessageEvent> {
         loop {
             match self.next().await? {
                 Frame::Event(event) => return Some(event),

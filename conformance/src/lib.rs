@@ -80,6 +80,7 @@
 pub mod backend;
 pub mod chunking;
 pub mod codec;
+pub mod e2e;
 #[cfg(feature = "backends")]
 pub mod faulty;
 pub mod harness;

@@ -7,6 +7,7 @@
 
 mod it {
     mod client;
+    mod e2e;
     mod encoder;
     mod endings;
     mod http;

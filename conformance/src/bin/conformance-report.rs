@@ -203,6 +203,16 @@ fn coverage(files: &[VectorFile]) -> Result<Vec<Coverage>, String> {
         client: Some(behaviour_cases("client")?),
         backends: None,
     });
+    // The end-to-end property (tests/it/e2e.rs): each case publishes to a
+    // Channel topic and reads it back with bourn-client through drops.
+    let e2e_cases = bourn_conformance::e2e::CASES as usize;
+    rows.push(Coverage {
+        group: "e2e property".to_owned(),
+        codec: None,
+        server: Some(e2e_cases),
+        client: Some(e2e_cases),
+        backends: None,
+    });
     rows.push(Coverage {
         group: "backend contract".to_owned(),
         codec: None,
@@ -249,7 +259,8 @@ fn coverage_table(rows: &[Coverage]) -> String {
         out,
         "codec: run above. server: each case over HTTP/1.1 and HTTP/2 (encoder cases through an \
          Sse body and a Channel topic), client: bourn-testkit scripted server, backends: the \
-         `backends` suite's checks; those three run in `cargo test -p bourn-conformance \
+         `backends` suite's checks; e2e property: proptest cases, each a Channel topic read by \
+         bourn-client over HTTP through a proxy that re-chunks and cuts connections; those run in `cargo test -p bourn-conformance \
          --all-features` (decoder vectors through the client: bourn-client's tests)."
     );
     out
@@ -355,5 +366,8 @@ mod tests {
         assert_eq!(backend_checks(), 9, "the backend suite's check functions");
         let table = coverage_table(&rows);
         assert!(table.contains("server behaviour"), "{table}");
+        let e2e = rows.iter().find(|r| r.group == "e2e property").unwrap();
+        assert_eq!(e2e.server, Some(bourn_conformance::e2e::CASES as usize));
+        assert_eq!(e2e.client, e2e.server);
     }
 }

@@ -229,14 +229,14 @@ fn coverage_table(rows: &[Coverage]) -> String {
     let _ = writeln!(out, "\ncases per component");
     let _ = writeln!(
         out,
-        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "{:<20} {:>7} {:>7} {:>7} {:>9}",
         "group", "codec", "server", "client", "backends"
     );
-    let _ = writeln!(out, "{}", "-".repeat(52));
+    let _ = writeln!(out, "{}", "-".repeat(54));
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<18} {:>7} {:>7} {:>7} {:>9}",
+            "{:<20} {:>7} {:>7} {:>7} {:>9}",
             row.group,
             cell(row.codec),
             cell(row.server),
@@ -244,11 +244,11 @@ fn coverage_table(rows: &[Coverage]) -> String {
             cell(row.backends)
         );
     }
-    let _ = writeln!(out, "{}", "-".repeat(52));
+    let _ = writeln!(out, "{}", "-".repeat(54));
     let total = |f: fn(&Coverage) -> Option<usize>| rows.iter().filter_map(f).sum::<usize>();
     let _ = writeln!(
         out,
-        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "{:<20} {:>7} {:>7} {:>7} {:>9}",
         "total",
         total(|r| r.codec),
         total(|r| r.server),
@@ -270,10 +270,10 @@ fn table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}",
+        "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}",
         "group", "cases", "runs", "passed", "failed", "reference (whole)"
     );
-    let _ = writeln!(out, "{}", "-".repeat(70));
+    let _ = writeln!(out, "{}", "-".repeat(74));
     for (group, model) in report.codec.groups.iter().zip(&report.reference.groups) {
         let reference = if model.unsupported == model.cases {
             "n/a (limits)".to_owned()
@@ -287,7 +287,7 @@ fn table(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
+            "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
             group.group,
             group.cases,
             group.runs,
@@ -300,7 +300,7 @@ fn table(report: &Report) -> String {
     for encoder in &report.encoder {
         let _ = writeln!(
             out,
-            "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
+            "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
             encoder.group,
             encoder.cases,
             encoder.cases,
@@ -310,12 +310,12 @@ fn table(report: &Report) -> String {
             if encoder.failed == 0 { "" } else { "  FAIL" }
         );
     }
-    let _ = writeln!(out, "{}", "-".repeat(70));
+    let _ = writeln!(out, "{}", "-".repeat(74));
     let encoder_passed: usize = report.encoder.iter().map(|e| e.passed).sum();
     let encoder_failed: usize = report.encoder.iter().map(|e| e.failed).sum();
     let _ = writeln!(
         out,
-        "{:<16} {:>6} {:>8} {:>8} {:>7}",
+        "{:<20} {:>6} {:>8} {:>8} {:>7}",
         "total",
         report.decoder_cases + report.encoder_cases,
         report.codec.passed + report.codec.failed + report.encoder_cases,

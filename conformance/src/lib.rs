@@ -29,9 +29,16 @@
 //!
 //! # Features
 //!
-//! None. The crate is test support (`publish = false`): serde, serde_json
-//! and base64 read the vectors; bourn-codec is the decoder it ships an
-//! adapter for ([`codec::BournDecoder`]).
+//! The crate is test support (`publish = false`): serde, serde_json and
+//! base64 read the vectors; bourn-codec is the decoder it ships an adapter
+//! for ([`codec::BournDecoder`]).
+//!
+//! - `backends`: the suite every bourn-server backend runs (`backend`).
+//! - `clients`: the client suite for any `EventSource` implementation
+//!   (`client::ClientUnderTest`: the client behaviour cases and every
+//!   decoder vector over HTTP, against a bourn-testkit scripted server) and
+//!   bourn-client's adapter (`bourn_client::BournClient`). The benches run
+//!   the peer clients through it.
 //!
 //! # Vectors
 //!
@@ -51,10 +58,17 @@
 //! one stream: response headers, `retry` on connect, keep-alives, resume and
 //! resets for the server; the requests made, the items yielded, whether and
 //! when to reconnect and when to fail for the client. The integration tests
-//! (`tests/it/server.rs`, `tests/it/client.rs`) run them on loopback, with
+//! (`tests/it/server.rs`, and `tests/clients.rs` with the `clients`
+//! feature) run them on loopback, with
 //! every encoder vector through an `Sse` body and a `Channel` topic over
 //! HTTP/1.1 and HTTP/2, read back by the reference model. A case may carry
 //! `expected_failure` with a reason; the run then fails if it passes.
+//!
+//! # End-to-end property
+//!
+//! [`e2e`] judges what a client read from a channel topic through
+//! connection drops: exactly the published events, in order, none twice,
+//! with a reset only where the replay log was trimmed (`tests/it/e2e.rs`).
 //!
 //! # Reference model
 //!
@@ -78,7 +92,11 @@
 
 #[cfg(feature = "backends")]
 pub mod backend;
+#[cfg(feature = "clients")]
+pub mod bourn_client;
 pub mod chunking;
+#[cfg(feature = "clients")]
+pub mod client;
 pub mod codec;
 pub mod e2e;
 #[cfg(feature = "backends")]

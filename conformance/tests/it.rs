@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
-    mod client;
     mod e2e;
     mod encoder;
     mod endings;

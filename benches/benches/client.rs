@@ -17,6 +17,9 @@
 //! and heap allocations per event (allocation-counter's thread-local count);
 //! it prints them and writes `client-cost.json` beside criterion's results.
 //! Under `cargo test --benches` the streams are short and each row runs once.
+//!
+//! First, not a measurement: bourn-conformance's client suite against each
+//! client (`support/peer_clients.rs`), written to `client-conformance.json`.
 
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
@@ -26,6 +29,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/peer_clients.rs"]
+mod peer_clients;
+
+use bourn_benches::report::CLIENT_CONFORMANCE_FILE;
 use bourn_benches::workload;
 use bourn_benches::{BlankLines, criterion_dir, first_events};
 use bourn_testkit::{Reply, Server};
@@ -311,9 +318,52 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Not a measurement: runs bourn-conformance's client suite (behaviour
+/// cases, decoder vectors over HTTP) against bourn-client and each peer and
+/// writes the scores beside criterion's results for the report. Scores do
+/// not depend on the build profile, so the smoke run writes them too.
+fn conformance(_: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Some peers panic on some vectors (eventsource-stream, under
+    // reqwest-eventsource, on a BOM); the suite counts that as a failure.
+    // Keep their messages off the log.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let results = rt.block_on(peer_clients::run());
+    std::panic::set_hook(hook);
+    for r in &results {
+        eprintln!(
+            "client conformance {}: behaviour {}/{} ({} n/a), vectors over HTTP {}/{} ({} n/a)",
+            r.client,
+            r.behaviour_passed,
+            r.behaviour_passed + r.behaviour_failed,
+            r.behaviour_not_applicable,
+            r.vectors_passed,
+            r.vectors_passed + r.vectors_failed,
+            r.vectors_not_applicable
+        );
+    }
+    let bourn = results.iter().find(|r| r.client == "bourn-client").unwrap();
+    assert_eq!(
+        (bourn.behaviour_failed, bourn.vectors_failed),
+        (0, 0),
+        "bourn-client fails its own suite: {:?} {:?}",
+        bourn.behaviour_failures,
+        bourn.vectors_failures
+    );
+    let dir = criterion_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = serde_json::to_vec_pretty(&results).unwrap();
+    std::fs::write(dir.join(CLIENT_CONFORMANCE_FILE), json).expect("write client-conformance.json");
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().output_directory(&criterion_dir()).warm_up_time(Duration::from_millis(500));
-    targets = bench
+    targets = conformance, bench
 }
 criterion_main!(benches);

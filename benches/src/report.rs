@@ -190,6 +190,112 @@ impl PeerConformance {
     }
 }
 
+/// The file, under criterion's directory, where the client benchmark writes
+/// each client's score under the client suite.
+pub const CLIENT_CONFORMANCE_FILE: &str = "client-conformance.json";
+
+/// One client's scores under bourn-conformance's client suite
+/// (`ClientUnderTest`), as the client benchmark writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientConformance {
+    /// The client (a benchmark row name).
+    pub client: String,
+    /// Behaviour cases passed.
+    pub behaviour_passed: u64,
+    /// Behaviour cases failed.
+    pub behaviour_failed: u64,
+    /// Behaviour cases the client's API cannot express.
+    pub behaviour_not_applicable: u64,
+    /// The failed behaviour cases' ids.
+    pub behaviour_failures: Vec<String>,
+    /// Decoder vectors over HTTP passed (every chunking).
+    pub vectors_passed: u64,
+    /// Decoder vectors over HTTP failed.
+    pub vectors_failed: u64,
+    /// Decoder vectors the client cannot be set up for (limits).
+    pub vectors_not_applicable: u64,
+    /// The failed vectors, `group/id`.
+    pub vectors_failures: Vec<String>,
+}
+
+/// `passed / applicable (percent)`.
+fn score(passed: u64, failed: u64) -> String {
+    let applicable = passed + failed;
+    if applicable == 0 {
+        return "—".to_owned();
+    }
+    format!(
+        "{passed} / {applicable} ({:.1}%)",
+        100.0 * passed as f64 / applicable as f64
+    )
+}
+
+/// The client conformance section: each client's scores beside its CPU
+/// time per event (`cpu_us`: client → µs per event, W1 in 16 KiB chunks,
+/// from the client bench's cost pass).
+pub fn render_client_conformance(
+    results: &[ClientConformance],
+    cpu_us: &BTreeMap<String, f64>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n## Client conformance\n");
+    let _ = writeln!(
+        out,
+        "Each client through bourn-conformance's `ClientUnderTest` (the peers' adapters: \
+         `benches/benches/support/peer_clients.rs`), over loopback against a scripted server: \
+         the client behaviour cases (`conformance/vectors/behaviour/client.json`: requests, \
+         items, reconnection, failure) and every decoder vector played as a response body \
+         (whole, 1-byte and 3-byte chunks; a case passes when every chunking passes). A case \
+         the client's API cannot express is not applicable, never a pass. Speed beside it: \
+         CPU µs per event, W1 in 16 KiB chunks (client cost pass above).\n"
+    );
+    let _ = writeln!(
+        out,
+        "| client | behaviour cases passed | n/a | decoder vectors over HTTP passed | n/a | CPU µs / event (W1 16KiB) |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for r in results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.client,
+            score(r.behaviour_passed, r.behaviour_failed),
+            r.behaviour_not_applicable,
+            score(r.vectors_passed, r.vectors_failed),
+            r.vectors_not_applicable,
+            cpu_us
+                .get(&r.client)
+                .map_or("—".to_owned(), |us| format!("{us:.3}"))
+        );
+    }
+    for r in results {
+        let list = |ids: &[String]| {
+            let mut shown: Vec<String> = ids.iter().take(10).map(|id| format!("`{id}`")).collect();
+            if ids.len() > 10 {
+                shown.push(format!("and {} more", ids.len() - 10));
+            }
+            shown.join(", ")
+        };
+        if !r.behaviour_failures.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n- {} fails behaviour cases: {}.",
+                r.client,
+                list(&r.behaviour_failures)
+            );
+        }
+        if !r.vectors_failures.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n- {} fails vectors over HTTP: {}.",
+                r.client,
+                list(&r.vectors_failures)
+            );
+        }
+    }
+    out
+}
+
 /// All rows found under a criterion directory.
 #[derive(Debug, Clone, Default)]
 pub struct Report {

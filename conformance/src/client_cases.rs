@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::vectors::{self, LoadError};
@@ -113,7 +113,30 @@ pub struct ClientExpect {
     pub items: Vec<Value>,
     /// `connecting`, `open` or `closed`, once the items are in.
     #[serde(default)]
-    pub ready_state: Option<String>,
+    pub ready_state: Option<ReadyState>,
+}
+
+/// A client's ready state, as the spec names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyState {
+    /// Connecting or waiting to reconnect.
+    Connecting,
+    /// A connection is open.
+    Open,
+    /// Closed for good.
+    Closed,
+}
+
+impl ReadyState {
+    /// The spec's name: `connecting`, `open` or `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 /// One request the server must see.
@@ -169,7 +192,7 @@ pub fn load() -> Result<ClientFile, LoadError> {
 }
 
 /// The bourn-testkit reply that plays `scripted`.
-#[cfg(feature = "adapters")]
+#[cfg(any(feature = "adapters", feature = "clients"))]
 pub fn reply(scripted: &ScriptedReply) -> bourn_testkit::Reply {
     use bourn_testkit::Reply;
     use std::time::Duration;

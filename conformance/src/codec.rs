@@ -359,6 +359,7 @@ pub fn run_encoder_case(case: &EncoderCase) -> Result<(), EncoderMismatch> {
                 expect: decoded.clone(),
                 final_last_event_id: final_last_event_id.clone(),
                 skip: None,
+                source: None,
             };
             let mut decoder = BournDecoder::new();
             for chunking in crate::harness::full_matrix(&decode_case) {

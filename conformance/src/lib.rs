@@ -34,6 +34,11 @@
 //!   (`adapter`, the `conformance-adapter` binary) and bourn's own adapter
 //!   (the `bourn-adapter` binary). Other implementations speak JSON lines
 //!   over a child process's stdin/stdout: `conformance/PROTOCOL.md`.
+//! - `clients`: the client suite for any `EventSource` implementation in
+//!   Rust (`client::ClientUnderTest`: the client behaviour cases and every
+//!   decoder vector over HTTP, against a bourn-testkit scripted server) and
+//!   bourn-client's adapter (`bourn_client::BournClient`). The benches run
+//!   the peer clients through it.
 //!
 //! Without features the crate is test support (`publish = false`): serde,
 //! serde_json and base64 read the vectors; bourn-codec is the decoder it
@@ -57,10 +62,17 @@
 //! one stream: response headers, `retry` on connect, keep-alives, resume and
 //! resets for the server; the requests made, the items yielded, whether and
 //! when to reconnect and when to fail for the client. The integration tests
-//! (`tests/it/server.rs`, `tests/it/client.rs`) run them on loopback, with
+//! (`tests/it/server.rs`, and `tests/clients.rs` with the `clients`
+//! feature) run them on loopback, with
 //! every encoder vector through an `Sse` body and a `Channel` topic over
 //! HTTP/1.1 and HTTP/2, read back by the reference model. A case may carry
 //! `expected_failure` with a reason; the run then fails if it passes.
+//!
+//! # End-to-end property
+//!
+//! [`e2e`] judges what a client read from a channel topic through
+//! connection drops: exactly the published events, in order, none twice,
+//! with a reset only where the replay log was trimmed (`tests/it/e2e.rs`).
 //!
 //! # Reference model
 //!
@@ -93,9 +105,14 @@
 pub mod adapter;
 #[cfg(feature = "backends")]
 pub mod backend;
+#[cfg(feature = "clients")]
+pub mod bourn_client;
 pub mod chunking;
+#[cfg(feature = "clients")]
+pub mod client;
 pub mod client_cases;
 pub mod codec;
+pub mod e2e;
 #[cfg(feature = "backends")]
 pub mod faulty;
 pub mod harness;

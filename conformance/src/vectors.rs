@@ -20,7 +20,10 @@
 //! `input` is a JSON string (so CR, LF and the BOM are written `\r`, `\n`,
 //! `\ufeff`); `input_base64` replaces it for bytes that are not UTF-8.
 //! Optional: `limits` (`max_line_len`, `max_event_len`),
-//! `initial_last_event_id`, and `skip` with the reason a case is not run.
+//! `initial_last_event_id`, `skip` with the reason a case is not run, and
+//! `source`: for a case restated from another project's suite, that suite,
+//! the test and its address (the cases are restated as data, never copied
+//! code).
 
 use std::fmt;
 use std::fs;
@@ -152,6 +155,9 @@ pub struct DecoderCase {
     pub final_last_event_id: String,
     /// Why the case is not run, if it is not.
     pub skip: Option<String>,
+    /// Where a case restated from another project's suite comes from: the
+    /// suite, the test and its address (at a fixed commit).
+    pub source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +177,8 @@ struct RawDecoderCase {
     final_last_event_id: String,
     #[serde(default)]
     skip: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
 }
 
 impl TryFrom<RawDecoderCase> for DecoderCase {
@@ -201,6 +209,7 @@ impl TryFrom<RawDecoderCase> for DecoderCase {
             expect: raw.expect,
             final_last_event_id: raw.final_last_event_id,
             skip: raw.skip,
+            source: raw.source,
         })
     }
 }

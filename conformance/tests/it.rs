@@ -8,7 +8,7 @@
 mod it {
     #[cfg(feature = "adapters")]
     mod adapter;
-    mod client;
+    mod e2e;
     mod encoder;
     mod endings;
     mod http;

@@ -21,12 +21,20 @@
 //!   --json` writes (default `<criterion dir>/../bourn-bench/hub.json`):
 //!   `bourn serve` beside the bare library and axum's `Sse`, with the
 //!   targets;
+//! - the client conformance scores (issue 13) from `client-conformance.json`,
+//!   which the client bench writes, beside each client's CPU time per event;
 //! - `benches/BACKENDS.md` (issue 6), included as it is.
+//!
+//! `--client-conformance-only` rewrites just the client conformance section
+//! of the existing report (after `cargo bench -p bourn-benches --bench client
+//! -- conformance`, or the smoke run `cargo test -p bourn-benches --bench
+//! client`), leaving every measured figure as it is.
 //!
 //! A missing input leaves a line saying so, never a failed report.
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,7 +42,12 @@ use std::process::ExitCode;
 use serde::Deserialize;
 
 use bourn_benches::criterion_dir;
-use bourn_benches::report::{Report, default_output};
+use bourn_benches::report::{
+    CLIENT_CONFORMANCE_FILE, ClientConformance, Report, default_output, render_client_conformance,
+};
+
+const USAGE: &str = "usage: bench-report [--criterion-dir DIR] [--out FILE] [--server-json FILE] \
+                     [--hub-json FILE] [--client-conformance-only] | --hub-section FILE";
 
 fn main() -> ExitCode {
     let mut dir = criterion_dir();
@@ -42,7 +55,12 @@ fn main() -> ExitCode {
     let mut server_json = None;
     let mut hub_json = None;
     let mut args = std::env::args().skip(1);
+    let mut splice = false;
     while let Some(arg) = args.next() {
+        if arg == "--client-conformance-only" {
+            splice = true;
+            continue;
+        }
         match (arg.as_str(), args.next()) {
             ("--criterion-dir", Some(value)) => dir = PathBuf::from(value),
             ("--out", Some(value)) => out = PathBuf::from(value),
@@ -53,12 +71,13 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             _ => {
-                eprintln!(
-                    "usage: bench-report [--criterion-dir DIR] [--out FILE] [--server-json FILE] [--hub-json FILE] | --hub-section FILE"
-                );
+                eprintln!("{USAGE}");
                 return ExitCode::from(2);
             }
         }
+    }
+    if splice {
+        return splice_client_conformance(&dir, &out);
     }
     let report = match Report::load(&dir) {
         Ok(report) => report,
@@ -86,6 +105,7 @@ fn main() -> ExitCode {
     text.push_str(&server_section(&server_json));
     text.push_str(&hub_section(&hub_json));
     text.push_str(&client_section(&dir.join("client-cost.json")));
+    text.push_str(&client_conformance_section(&dir));
     text.push_str(&backends_section(&backends));
     if let Err(error) = std::fs::write(&out, text) {
         eprintln!("bench-report: cannot write {}: {error}", out.display());
@@ -283,6 +303,89 @@ fn server_section(path: &Path) -> String {
 }
 
 // ------------------------------------------------------------------ client
+
+/// The client conformance section from `client-conformance.json`, with each
+/// client's CPU time per event (W1, 16 KiB chunks) from `client-cost.json`.
+fn client_conformance_section(dir: &Path) -> String {
+    let costs: Vec<ClientCost> = read_json(&dir.join("client-cost.json")).unwrap_or_default();
+    let cpu_us = costs
+        .iter()
+        .filter(|c| c.workload == "W1" && c.feed == "16KiB")
+        .filter_map(|c| Some((c.row.clone(), c.cpu_us_per_event?)))
+        .collect();
+    conformance_with_speed(dir, &cpu_us)
+}
+
+fn conformance_with_speed(dir: &Path, cpu_us: &BTreeMap<String, f64>) -> String {
+    let path = dir.join(CLIENT_CONFORMANCE_FILE);
+    match read_json::<Vec<ClientConformance>>(&path) {
+        Ok(results) => render_client_conformance(&results, cpu_us),
+        Err(error) => format!("\n## Client conformance\n\nNot run in this run ({error}).\n"),
+    }
+}
+
+/// The W1 / 16 KiB CPU µs per event of each client, from the "Client cost
+/// per event" table of an existing report: when only the conformance
+/// section is rewritten, its speed column stays the report's own.
+fn cpu_from_report(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            // | workload | feed | client | events | CPU µs / event | ...
+            match cells.as_slice() {
+                ["", "W1", "16KiB", client, _, cpu, ..] => {
+                    Some(((*client).to_owned(), cpu.parse().ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Replaces (or inserts, after the client cost section) the client
+/// conformance section of the report at `out`.
+fn splice_client_conformance(dir: &Path, out: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(out) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("bench-report: cannot read {}: {error}", out.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let section = conformance_with_speed(dir, &cpu_from_report(&text));
+    let text = splice_section(
+        &text,
+        "\n## Client conformance\n",
+        "\n## Replay stores",
+        &section,
+    );
+    if let Err(error) = std::fs::write(out, text) {
+        eprintln!("bench-report: cannot write {}: {error}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "bench-report: client conformance section of {} rewritten",
+        out.display()
+    );
+    ExitCode::SUCCESS
+}
+
+/// `text` with the section starting at `heading` (up to the next `\n## `)
+/// replaced by `section`; without one, `section` goes before `before` (or at
+/// the end).
+fn splice_section(text: &str, heading: &str, before: &str, section: &str) -> String {
+    if let Some(start) = text.find(heading) {
+        let rest = &text[start + heading.len()..];
+        let end = rest
+            .find("\n## ")
+            .map_or(text.len(), |n| start + heading.len() + n);
+        return format!("{}{section}{}", &text[..start], &text[end..]);
+    }
+    match text.find(before) {
+        Some(at) => format!("{}{section}{}", &text[..at], &text[at..]),
+        None => format!("{text}{section}"),
+    }
+}
 
 /// One row of `client-cost.json` (benches/benches/client.rs).
 #[derive(Deserialize)]
@@ -591,4 +694,38 @@ fn backends_section(path: &Path) -> String {
         }
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cpu_from_report, splice_section};
+
+    #[test]
+    fn reads_the_speed_column_from_the_report() {
+        let text = "| W1 | 16KiB | bourn-client | 10000 | 0.155 | 0.006 | 112.4 |\n\
+                    | W1 | event-per-chunk | bourn-client | 10000 | 0.778 | 0.006 | 101.8 |\n\
+                    | W1 | 16KiB | raw-hyper | 10000 | 0.030 | 0.005 | 100.9 |\n";
+        let cpu = cpu_from_report(text);
+        assert_eq!(cpu.len(), 2);
+        assert_eq!(cpu["bourn-client"], 0.155);
+        assert_eq!(cpu["raw-hyper"], 0.030);
+    }
+
+    #[test]
+    fn splices_the_client_conformance_section() {
+        let heading = "\n## Client conformance\n";
+        let before = "\n## Replay stores";
+        let report = "# r\n\n## Client cost per event\n\nx\n\n## Replay stores\n\ny\n";
+        let inserted = splice_section(report, heading, before, "\n## Client conformance\n\nA\n");
+        assert_eq!(
+            inserted,
+            "# r\n\n## Client cost per event\n\nx\n\n## Client conformance\n\nA\n\n## Replay stores\n\ny\n"
+        );
+        // A second splice replaces the section, nothing else.
+        let replaced = splice_section(&inserted, heading, before, "\n## Client conformance\n\nB\n");
+        assert_eq!(replaced, inserted.replace("\nA\n", "\nB\n"));
+        // At the end of the report, with no section after it.
+        let last = splice_section("# r\n", heading, before, "\n## Client conformance\n\nC\n");
+        assert_eq!(last, "# r\n\n## Client conformance\n\nC\n");
+    }
 }

@@ -185,9 +185,12 @@ fn drive(
     if items != want {
         return Err(format!("items\n  got  {items:?}\n  want {want:?}"));
     }
-    if let Some(want) = &case.expect.ready_state {
-        if ready_state.as_ref() != Some(want) {
-            return Err(format!("ready state {ready_state:?}, want {want}"));
+    if let Some(want) = case.expect.ready_state {
+        if ready_state.as_deref() != Some(want.as_str()) {
+            return Err(format!(
+                "ready state {ready_state:?}, want {}",
+                want.as_str()
+            ));
         }
     }
     // No request beyond the expected ones (a reconnection after a failure).

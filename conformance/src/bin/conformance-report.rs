@@ -285,6 +285,16 @@ fn coverage(files: &[VectorFile]) -> Result<Vec<Coverage>, String> {
         client: Some(behaviour_cases("client")?),
         backends: None,
     });
+    // The end-to-end property (tests/it/e2e.rs): each case publishes to a
+    // Channel topic and reads it back with bourn-client through drops.
+    let e2e_cases = bourn_conformance::e2e::CASES as usize;
+    rows.push(Coverage {
+        group: "e2e property".to_owned(),
+        codec: None,
+        server: Some(e2e_cases),
+        client: Some(e2e_cases),
+        backends: None,
+    });
     rows.push(Coverage {
         group: "backend contract".to_owned(),
         codec: None,
@@ -301,14 +311,14 @@ fn coverage_table(rows: &[Coverage]) -> String {
     let _ = writeln!(out, "\ncases per component");
     let _ = writeln!(
         out,
-        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "{:<20} {:>7} {:>7} {:>7} {:>9}",
         "group", "codec", "server", "client", "backends"
     );
-    let _ = writeln!(out, "{}", "-".repeat(52));
+    let _ = writeln!(out, "{}", "-".repeat(54));
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<18} {:>7} {:>7} {:>7} {:>9}",
+            "{:<20} {:>7} {:>7} {:>7} {:>9}",
             row.group,
             cell(row.codec),
             cell(row.server),
@@ -316,11 +326,11 @@ fn coverage_table(rows: &[Coverage]) -> String {
             cell(row.backends)
         );
     }
-    let _ = writeln!(out, "{}", "-".repeat(52));
+    let _ = writeln!(out, "{}", "-".repeat(54));
     let total = |f: fn(&Coverage) -> Option<usize>| rows.iter().filter_map(f).sum::<usize>();
     let _ = writeln!(
         out,
-        "{:<18} {:>7} {:>7} {:>7} {:>9}",
+        "{:<20} {:>7} {:>7} {:>7} {:>9}",
         "total",
         total(|r| r.codec),
         total(|r| r.server),
@@ -331,7 +341,8 @@ fn coverage_table(rows: &[Coverage]) -> String {
         out,
         "codec: run above. server: each case over HTTP/1.1 and HTTP/2 (encoder cases through an \
          Sse body and a Channel topic), client: bourn-testkit scripted server, backends: the \
-         `backends` suite's checks; those three run in `cargo test -p bourn-conformance \
+         `backends` suite's checks; e2e property: proptest cases, each a Channel topic read by \
+         bourn-client over HTTP through a proxy that re-chunks and cuts connections; those run in `cargo test -p bourn-conformance \
          --all-features` (decoder vectors through the client: bourn-client's tests)."
     );
     out
@@ -341,10 +352,10 @@ fn table(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}",
+        "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}",
         "group", "cases", "runs", "passed", "failed", "reference (whole)"
     );
-    let _ = writeln!(out, "{}", "-".repeat(70));
+    let _ = writeln!(out, "{}", "-".repeat(74));
     for (group, model) in report.codec.groups.iter().zip(&report.reference.groups) {
         let reference = if model.unsupported == model.cases {
             "n/a (limits)".to_owned()
@@ -358,7 +369,7 @@ fn table(report: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
+            "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
             group.group,
             group.cases,
             group.runs,
@@ -371,7 +382,7 @@ fn table(report: &Report) -> String {
     for encoder in &report.encoder {
         let _ = writeln!(
             out,
-            "{:<16} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
+            "{:<20} {:>6} {:>8} {:>8} {:>7}   {:<18}{}",
             encoder.group,
             encoder.cases,
             encoder.cases,
@@ -381,12 +392,12 @@ fn table(report: &Report) -> String {
             if encoder.failed == 0 { "" } else { "  FAIL" }
         );
     }
-    let _ = writeln!(out, "{}", "-".repeat(70));
+    let _ = writeln!(out, "{}", "-".repeat(74));
     let encoder_passed: usize = report.encoder.iter().map(|e| e.passed).sum();
     let encoder_failed: usize = report.encoder.iter().map(|e| e.failed).sum();
     let _ = writeln!(
         out,
-        "{:<16} {:>6} {:>8} {:>8} {:>7}",
+        "{:<20} {:>6} {:>8} {:>8} {:>7}",
         "total",
         report.decoder_cases + report.encoder_cases,
         report.codec.passed + report.codec.failed + report.encoder_cases,
@@ -437,6 +448,9 @@ mod tests {
         assert_eq!(backend_checks(), 9, "the backend suite's check functions");
         let table = coverage_table(&rows);
         assert!(table.contains("server behaviour"), "{table}");
+        let e2e = rows.iter().find(|r| r.group == "e2e property").unwrap();
+        assert_eq!(e2e.server, Some(bourn_conformance::e2e::CASES as usize));
+        assert_eq!(e2e.client, e2e.server);
     }
 
     #[test]

@@ -53,9 +53,11 @@ const PUBLISHED: &[Published] = &[
     Published {
         package: "bourn-server",
         // The codec's types (re-exported) and the `http` / `http-body` /
-        // axum-core types its bodies, responses and extractors speak.
+        // axum-core types its bodies, responses and extractors speak; with
+        // `relay`, the bourn-client request a relay sends.
         foreign: &[
             "bourn_codec",
+            "bourn_client",
             "bytes",
             "bytestring",
             "futures_core",

@@ -122,25 +122,39 @@ fn connections_beyond_the_cap_are_closed_and_those_under_it_are_served() {
     assert_eq!((response.status, response.text().as_str()), (200, "ok\n"));
 
     // Its place is free again once it is closed.
+    get_once_admitted(&hub, "/health");
+    drop(held);
+    // The held connections' places free up as the hub sees them close (a
+    // request before that is over the cap and closed at once).
+    let metrics = get_once_admitted(&hub, "/metrics");
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("bourn_connections_refused_total "))
+        .and_then(|value| value.parse().ok())
+        .expect("bourn_connections_refused_total in /metrics");
+    assert!(refused >= 1, "{metrics}");
+    hub.wait_metric("bourn_connections", 1);
+}
+
+/// `GET path` on a new connection until the hub admits one under its
+/// connection cap and answers 200 (bounded by [`WAIT`]); the whole answer.
+fn get_once_admitted(hub: &Hub, path: &str) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
-        let mut again = connect(hub.addr);
-        let _ = again
-            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut stream = connect(hub.addr);
+        let head = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes());
         let mut bytes = Vec::new();
-        let _ = again.read_to_end(&mut bytes);
+        let _ = stream.read_to_end(&mut bytes);
         if bytes.starts_with(b"HTTP/1.1 200") {
-            break;
+            return String::from_utf8_lossy(&bytes).into_owned();
         }
         assert!(
             Instant::now() < deadline,
-            "the freed place was never reused"
+            "GET {path}: no place under the cap within {WAIT:?}"
         );
         thread::sleep(Duration::from_millis(50));
     }
-    drop(held);
-    assert!(hub.metric("bourn_connections_refused_total") >= 1);
-    hub.wait_metric("bourn_connections", 1);
 }
 
 /// Sends `head` (a whole request head) and returns the status line of the

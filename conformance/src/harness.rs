@@ -274,7 +274,9 @@ pub fn judge(case: &DecoderCase, chunking: &Chunking, caps: Capabilities, ran: R
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The text of a caught panic's payload (`"panic"` when it is neither
+/// `&str` nor `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

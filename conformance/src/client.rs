@@ -23,14 +23,14 @@ use std::time::Duration;
 
 use std::panic::AssertUnwindSafe;
 
-use bourn_testkit::{Recorded, Reply, Server};
+use bourn_testkit::{Reply, Server};
 use futures_util::FutureExt as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use crate::client_cases::ReadyState;
-use crate::client_cases::{self, ClientCase, ClientFile, ExpectRequest};
-use crate::harness::{Capabilities, project};
+use crate::client_cases::{self, ClientCase, ClientFile};
+use crate::harness::{Capabilities, panic_message, project};
 use crate::vectors::{self, DecoderCase, EventFrame, Frame, VectorFile};
 
 /// What a client under test can be set up to do and can report. A case
@@ -194,69 +194,12 @@ impl ClientReport {
     }
 }
 
-fn check_request(
-    n: usize,
-    got: &Recorded,
-    prev: Option<&Recorded>,
-    want: &ExpectRequest,
-) -> Result<(), String> {
-    if let Some(method) = &want.method {
-        if got.method.as_str() != method {
-            return Err(format!("request {n}: method {}, want {method}", got.method));
-        }
-    }
-    if let Some(path) = &want.path {
-        if &got.path != path {
-            return Err(format!("request {n}: path {}, want {path}", got.path));
-        }
-    }
-    for (name, value) in &want.headers {
-        if got.header(name) != Some(value.as_str()) {
-            return Err(format!(
-                "request {n}: {name}: {:?}, want {value:?}",
-                got.header(name)
-            ));
-        }
-    }
-    let last = got
-        .headers
-        .get("last-event-id")
-        .map(|v| v.as_bytes().to_vec());
-    let want_last = want.last_event_id.as_ref().map(|s| s.as_bytes().to_vec());
-    if last != want_last {
-        return Err(format!(
-            "request {n}: Last-Event-ID {:?}, want {:?}",
-            last.map(|b| String::from_utf8_lossy(&b).into_owned()),
-            want.last_event_id
-        ));
-    }
-    if let (Some((min, max)), Some(prev)) = (want.after_ms, prev) {
-        let after = got.received_at.duration_since(prev.received_at);
-        if after < Duration::from_millis(min) || after > Duration::from_millis(max) {
-            return Err(format!(
-                "request {n}: {after:?} after the previous one, want {min}..={max} ms"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The session's next item, a panic caught and reported as
 /// [`ClientItem::Panic`].
 async fn next_item(session: &mut dyn ClientSession) -> Option<ClientItem> {
     match AssertUnwindSafe(session.next()).catch_unwind().await {
         Ok(item) => item,
         Err(payload) => Some(ClientItem::Panic(panic_message(payload.as_ref()))),
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "panic".to_owned()
     }
 }
 
@@ -313,7 +256,7 @@ async fn behaviour_case(client: &dyn ClientUnderTest, case: &ClientCase) -> Resu
     let server = Server::replies(case.replies.iter().map(client_cases::reply))
         .await
         .map_err(|e| e.to_string())?;
-    let reconnect = Duration::from_millis(case.client.reconnect_ms.unwrap_or(5));
+    let reconnect = Duration::from_millis(case.client.reconnect_ms());
     let setup = ClientSetup {
         url: server.url(),
         method: case.client.method.clone(),
@@ -345,23 +288,7 @@ async fn behaviour_case(client: &dyn ClientUnderTest, case: &ClientCase) -> Resu
     // No request beyond the expected ones (a reconnection after a failure).
     tokio::time::sleep(Duration::from_millis(50) + reconnect).await;
     session.close();
-    let requests = server.requests();
-    if requests.len() != case.expect.requests.len() {
-        return Err(format!(
-            "{} requests, want {}: Last-Event-IDs {:?}",
-            requests.len(),
-            case.expect.requests.len(),
-            requests
-                .iter()
-                .map(|r| r.last_event_id().map(str::to_owned))
-                .collect::<Vec<_>>()
-        ));
-    }
-    for (n, (got, want)) in requests.iter().zip(&case.expect.requests).enumerate() {
-        let prev = n.checked_sub(1).map(|p| &requests[p]);
-        check_request(n, got, prev, want)?;
-    }
-    Ok(())
+    case.expect.check_requests(&server.requests())
 }
 
 /// An item with what the client cannot report cleared: an event's `id`

@@ -224,6 +224,86 @@ pub fn reply(scripted: &ScriptedReply) -> bourn_testkit::Reply {
     reply
 }
 
+impl ClientExpect {
+    /// Checks the requests a scripted server saw against [`Self::requests`]:
+    /// as many as expected (no reconnection after a failure), each with the
+    /// method, path, headers, `Last-Event-ID` and delay it must have.
+    ///
+    /// # Errors
+    ///
+    /// The first difference, as text naming the request.
+    #[cfg(any(feature = "adapters", feature = "clients"))]
+    pub fn check_requests(&self, requests: &[bourn_testkit::Recorded]) -> Result<(), String> {
+        if requests.len() != self.requests.len() {
+            return Err(format!(
+                "{} requests, want {}: Last-Event-IDs {:?}",
+                requests.len(),
+                self.requests.len(),
+                requests
+                    .iter()
+                    .map(|r| r.last_event_id().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        for (n, (got, want)) in requests.iter().zip(&self.requests).enumerate() {
+            let prev = n.checked_sub(1).map(|p| &requests[p]);
+            check_request(n, got, prev, want)?;
+        }
+        Ok(())
+    }
+}
+
+/// Request `n` (`got`, after `prev`) against what it must be.
+#[cfg(any(feature = "adapters", feature = "clients"))]
+fn check_request(
+    n: usize,
+    got: &bourn_testkit::Recorded,
+    prev: Option<&bourn_testkit::Recorded>,
+    want: &ExpectRequest,
+) -> Result<(), String> {
+    use std::time::Duration;
+
+    if let Some(method) = &want.method {
+        if got.method.as_str() != method {
+            return Err(format!("request {n}: method {}, want {method}", got.method));
+        }
+    }
+    if let Some(path) = &want.path {
+        if &got.path != path {
+            return Err(format!("request {n}: path {}, want {path}", got.path));
+        }
+    }
+    for (name, value) in &want.headers {
+        if got.header(name) != Some(value.as_str()) {
+            return Err(format!(
+                "request {n}: {name}: {:?}, want {value:?}",
+                got.header(name)
+            ));
+        }
+    }
+    let last = got
+        .headers
+        .get("last-event-id")
+        .map(|v| v.as_bytes().to_vec());
+    let want_last = want.last_event_id.as_ref().map(|s| s.as_bytes().to_vec());
+    if last != want_last {
+        return Err(format!(
+            "request {n}: Last-Event-ID {:?}, want {:?}",
+            last.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            want.last_event_id
+        ));
+    }
+    if let (Some((min, max)), Some(prev)) = (want.after_ms, prev) {
+        let after = got.received_at.duration_since(prev.received_at);
+        if after < Duration::from_millis(min) || after > Duration::from_millis(max) {
+            return Err(format!(
+                "request {n}: {after:?} after the previous one, want {min}..={max} ms"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

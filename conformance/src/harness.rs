@@ -8,7 +8,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::chunking::{self, Chunking};
 use crate::vectors::{DecoderCase, Frame, VectorFile, VectorLimits};
@@ -16,7 +16,12 @@ use crate::vectors::{DecoderCase, Frame, VectorFile, VectorLimits};
 /// What a decoder under test can report. Expected frames it cannot report
 /// are left out of the comparison; cases needing a setup it cannot honour
 /// are counted as unsupported, not failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+///
+/// An adapter declares the same flags as its hello line's `parser` object
+/// (`conformance/PROTOCOL.md`), where an absent flag is `false`. Default:
+/// every flag `false` (events only, whole stream at the end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Capabilities {
     /// Reports comment lines as [`Frame::Comment`].
     pub comments: bool,
@@ -186,11 +191,8 @@ pub fn run_case<D: DecoderUnderTest + ?Sized>(
         return Outcome::Skipped;
     }
     let caps = decoder.capabilities();
-    if case.limits.is_some() && !caps.limits {
-        return Outcome::Unsupported("limits");
-    }
-    if case.initial_last_event_id.is_some() && !caps.initial_last_event_id {
-        return Outcome::Unsupported("initial last event id");
+    if let Some(missing) = missing_capability(case, caps) {
+        return Outcome::Unsupported(missing);
     }
     let setup = Setup {
         limits: case.limits,
@@ -221,6 +223,19 @@ pub fn run_case<D: DecoderUnderTest + ?Sized>(
             panic,
         },
     )
+}
+
+/// The capability `case` needs that `caps` lacks, if any: `limits` for a
+/// case with limits, `initial last event id` for one starting from a last
+/// event ID.
+pub fn missing_capability(case: &DecoderCase, caps: Capabilities) -> Option<&'static str> {
+    if case.limits.is_some() && !caps.limits {
+        Some("limits")
+    } else if case.initial_last_event_id.is_some() && !caps.initial_last_event_id {
+        Some("initial last event id")
+    } else {
+        None
+    }
 }
 
 /// What a decoder yielded for one case at one chunking.
@@ -274,7 +289,9 @@ pub fn judge(case: &DecoderCase, chunking: &Chunking, caps: Capabilities, ran: R
     }
 }
 
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+/// The text of a caught panic's payload (`"panic"` when it is neither
+/// `&str` nor `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {

@@ -7,13 +7,13 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bourn_testkit::{Recorded, Server};
+use bourn_testkit::Server;
 use serde_json::{Value, json};
 
 use super::process::{Adapter, ProcessError};
 use super::protocol::{self, ClientCaps, Hello, ReportKind};
 use super::{CaseResult, Mode, ModeReport, RunError, Status, hello};
-use crate::client_cases::{self, ClientCase, ClientFile, ExpectRequest};
+use crate::client_cases::{self, ClientCase, ClientFile};
 
 /// How long the runner waits for one more item after the expected ones.
 const EXTRA_ITEM_GRACE: Duration = Duration::from_millis(100);
@@ -195,23 +195,7 @@ fn drive(
     }
     // No request beyond the expected ones (a reconnection after a failure).
     thread::sleep((Duration::from_millis(50) + reconnect).min(MAX_STRAY_WAIT));
-    let requests = server.requests();
-    if requests.len() != case.expect.requests.len() {
-        return Err(format!(
-            "{} requests, want {}: Last-Event-IDs {:?}",
-            requests.len(),
-            case.expect.requests.len(),
-            requests
-                .iter()
-                .map(|r| r.last_event_id().map(str::to_owned))
-                .collect::<Vec<_>>()
-        ));
-    }
-    for (n, (got, want)) in requests.iter().zip(&case.expect.requests).enumerate() {
-        let prev = n.checked_sub(1).map(|p| &requests[p]);
-        check_request(n, got, prev, want)?;
-    }
-    Ok(())
+    case.expect.check_requests(&server.requests())
 }
 
 /// The expected items as a client with `caps` can report them: without
@@ -254,51 +238,4 @@ fn render(kind: &ReportKind, ready_state: Option<&str>, caps: ClientCaps) -> Opt
         ReportKind::ReadyState => return None,
         ReportKind::Unknown(line) => json!(format!("unknown report {line}")),
     })
-}
-
-fn check_request(
-    n: usize,
-    got: &Recorded,
-    prev: Option<&Recorded>,
-    want: &ExpectRequest,
-) -> Result<(), String> {
-    if let Some(method) = &want.method {
-        if got.method.as_str() != method {
-            return Err(format!("request {n}: method {}, want {method}", got.method));
-        }
-    }
-    if let Some(path) = &want.path {
-        if &got.path != path {
-            return Err(format!("request {n}: path {}, want {path}", got.path));
-        }
-    }
-    for (name, value) in &want.headers {
-        if got.header(name) != Some(value.as_str()) {
-            return Err(format!(
-                "request {n}: {name}: {:?}, want {value:?}",
-                got.header(name)
-            ));
-        }
-    }
-    let last = got
-        .headers
-        .get("last-event-id")
-        .map(|v| v.as_bytes().to_vec());
-    let want_last = want.last_event_id.as_ref().map(|s| s.as_bytes().to_vec());
-    if last != want_last {
-        return Err(format!(
-            "request {n}: Last-Event-ID {:?}, want {:?}",
-            last.map(|b| String::from_utf8_lossy(&b).into_owned()),
-            want.last_event_id
-        ));
-    }
-    if let (Some((min, max)), Some(prev)) = (want.after_ms, prev) {
-        let after = got.received_at.duration_since(prev.received_at);
-        if after < Duration::from_millis(min) || after > Duration::from_millis(max) {
-            return Err(format!(
-                "request {n}: {after:?} after the previous one, want {min}..={max} ms"
-            ));
-        }
-    }
-    Ok(())
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::process::{Adapter, ProcessError};
-use super::protocol::{self, Hello, ParserCaps};
+use super::protocol::{self, Hello};
 use super::{CaseResult, Mode, ModeReport, RunError, Status, hello};
 use crate::chunking::{self, Chunking};
 use crate::harness::{self, Capabilities, Outcome, Ran};
@@ -93,7 +93,7 @@ fn start(command: &[String]) -> Result<(Adapter, Hello), RunError> {
 fn run_case(
     adapter: &mut Adapter,
     case: &DecoderCase,
-    caps: ParserCaps,
+    caps: Capabilities,
     plan: Plan,
     timeout: Duration,
     live: &mut bool,
@@ -101,12 +101,8 @@ fn run_case(
     if let Some(reason) = &case.skip {
         return (Status::Skipped(reason.clone()), 0);
     }
-    let caps = Capabilities::from(caps);
-    if case.limits.is_some() && !caps.limits {
-        return (Status::Unsupported("limits".to_owned()), 0);
-    }
-    if case.initial_last_event_id.is_some() && !caps.initial_last_event_id {
-        return (Status::Unsupported("initial last event id".to_owned()), 0);
+    if let Some(missing) = harness::missing_capability(case, caps) {
+        return (Status::Unsupported(missing.to_owned()), 0);
     }
     let mut runs = 0;
     for chunking in plan.chunkings(case) {

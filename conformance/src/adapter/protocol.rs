@@ -13,44 +13,10 @@ pub struct Hello {
     pub hello: String,
     /// Present if the adapter speaks parser mode: what it can report.
     #[serde(default)]
-    pub parser: Option<ParserCaps>,
+    pub parser: Option<Capabilities>,
     /// Present if the adapter speaks client mode: what it can do.
     #[serde(default)]
     pub client: Option<ClientCaps>,
-}
-
-/// Parser-mode capabilities; each absent flag is `false`.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ParserCaps {
-    /// Reports comments.
-    pub comments: bool,
-    /// Reports valid `retry` fields.
-    pub retry: bool,
-    /// Reports each event's own `id` field.
-    pub event_id: bool,
-    /// Reports each event's last event ID, and the final one.
-    pub last_event_id: bool,
-    /// Honours `limits` and reports limit errors.
-    pub limits: bool,
-    /// Honours `last_event_id` in a `parse` request.
-    pub initial_last_event_id: bool,
-    /// Every frame comes out with the chunk that completed it (not only at the end).
-    pub incremental: bool,
-}
-
-impl From<ParserCaps> for Capabilities {
-    fn from(caps: ParserCaps) -> Capabilities {
-        Capabilities {
-            comments: caps.comments,
-            retry: caps.retry,
-            event_id: caps.event_id,
-            last_event_id: caps.last_event_id,
-            limits: caps.limits,
-            initial_last_event_id: caps.initial_last_event_id,
-            incremental: caps.incremental,
-        }
-    }
 }
 
 /// Client-mode capabilities; each absent flag is `false`.
@@ -220,6 +186,20 @@ mod tests {
             frame(&json!({"event": {"data": "a", "extra": 1}})),
             Frame::Other(_)
         ));
+    }
+
+    #[test]
+    fn parser_capabilities_default_to_false_and_refuse_unknown_flags() {
+        let hello: Hello =
+            serde_json::from_value(json!({"hello": "p", "parser": {"comments": true}})).unwrap();
+        let want = Capabilities {
+            comments: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(hello.parser, Some(want));
+        assert!(hello.client.is_none());
+        let typo = json!({"hello": "p", "parser": {"comment": true}});
+        assert!(serde_json::from_value::<Hello>(typo).is_err());
     }
 
     #[test]

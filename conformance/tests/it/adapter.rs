@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bourn_conformance::adapter::baseline::Baseline;
 use bourn_conformance::adapter::parser::Plan;
-use bourn_conformance::adapter::{self, Mode, ModeReport, Status};
+use bourn_conformance::adapter::{self, Mode, ModeReport, RunError, Status};
 use bourn_conformance::client_cases::{self, ClientFile};
 use bourn_conformance::vectors::{self, VectorFile};
 
@@ -59,6 +59,25 @@ fn small_files() -> Vec<VectorFile> {
     small
 }
 
+/// Parser mode at the quick plan over [`small_files`].
+fn run_small(command: &[String], timeout: Duration) -> Result<ModeReport, RunError> {
+    adapter::parser::run(command, &small_files(), Plan::Quick, timeout)
+}
+
+/// The run failed exactly the cases `ids` (every reason shown otherwise).
+fn assert_failed(report: &ModeReport, ids: &[&str]) {
+    assert_eq!(failed_ids(report), ids, "{:#?}", reasons(report));
+}
+
+/// The first failure's reason says `text`.
+fn assert_first_reason(report: &ModeReport, text: &str) {
+    let reasons = reasons(report);
+    assert!(
+        reasons.first().is_some_and(|r| r.contains(text)),
+        "{reasons:?}"
+    );
+}
+
 fn client_file(ids: &[&str]) -> ClientFile {
     let mut file = client_cases::load().unwrap();
     file.cases.retain(|case| ids.contains(&case.id.as_str()));
@@ -78,12 +97,7 @@ fn bourn_adapter_passes_every_parser_case_and_its_baseline_is_empty() {
     let files = vectors::load_all().unwrap();
     let report =
         adapter::parser::run(&bourn(&[]), &files, Plan::Quick, Duration::from_secs(20)).unwrap();
-    assert_eq!(
-        failed_ids(&report),
-        Vec::<&str>::new(),
-        "{:#?}",
-        reasons(&report)
-    );
+    assert_failed(&report, &[]);
     let cases: usize = files.iter().map(|f| f.cases.len()).sum();
     assert_eq!(report.passed + report.skipped, cases);
     assert_eq!(report.unsupported, 0);
@@ -97,12 +111,7 @@ fn bourn_adapter_passes_every_parser_case_and_its_baseline_is_empty() {
 fn bourn_adapter_passes_every_client_case() {
     let file = client_cases::load().unwrap();
     let report = adapter::client::run(&bourn(&[]), &file, 4, Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        failed_ids(&report),
-        Vec::<&str>::new(),
-        "{:#?}",
-        reasons(&report)
-    );
+    assert_failed(&report, &[]);
     assert_eq!(report.passed, file.cases.len());
 }
 
@@ -122,12 +131,8 @@ fn mutation_dropping_last_event_id_fails_the_client_run() {
     let file = client_file(&["cli-reconnect-sends-last-event-id", "cli-first-request"]);
     let mutated = bourn(&["--mutate", "drop-last-event-id"]);
     let report = adapter::client::run(&mutated, &file, 2, Duration::from_secs(10)).unwrap();
-    assert_eq!(failed_ids(&report), ["cli-reconnect-sends-last-event-id"]);
-    assert!(
-        reasons(&report)[0].contains("Last-Event-ID None"),
-        "{:?}",
-        reasons(&report)
-    );
+    assert_failed(&report, &["cli-reconnect-sends-last-event-id"]);
+    assert_first_reason(&report, "Last-Event-ID None");
 }
 
 #[test]
@@ -135,24 +140,13 @@ fn mutation_reconnecting_after_a_204_fails_the_client_run() {
     let file = client_file(&["cli-204-fails"]);
     let mutated = bourn(&["--mutate", "reconnect-after-fail"]);
     let report = adapter::client::run(&mutated, &file, 1, Duration::from_secs(10)).unwrap();
-    assert_eq!(
-        failed_ids(&report),
-        ["cli-204-fails"],
-        "{:?}",
-        reasons(&report)
-    );
+    assert_failed(&report, &["cli-204-fails"]);
 }
 
 #[test]
 fn a_hung_parser_adapter_fails_each_case_with_the_reason() {
     let hung = sh(r#"echo '{"hello": "hung", "parser": {}}'; exec sleep 60"#);
-    let report = adapter::parser::run(
-        &hung,
-        &small_files(),
-        Plan::Quick,
-        Duration::from_millis(200),
-    )
-    .unwrap();
+    let report = run_small(&hung, Duration::from_millis(200)).unwrap();
     assert!(report.failed > 0 && report.passed == 0, "{report:#?}");
     for reason in reasons(&report) {
         assert!(reason.contains("timed out"), "{reason}");
@@ -163,13 +157,7 @@ fn a_hung_parser_adapter_fails_each_case_with_the_reason() {
 fn a_crashing_parser_adapter_fails_each_case_with_its_exit_status() {
     let crashing =
         sh(r#"echo '{"hello": "crash", "parser": {}}'; read line; echo oops >&2; exit 3"#);
-    let report = adapter::parser::run(
-        &crashing,
-        &small_files(),
-        Plan::Quick,
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let report = run_small(&crashing, Duration::from_secs(10)).unwrap();
     assert!(report.failed > 0 && report.passed == 0, "{report:#?}");
     for reason in reasons(&report) {
         assert!(
@@ -185,19 +173,9 @@ fn a_confused_parser_adapter_fails_with_what_was_wrong() {
     let confused = sh(
         r#"echo '{"hello": "confused", "parser": {}}'; while read line; do echo '{"outputs": [[]]}'; done"#,
     );
-    let report = adapter::parser::run(
-        &confused,
-        &small_files(),
-        Plan::Quick,
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let report = run_small(&confused, Duration::from_secs(10)).unwrap();
     assert!(report.failed > 0);
-    assert!(
-        reasons(&report)[0].contains("1 outputs for 1 chunks"),
-        "{:?}",
-        reasons(&report)
-    );
+    assert_first_reason(&report, "1 outputs for 1 chunks");
 }
 
 #[test]
@@ -211,23 +189,11 @@ fn an_adapter_without_the_mode_or_a_hello_is_an_error_not_a_hang() {
     );
 
     let garbage = sh("echo hello; exec sleep 60");
-    let error = adapter::parser::run(
-        &garbage,
-        &small_files(),
-        Plan::Quick,
-        Duration::from_secs(1),
-    )
-    .unwrap_err();
+    let error = run_small(&garbage, Duration::from_secs(1)).unwrap_err();
     assert!(error.to_string().contains("bad line"), "{error}");
 
     let missing = vec!["/nonexistent/adapter".to_owned()];
-    let error = adapter::parser::run(
-        &missing,
-        &small_files(),
-        Plan::Quick,
-        Duration::from_secs(1),
-    )
-    .unwrap_err();
+    let error = run_small(&missing, Duration::from_secs(1)).unwrap_err();
     assert!(error.to_string().contains("cannot start"), "{error}");
 }
 
@@ -238,12 +204,8 @@ fn a_hung_client_adapter_fails_the_case_with_the_reason() {
     let file = client_file(&["cli-first-request"]);
     let report = adapter::client::run(&hung, &file, 1, Duration::from_millis(300)).unwrap();
     assert_eq!(report.mode, Mode::Client);
-    assert_eq!(failed_ids(&report), ["cli-first-request"]);
-    assert!(
-        reasons(&report)[0].contains("timed out"),
-        "{:?}",
-        reasons(&report)
-    );
+    assert_failed(&report, &["cli-first-request"]);
+    assert_first_reason(&report, "timed out");
 }
 
 #[test]

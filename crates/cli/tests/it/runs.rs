@@ -576,6 +576,19 @@ fn the_client_authorization_never_goes_upstream_and_runs_are_bounded_per_client(
     assert_eq!(hub.metric("bourn_runs_active"), 1);
 }
 
+/// Two hubs over one Redis, both with `mock` as their upstream.
+fn two_hubs(redis: &RedisServer, mock: &Mock) -> (Hub, Hub) {
+    let upstream = format!("mock={}", mock.url());
+    let args = [
+        "--store",
+        &redis.url(),
+        "--upstream",
+        &upstream,
+        "--allow-private-upstreams",
+    ];
+    (Hub::start(&args), Hub::start(&args))
+}
+
 #[test]
 fn a_run_on_one_node_is_followed_and_aborted_from_another_over_redis() {
     let Some(redis) =
@@ -588,16 +601,7 @@ fn a_run_on_one_node_is_followed_and_aborted_from_another_over_redis() {
         count: 400,
         every: Duration::from_millis(5),
     }));
-    let upstream = format!("mock={}", mock.url());
-    let args = [
-        "--store",
-        &redis.url(),
-        "--upstream",
-        &upstream,
-        "--allow-private-upstreams",
-    ];
-    let a = Hub::start(&args);
-    let b = Hub::start(&args);
+    let (a, b) = two_hubs(&redis, &mock);
     let id = start_run(&a, r#"{"upstream":"mock"}"#);
     let urls = [
         a.url(&format!("/runs/{id}/events")),
@@ -640,16 +644,7 @@ fn a_run_on_one_node_is_followed_and_aborted_from_another_over_redis() {
         every: Duration::from_millis(10),
     }));
     drop((a, b));
-    let upstream = format!("mock={}", long.url());
-    let args = [
-        "--store",
-        &redis.url(),
-        "--upstream",
-        &upstream,
-        "--allow-private-upstreams",
-    ];
-    let a = Hub::start(&args);
-    let b = Hub::start(&args);
+    let (a, b) = two_hubs(&redis, &long);
     let id = start_run(&a, r#"{"upstream":"mock"}"#);
     std::thread::sleep(Duration::from_millis(200));
     let response = b.request("DELETE", &format!("/runs/{id}"), &[], b"");

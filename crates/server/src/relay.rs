@@ -48,7 +48,7 @@
 //! });
 //!
 //! let channel = Channel::new();
-//! let request = bourn_client::MessageEventSource::builder(&url)
+//! let request = bourn_client::EventSource::builder(&url)
 //!     .method(bourn_client::http::Method::POST)
 //!     .body(r#"{"prompt":"hi"}"#);
 //! let report = Relay::new(&channel, "run-1", request).run().await;

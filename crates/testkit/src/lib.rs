@@ -20,8 +20,12 @@
 //!
 //! # Features
 //!
-//! None. The crate is a test helper (`publish = false`) for `bourn-client`,
-//! its benchmarks and the conformance harness.
+//! - `load` (off by default): the module `load`, the load generator of the server
+//!   benchmarks (`bourn-server`'s `examples/load.rs`, `bourn-benches`'
+//!   `examples/hub-load.rs`); adds axum and `bourn-codec`.
+//!
+//! The crate is a test helper (`publish = false`) for `bourn-client`, its
+//! benchmarks and the conformance harness.
 //!
 //! # Limits
 //!
@@ -35,6 +39,8 @@
 #![deny(missing_docs)]
 
 mod body;
+#[cfg(feature = "load")]
+pub mod load;
 mod recorded;
 pub mod redis;
 mod reply;

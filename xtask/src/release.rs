@@ -27,6 +27,7 @@ pub(crate) const PUBLISHED: &[&str] = &[
 /// depend on are staged in cargo's temporary local registry, as
 /// `cargo publish --workspace` does.
 pub(crate) fn package() -> Result<()> {
+    forget_staged_sources()?;
     for features in [None, Some("--all-features")] {
         let mut args = vec!["package", "--locked", "--allow-dirty"];
         for name in PUBLISHED {
@@ -40,6 +41,46 @@ pub(crate) fn package() -> Result<()> {
         step(label, cargo(&args))?;
     }
     check_no_private_dependencies()
+}
+
+/// Removes the sources cargo extracted from its temporary local registry in
+/// earlier runs (`$CARGO_HOME/registry/src/-<hash>/<crate>-<version>`): cargo
+/// extracts a staged crate once per version and reuses the directory, so a
+/// verify build would compile a dependent against an earlier run's sources of
+/// the same version (found when bourn-client's verify build met a bourn-codec
+/// without `MessageEvent`). Local registries are the `-` prefixed folders;
+/// crates.io's never are.
+fn forget_staged_sources() -> Result<()> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    let src = home.join("registry").join("src");
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for entry in std::fs::read_dir(registry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|crate_name| {
+                name.strip_prefix(crate_name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(entry.path())
+                    .with_context(|| format!("removing {}", entry.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// No published crate may depend (normally or for building) on an unpublished

@@ -142,6 +142,34 @@ impl App {
         }
     }
 
+    /// Publish-side checks (publishing, starting and aborting runs): the
+    /// publish token, then the browser trust rules (CSRF). `what` names the
+    /// action in a 401/403.
+    pub(super) fn check_publisher(&self, headers: &HeaderMap, what: &str) -> Option<Response> {
+        let config = &self.inner.config;
+        if let Err(denied) = auth::check(config.publish_token.as_deref(), headers, None) {
+            return Some(self.denied(denied, what));
+        }
+        trust::cross_site_publish(headers, &config.cors_origins)
+            .map(|reason| self.reject(StatusCode::FORBIDDEN, reason))
+    }
+
+    /// The answer to a subscriber the channel refused: 429 beyond the
+    /// topic limit, else the busy answer (never a 5xx a browser would give
+    /// up on, unless the client asked for it).
+    pub(super) fn turned_away(
+        &self,
+        topic: &str,
+        error: &bourn_server::Error,
+        headers: &HeaderMap,
+    ) -> Response {
+        if error.is_too_many_topics() {
+            return self.too_many_topics();
+        }
+        tracing::debug!(%topic, %error, "subscriber turned away");
+        Sse::<Subscription>::busy(headers, self.inner.config.retry_hint.0).into_response()
+    }
+
     /// The answer to a channel error on a publish: 503 (nothing published),
     /// 504 (outcome unknown), 429 (too many topics).
     pub(super) fn publish_failed(&self, error: &bourn_server::Error) -> Response {
@@ -494,11 +522,7 @@ async fn subscribe(
         LastEventId::from_parts(&headers, &uri, Some(LastEventId::DEFAULT_QUERY_PARAM));
     let subscription = match inner.channel.subscribe(&topic, last_event_id.as_ref()) {
         Ok(subscription) => subscription,
-        Err(error) if error.is_too_many_topics() => return app.too_many_topics(),
-        Err(error) => {
-            tracing::debug!(%topic, %error, "subscriber turned away");
-            return Sse::<Subscription>::busy(&headers, config.retry_hint.0).into_response();
-        }
+        Err(error) => return app.turned_away(&topic, &error, &headers),
     };
     app.note_topic(&topic, None);
     app.stream(subscription)
@@ -525,12 +549,8 @@ async fn publish(
         return response;
     }
     let inner = &app.inner;
-    let config = &inner.config;
-    if let Err(denied) = auth::check(config.publish_token.as_deref(), &headers, None) {
-        return app.denied(denied, "publishing");
-    }
-    if let Some(reason) = trust::cross_site_publish(&headers, &config.cors_origins) {
-        return app.reject(StatusCode::FORBIDDEN, reason);
+    if let Some(response) = app.check_publisher(&headers, "publishing") {
+        return response;
     }
     if !app.room_for(&topic) {
         return app.too_many_topics();

@@ -12,7 +12,6 @@ use serde_json::json;
 use super::auth;
 use super::routes::App;
 use super::runs::{self, AbortAnswer, RunRequest, StartError};
-use super::trust;
 
 /// `?token=` for followers (a browser's EventSource cannot send headers).
 #[derive(Debug, Deserialize)]
@@ -27,17 +26,6 @@ fn client_key(headers: &HeaderMap) -> String {
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .map_or_else(|| "anonymous".to_owned(), |value| format!("token:{value}"))
-}
-
-/// Publish-side checks shared by creating and aborting runs: the publish
-/// token, then the browser trust rules (CSRF).
-fn check_publisher(app: &App, headers: &HeaderMap, what: &str) -> Option<Response> {
-    let config = app.config();
-    if let Err(denied) = auth::check(config.publish_token.as_deref(), headers, None) {
-        return Some(app.denied(denied, what));
-    }
-    trust::cross_site_publish(headers, &config.cors_origins)
-        .map(|reason| app.reject(StatusCode::FORBIDDEN, reason))
 }
 
 fn no_runs(app: &App) -> Response {
@@ -59,7 +47,7 @@ pub async fn create(State(app): State<App>, headers: HeaderMap, body: Body) -> R
     if !app.runs().config().enabled() {
         return no_runs(&app);
     }
-    if let Some(response) = check_publisher(&app, &headers, "starting a run") {
+    if let Some(response) = app.check_publisher(&headers, "starting a run") {
         return response;
     }
     let body = match app.bounded_body(&headers, body).await {
@@ -191,17 +179,10 @@ pub async fn follow(
         Ok(from) => from,
         Err(error) => return app.publish_failed(&error),
     };
-    match channel.subscribe(&runs::topic(&id), Some(&from)) {
+    let topic = runs::topic(&id);
+    match channel.subscribe(&topic, Some(&from)) {
         Ok(subscription) => app.stream(subscription),
-        Err(error) if error.is_too_many_topics() => app.too_many_topics(),
-        Err(error) => {
-            tracing::debug!(run = %id, %error, "follower turned away");
-            bourn_server::Sse::<bourn_server::Subscription>::busy(
-                &headers,
-                app.config().retry_hint.0,
-            )
-            .into_response()
-        }
+        Err(error) => app.turned_away(&topic, &error, &headers),
     }
 }
 
@@ -209,7 +190,7 @@ pub async fn follow(
 /// and ends the run with `aborted`; `200` with the end, `409` if it had
 /// ended, `202` if the end was not seen within 2 s.
 pub async fn abort(State(app): State<App>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    if let Some(response) = check_publisher(&app, &headers, "aborting a run") {
+    if let Some(response) = app.check_publisher(&headers, "aborting a run") {
         return response;
     }
     if !runs::valid_id(&id) {

@@ -113,17 +113,8 @@ impl RunsConfig {
     ) -> Result<RunsConfig, String> {
         let mut upstreams = BTreeMap::new();
         for spec in &options.upstreams {
-            let (name, url) = spec
-                .split_once('=')
-                .ok_or_else(|| format!("--upstream `{spec}`: expected NAME=URL"))?;
-            let name = name.trim();
-            if !valid_name(name) {
-                return Err(format!(
-                    "--upstream `{spec}`: the name must be 1 to 64 of A-Z a-z 0-9 . _ -"
-                ));
-            }
-            let url =
-                parse_url(url.trim()).map_err(|error| format!("--upstream `{spec}`: {error}"))?;
+            let (name, url) =
+                split_upstream(spec).map_err(|error| format!("--upstream `{spec}`: {error}"))?;
             let upstream = Upstream {
                 url,
                 headers: HeaderMap::new(),
@@ -164,14 +155,8 @@ impl RunsConfig {
                 .resume = true;
         }
         for prefix in &options.url_prefixes {
-            let url = parse_url(prefix)
+            check_url_prefix(prefix)
                 .map_err(|error| format!("--run-url-prefix `{prefix}`: {error}"))?;
-            // A prefix that ends inside the host would let `https://api.example.com.evil.test` in.
-            if url.path() == "/" && !prefix.ends_with('/') {
-                return Err(format!(
-                    "--run-url-prefix `{prefix}`: end the host with a path (`{prefix}/`), or any host that starts the same way would match"
-                ));
-            }
         }
         let mut forward_headers = Vec::new();
         let names: Vec<String> = match &options.forward_headers {
@@ -217,28 +202,36 @@ impl RunsConfig {
 /// `--upstream`'s own check of one `NAME=URL` (so that a bad one in the
 /// `--config` file is named with its line).
 pub fn upstream_spec(spec: &str) -> Result<String, String> {
-    RunsConfig::parse(
-        &RunsOptions {
-            upstreams: vec![spec.to_owned()],
-            ..RunsOptions::default()
-        },
-        |_| None,
-    )
-    .map(|_| spec.to_owned())
-    .map_err(|error| error.replacen(&format!("--upstream `{spec}`: "), "", 1))
+    split_upstream(spec).map(|_| spec.to_owned())
 }
 
 /// `--run-url-prefix`'s own check of one prefix.
 pub fn url_prefix(prefix: &str) -> Result<String, String> {
-    RunsConfig::parse(
-        &RunsOptions {
-            url_prefixes: vec![prefix.to_owned()],
-            ..RunsOptions::default()
-        },
-        |_| None,
-    )
-    .map(|_| prefix.to_owned())
-    .map_err(|error| error.replacen(&format!("--run-url-prefix `{prefix}`: "), "", 1))
+    check_url_prefix(prefix).map(|()| prefix.to_owned())
+}
+
+/// A `NAME=URL`'s name and URL, checked.
+fn split_upstream(spec: &str) -> Result<(&str, Uri), String> {
+    let (name, url) = spec
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=URL".to_owned())?;
+    let name = name.trim();
+    if !valid_name(name) {
+        return Err("the name must be 1 to 64 of A-Z a-z 0-9 . _ -".to_owned());
+    }
+    Ok((name, parse_url(url.trim())?))
+}
+
+/// A raw-URL prefix must be a URL whose host is ended (by a path): one that
+/// ends inside the host would let `https://api.example.com.evil.test` in.
+fn check_url_prefix(prefix: &str) -> Result<(), String> {
+    let url = parse_url(prefix)?;
+    if url.path() == "/" && !prefix.ends_with('/') {
+        return Err(format!(
+            "end the host with a path (`{prefix}/`), or any host that starts the same way would match"
+        ));
+    }
+    Ok(())
 }
 
 fn valid_name(name: &str) -> bool {

@@ -169,14 +169,10 @@ pub async fn follow(
         return unknown_run(&app, &id);
     }
     let channel = app.channel();
-    match app.runs().exists(channel, &id).await {
-        Ok(true) => {}
-        Ok(false) => return unknown_run(&app, &id),
-        Err(error) => return app.publish_failed(&error),
-    }
     let given = LastEventId::from_parts(&headers, &uri, Some(LastEventId::DEFAULT_QUERY_PARAM));
-    let from = match runs::follow_from(channel, &id, given).await {
-        Ok(from) => from,
+    let from = match app.runs().follow_from(channel, &id, given).await {
+        Ok(Some(from)) => from,
+        Ok(None) => return unknown_run(&app, &id),
         Err(error) => return app.publish_failed(&error),
     };
     let topic = runs::topic(&id);

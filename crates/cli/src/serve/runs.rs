@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bourn_codec::{Decoder, Event, EventType, Frame};
 use bourn_server::relay::{AbortHandle, END_EVENT, Outcome, Relay, Report};
-use bourn_server::{Channel, LastEventId};
+use bourn_server::{Channel, EventId, LastEventId};
 use futures_util::StreamExt;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Uri};
@@ -671,6 +671,30 @@ impl Runs {
         Ok(channel.position(&topic(id)).await?.seq() > 0)
     }
 
+    /// Where a follower of run `id` starts: after the `Last-Event-ID` it
+    /// sent, or at the run's start; `None` when there is no such run (not
+    /// driven here, and its topic has no events). The topic's position is
+    /// read once at most.
+    pub async fn follow_from(
+        &self,
+        channel: &Channel,
+        id: &str,
+        given: Option<LastEventId>,
+    ) -> Result<Option<LastEventId>, bourn_server::Error> {
+        let local = self.registry().runs.contains_key(id);
+        if let (true, Some(given)) = (local, &given) {
+            return Ok(Some(given.clone()));
+        }
+        let position = channel.position(&topic(id)).await?;
+        if !local && position.seq() == 0 {
+            return Ok(None);
+        }
+        // The start: replays the topic from its first event.
+        Ok(Some(given.unwrap_or_else(|| {
+            LastEventId::from(EventId::new(position.epoch(), 0))
+        })))
+    }
+
     /// What this node knows of run `id`.
     pub fn describe(&self, id: &str) -> Option<Value> {
         let registry = self.registry();
@@ -883,18 +907,6 @@ async fn abort_on_request(mut control: bourn_server::Subscription, abort: AbortH
                 return;
             }
         }
-    }
-}
-
-/// The `Last-Event-ID` a follower resumes from, or the run's start.
-pub async fn follow_from(
-    channel: &Channel,
-    id: &str,
-    given: Option<LastEventId>,
-) -> Result<LastEventId, bourn_server::Error> {
-    match given {
-        Some(given) => Ok(given),
-        None => Relay::start_id(channel, &topic(id)).await,
     }
 }
 

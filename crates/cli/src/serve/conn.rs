@@ -15,6 +15,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::h2;
 use super::lean;
 use super::metrics::Metrics;
 use super::stall::{self, Stall};
@@ -220,13 +221,19 @@ pub async fn serve(
                 drop(open);
                 return;
             }
-            let io = TokioIo::new(Stall::new(stream, limits.write_timeout, metrics));
-            let service = TowerToHyperService::new(router);
+            let io = TokioIo::new(Stall::new(
+                stream,
+                limits.write_timeout,
+                Arc::clone(&metrics),
+            ));
             let (h1, h2) = &*builders;
             let ended = if http2 {
-                watcher.watch(h2.serve_connection(io, service)).await
+                drop(watcher);
+                serve_http2(h2, io, router, &shutdown, limits.header_timeout, &metrics).await
             } else {
-                watcher.watch(h1.serve_connection(io, service)).await
+                watcher
+                    .watch(h1.serve_connection(io, TowerToHyperService::new(router)))
+                    .await
             };
             if let Err(error) = ended {
                 tracing::debug!(%peer, %error, "connection ended with an error");
@@ -241,6 +248,43 @@ pub async fn serve(
     // a permit until it is closed.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = permits.acquire_many(all).await;
+}
+
+/// Serves one HTTP/2 connection until it ends: closed (`GOAWAY`) at
+/// shutdown, or when it has held no request for `idle` (see [`h2`]), and
+/// dropped if it is still open `idle` after that.
+async fn serve_http2(
+    builder: &http2::Builder<TokioExecutor>,
+    io: TokioIo<Stall>,
+    router: Router,
+    shutdown: &Shutdown,
+    idle: Duration,
+    metrics: &Metrics,
+) -> Result<(), hyper::Error> {
+    let activity = Arc::new(h2::Activity::default());
+    let service = h2::Counted::new(router, Arc::clone(&activity));
+    let connection = builder.serve_connection(io, TowerToHyperService::new(service));
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            ended = connection.as_mut() => return ended,
+            () = shutdown.triggered(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.idle_for(idle) => {
+                if closing {
+                    tracing::debug!("HTTP/2 connection still open after its GOAWAY; dropping it");
+                    return Ok(());
+                }
+                metrics.idle_closed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("HTTP/2 connection without a request within --header-timeout; closing");
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+        }
+    }
 }
 
 /// Which protocol the connection speaks, from its first bytes, consuming

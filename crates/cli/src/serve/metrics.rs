@@ -16,7 +16,8 @@ pub struct Metrics {
     /// Connections closed at accept: --max-connections was reached.
     pub connections_refused: AtomicU64,
     /// Connections closed because no request (head) came within
-    /// --header-timeout before its first byte.
+    /// --header-timeout before its first byte, and HTTP/2 connections
+    /// closed for holding no request for --header-timeout.
     pub idle_closed: AtomicU64,
     /// Connections closed because their socket took no bytes within
     /// --write-timeout.

@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod conn;
+mod h2;
 mod lean;
 mod metrics;
 mod routes;

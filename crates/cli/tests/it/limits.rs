@@ -432,3 +432,156 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_limit_and_logged() {
     eprintln!("{line}");
     assert!(line.contains(&format!("limit={hard}")), "{line}");
 }
+
+/// The HTTP/2 client preface and an empty SETTINGS frame.
+const H2_START: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// One HTTP/2 frame: `kind`, `flags` and `payload` on stream 1.
+fn h2_frame(kind: u8, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+    let mut frame = vec![len[1], len[2], len[3], kind, flags, 0, 0, 0, 1];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads HTTP/2 frames from `stream` until it closes (or `within` passes):
+/// when the first GOAWAY frame came and when the connection closed.
+fn goaway_and_close(
+    stream: &mut TcpStream,
+    within: Duration,
+) -> (Option<Duration>, Option<Duration>) {
+    let start = Instant::now();
+    let mut bytes = Vec::new();
+    let mut goaway = None;
+    let mut buf = [0; 4096];
+    while start.elapsed() < within {
+        stream
+            .set_read_timeout(Some(
+                within
+                    .saturating_sub(start.elapsed())
+                    .max(Duration::from_millis(1)),
+            ))
+            .unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (goaway, Some(start.elapsed())),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(error) if matches!(error.kind(), ErrorKind::ConnectionReset) => {
+                return (goaway, Some(start.elapsed()));
+            }
+            Err(_) => break,
+        }
+        // Walk the complete frames read so far (9-byte headers).
+        let mut at = 0;
+        while let Some(header) = bytes.get(at..at + 9) {
+            let len =
+                usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+            if header[3] == 0x7 && goaway.is_none() {
+                goaway = Some(start.elapsed());
+            }
+            at += 9 + len;
+        }
+    }
+    (goaway, None)
+}
+
+#[test]
+fn http2_connections_without_a_request_are_closed_after_the_header_timeout() {
+    let hub = Hub::start(&["--store", "memory", "--header-timeout", "2s"]);
+    let expected = Duration::from_millis(1900)..Duration::from_millis(3500);
+
+    // The preface, then nothing: before, open for as long as the peer
+    // liked (watched for 8 s).
+    let mut idle = connect(hub.addr);
+    idle.write_all(H2_START).unwrap();
+    let (goaway, closed) = goaway_and_close(&mut idle, WAIT);
+    eprintln!("idle HTTP/2 connection: GOAWAY after {goaway:?}, closed after {closed:?}");
+    assert!(
+        goaway.is_some_and(|at| expected.contains(&at)),
+        "{goaway:?}"
+    );
+    // A peer that does not answer the GOAWAY's ping is dropped another
+    // header timeout later at most.
+    assert!(
+        closed.is_some_and(|at| at < Duration::from_secs(7)),
+        "{closed:?}"
+    );
+
+    // A request whose headers never end: HEADERS without END_HEADERS, then
+    // one CONTINUATION byte a second, never ending them either.
+    let mut slow = connect(hub.addr);
+    slow.write_all(H2_START).unwrap();
+    // `:method GET`, `:scheme http`, `:path /` (HPACK static table).
+    slow.write_all(&h2_frame(0x1, 0x1, &[0x82, 0x86, 0x84]))
+        .unwrap();
+    let start = Instant::now();
+    let writer = {
+        let mut slow = slow.try_clone().unwrap();
+        thread::spawn(move || {
+            while start.elapsed() < WAIT {
+                thread::sleep(Duration::from_secs(1));
+                // `x-a: b` (a literal without indexing): a valid, growing
+                // header block.
+                let field = [0x00, 0x03, b'x', b'-', b'a', 0x01, b'b'];
+                if slow.write_all(&h2_frame(0x9, 0x0, &field)).is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let (goaway, closed) = goaway_and_close(&mut slow, WAIT);
+    eprintln!("HTTP/2 request head never ending: GOAWAY after {goaway:?}, closed after {closed:?}");
+    assert!(
+        goaway.is_some_and(|at| expected.contains(&at)),
+        "{goaway:?}"
+    );
+    assert!(
+        closed.is_some_and(|at| at < Duration::from_secs(7)),
+        "{closed:?}"
+    );
+    drop(slow);
+    writer.join().unwrap();
+    assert_eq!(hub.metric("bourn_idle_connections_closed_total"), 2);
+
+    // A subscription over HTTP/2 is a request in flight: its connection
+    // outlives the timeout and still gets events.
+    let runtime = super::support::runtime();
+    runtime.block_on(async {
+        use http_body_util::BodyExt;
+        let tcp = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            hyper_util::rt::TokioIo::new(tcp),
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("http://{}/topics/t", hub.addr))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = tokio::time::timeout(WAIT, sender.send_request(request))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body();
+        // Past the header timeout and the idle check's granularity.
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        let publish = tokio::task::spawn_blocking({
+            let addr = hub.addr;
+            move || super::support::request(addr, "POST", "/topics/t", &[], b"after 3.5 s")
+        });
+        assert_eq!(publish.await.unwrap().status, 200);
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("data: after 3.5 s") {
+            let frame = tokio::time::timeout(WAIT, body.frame())
+                .await
+                .expect("an event within the wait")
+                .expect("the stream is still open")
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                seen.extend_from_slice(&data);
+            }
+        }
+    });
+    assert_eq!(hub.metric("bourn_idle_connections_closed_total"), 2);
+}

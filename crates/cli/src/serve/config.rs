@@ -229,7 +229,9 @@ pub struct ServeArgs {
     /// Close a connection that sends no request for this long, or whose
     /// request head (request line and headers) has not fully arrived this
     /// long after its first byte (HTTP/1.1; also the idle time allowed
-    /// between requests on a kept-alive connection).
+    /// between requests on a kept-alive connection). An HTTP/2 connection
+    /// with no request in flight for this long (including one whose
+    /// request headers never end) is closed too.
     #[arg(long, env = "BOURN_HEADER_TIMEOUT", value_name = "DURATION", value_parser = positive_span, default_value_t = Span(DEFAULT_HEADER_TIMEOUT))]
     pub header_timeout: Span,
 

@@ -23,7 +23,10 @@
 //! TCP, reading and decoding every byte), reports the server's RSS delta / N
 //! (read from `/proc/PID/status`), then publishes one 100-byte event per
 //! round and times publish → the last of N subscribers has it, p50 and p99
-//! over the rounds. It prints the load average with the figures: other
+//! over the rounds, and the CPU time the server and the load client each
+//! spent per round. Their sum over the cores is the CPU floor: the least a
+//! round can take on this machine with both on it, whatever the scheduling.
+//! It prints the load average with the figures: other
 //! builds on the machine skew latency, so compare the servers of one run.
 //! The open-file limit must exceed N in this process and in each server
 //! (the hard limit on the bench machine is 20,000). The load generator
@@ -77,8 +80,11 @@ fn main() -> Result<(), BoxError> {
         round_timeout: PHASE_TIMEOUT,
     };
     let runtime = load::runtime()?;
-    println!("| server | N | RSS / idle subscriber | fan-out p50 | fan-out p99 | load average |");
-    println!("|---|---:|---:|---:|---:|---|");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "| server | N | RSS / idle subscriber | fan-out p50 | fan-out p99 | server CPU / round | client CPU / round | CPU floor | load average |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut rows = Vec::new();
     for server in SERVERS {
         if only.as_deref().is_some_and(|only| only != server) {
@@ -92,10 +98,14 @@ fn main() -> Result<(), BoxError> {
                 fan_out.p50_ms,
                 fan_out.p99_ms,
             );
+            let (server_cpu, client_cpu) = (fan_out.server_cpu_ms, fan_out.client_cpu_ms);
+            let floor = fan_out.cpu_floor_ms(cores);
             let load = load_average();
-            println!("| {server} | {n} | {kb:.1} KB | {p50:.1} ms | {p99:.1} ms | {load} |");
+            println!(
+                "| {server} | {n} | {kb:.1} KB | {p50:.1} ms | {p99:.1} ms | {server_cpu:.1} ms | {client_cpu:.1} ms | {floor:.1} ms | {load} |"
+            );
             rows.push(format!(
-                r#"    {{"server": "{server}", "n": {n}, "rss_kb_per_idle_subscriber": {kb:.3}, "fan_out_p50_ms": {p50:.3}, "fan_out_p99_ms": {p99:.3}, "rounds": {rounds}, "load_average": "{load}"}}"#
+                r#"    {{"server": "{server}", "n": {n}, "rss_kb_per_idle_subscriber": {kb:.3}, "fan_out_p50_ms": {p50:.3}, "fan_out_p99_ms": {p99:.3}, "server_cpu_ms_per_round": {server_cpu:.3}, "client_cpu_ms_per_round": {client_cpu:.3}, "cpu_floor_ms": {floor:.3}, "rounds": {rounds}, "load_average": "{load}"}}"#
             ));
         }
     }

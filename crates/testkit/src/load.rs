@@ -260,16 +260,30 @@ impl ServerProcess {
     ///
     /// When `/proc/PID/stat` cannot be read or parsed.
     pub fn cpu_seconds(&self) -> Result<f64, BoxError> {
-        let stat = self.proc_field("stat")?;
-        let after_name = stat
-            .get(stat.rfind(')').ok_or("stat")? + 2..)
-            .ok_or("stat")?;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let field = |at: usize| -> Result<f64, BoxError> {
-            Ok(fields.get(at).ok_or("stat: too few fields")?.parse()?)
-        };
-        Ok((field(11)? + field(12)?) / 100.0)
+        stat_cpu_seconds(&self.proc_field("stat")?)
     }
+}
+
+/// This process's user + system CPU seconds so far (all its threads).
+///
+/// # Errors
+///
+/// When `/proc/self/stat` cannot be read or parsed.
+pub fn own_cpu_seconds() -> Result<f64, BoxError> {
+    stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat")?)
+}
+
+/// `utime + stime` of a `/proc/PID/stat` line, in seconds (clock ticks of
+/// 1/100 s, Linux's `USER_HZ`).
+fn stat_cpu_seconds(stat: &str) -> Result<f64, BoxError> {
+    let after_name = stat
+        .get(stat.rfind(')').ok_or("stat")? + 2..)
+        .ok_or("stat")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |at: usize| -> Result<f64, BoxError> {
+        Ok(fields.get(at).ok_or("stat: too few fields")?.parse()?)
+    };
+    Ok((field(11)? + field(12)?) / 100.0)
 }
 
 impl Drop for ServerProcess {
@@ -450,6 +464,21 @@ pub struct FanOut {
     pub p50_ms: f64,
     /// Publish to the last of N subscribers, 99th percentile, in ms.
     pub p99_ms: f64,
+    /// The server's CPU time per round (user + system, every thread), in
+    /// ms: what delivering one event to N subscribers costs it.
+    pub server_cpu_ms: f64,
+    /// The load client's CPU time per round (this process: the publish and
+    /// reading N sockets), in ms.
+    pub client_cpu_ms: f64,
+}
+
+impl FanOut {
+    /// The least a round can take when server and client share `cores`
+    /// cores and do nothing but their CPU work, in ms: the sum of both CPU
+    /// times over the cores. A latency close to it is CPU-bound.
+    pub fn cpu_floor_ms(&self, cores: usize) -> f64 {
+        (self.server_cpu_ms + self.client_cpu_ms) / cores.max(1) as f64
+    }
 }
 
 /// Opens `n` idle subscribers to `server` and reads its RSS delta / N (500
@@ -474,6 +503,7 @@ pub async fn idle_and_fan_out(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_kb_per_subscriber = (server.rss_kb()? - before) / n as f64;
     let mut latencies = Vec::with_capacity(plan.rounds);
+    let (server_cpu, client_cpu) = (server.cpu_seconds()?, own_cpu_seconds()?);
     for _ in 0..plan.rounds {
         let took = subscribers
             .round(1, plan.round_timeout, || server.publish(1, plan.size))
@@ -481,6 +511,9 @@ pub async fn idle_and_fan_out(
         latencies.push(took.as_secs_f64() * 1e3);
         tokio::time::sleep(plan.pause).await;
     }
+    let rounds = plan.rounds as f64;
+    let server_cpu_ms = (server.cpu_seconds()? - server_cpu) * 1e3 / rounds;
+    let client_cpu_ms = (own_cpu_seconds()? - client_cpu) * 1e3 / rounds;
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| {
         let index = ((latencies.len() - 1) as f64 * q).round() as usize;
@@ -490,6 +523,8 @@ pub async fn idle_and_fan_out(
         rss_kb_per_subscriber,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
+        server_cpu_ms,
+        client_cpu_ms,
     })
 }
 

@@ -538,13 +538,18 @@ fn hub_section(path: &Path) -> String {
          (1,000 subscribers); the lean path for HTTP/1.1 subscriptions \
          (`crates/cli/src/serve/lean.rs`: the head parsed with httparse, answered by the same \
          router, the response written without hyper) keeps neither buffer.\n\n\
-         Where fan-out time goes: `perf` over the hub during 10,000-subscriber rounds puts 76 % \
-         of its CPU in the kernel: one `sendto` per subscriber per event, and on loopback the \
-         delivery into the client's socket and its wake-up. tokio's part (waking each \
-         subscriber's task, scheduling it, socket readiness) is 11 % and bourn's own code 9 %, \
-         so batching wake-ups or one writer task per topic can shave at most about a tenth; the load client reads the \
-         10,000 sockets on the same 2 cores, and builds running beside it move the figures \
-         more than either.\n",
+         Where fan-out time goes (`perf record -e cpu-clock` over each process during \
+         10,000-subscriber rounds, 2026-12-06): the hub spends 72 % of its CPU in the kernel, in \
+         one `sendto` per subscriber per event, and on loopback that call also delivers into the \
+         client's socket (`tcp_v4_rcv`, 26 % of the hub's CPU) and wakes its reader (11 %); \
+         tokio's part (waking, scheduling, socket readiness) is about 11 % and bourn's own code \
+         (the lean loop, `Sse`, the subscription) about 11 %. The load client spends 62 % of its \
+         CPU in the kernel (`recv`, `epoll_wait`). Neither process can go faster than the CPU \
+         floor column, their CPU time per round over the cores; on a quiet machine the hub's \
+         p50 was at that floor (80 ms at a floor of 81 ms, load average 1.7). The two processes' \
+         kernel work alone is about 62 + 47 ms per round, 55 ms over 2 cores, so a p99 of 60 ms \
+         is out of reach on this machine with the load client beside the hub; the figures to \
+         compare are the CPU columns, server against server in the same run.\n",
     );
     md
 }

@@ -484,27 +484,34 @@ fn goaway_and_close(
     (goaway, None)
 }
 
-#[test]
-fn http2_connections_without_a_request_are_closed_after_the_header_timeout() {
-    let hub = Hub::start(&["--store", "memory", "--header-timeout", "2s"]);
+/// Asserts that `stream`, an HTTP/2 connection to a hub started with
+/// `--header-timeout 2s` that holds no request, gets a GOAWAY about 2 s from
+/// now and is closed.
+fn closed_like_an_idle_http2_connection(stream: &mut TcpStream, what: &str) {
+    let (goaway, closed) = goaway_and_close(stream, WAIT);
+    eprintln!("{what}: GOAWAY after {goaway:?}, closed after {closed:?}");
     let expected = Duration::from_millis(1900)..Duration::from_millis(3500);
-
-    // The preface, then nothing: before, open for as long as the peer
-    // liked (watched for 8 s).
-    let mut idle = connect(hub.addr);
-    idle.write_all(H2_START).unwrap();
-    let (goaway, closed) = goaway_and_close(&mut idle, WAIT);
-    eprintln!("idle HTTP/2 connection: GOAWAY after {goaway:?}, closed after {closed:?}");
     assert!(
         goaway.is_some_and(|at| expected.contains(&at)),
-        "{goaway:?}"
+        "{what}: {goaway:?}"
     );
     // A peer that does not answer the GOAWAY's ping is dropped another
     // header timeout later at most.
     assert!(
         closed.is_some_and(|at| at < Duration::from_secs(7)),
-        "{closed:?}"
+        "{what}: {closed:?}"
     );
+}
+
+#[test]
+fn http2_connections_without_a_request_are_closed_after_the_header_timeout() {
+    let hub = Hub::start(&["--store", "memory", "--header-timeout", "2s"]);
+
+    // The preface, then nothing: before, open for as long as the peer
+    // liked (watched for 8 s).
+    let mut idle = connect(hub.addr);
+    idle.write_all(H2_START).unwrap();
+    closed_like_an_idle_http2_connection(&mut idle, "idle HTTP/2 connection");
 
     // A request whose headers never end: HEADERS without END_HEADERS, then
     // one CONTINUATION byte a second, never ending them either.
@@ -528,16 +535,7 @@ fn http2_connections_without_a_request_are_closed_after_the_header_timeout() {
             }
         })
     };
-    let (goaway, closed) = goaway_and_close(&mut slow, WAIT);
-    eprintln!("HTTP/2 request head never ending: GOAWAY after {goaway:?}, closed after {closed:?}");
-    assert!(
-        goaway.is_some_and(|at| expected.contains(&at)),
-        "{goaway:?}"
-    );
-    assert!(
-        closed.is_some_and(|at| at < Duration::from_secs(7)),
-        "{closed:?}"
-    );
+    closed_like_an_idle_http2_connection(&mut slow, "HTTP/2 request head never ending");
     drop(slow);
     writer.join().unwrap();
     assert_eq!(hub.metric("bourn_idle_connections_closed_total"), 2);
@@ -547,21 +545,7 @@ fn http2_connections_without_a_request_are_closed_after_the_header_timeout() {
     let runtime = super::support::runtime();
     runtime.block_on(async {
         use http_body_util::BodyExt;
-        let tcp = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
-        let (mut sender, connection) = hyper::client::conn::http2::handshake(
-            hyper_util::rt::TokioExecutor::new(),
-            hyper_util::rt::TokioIo::new(tcp),
-        )
-        .await
-        .unwrap();
-        tokio::spawn(connection);
-        let request = http::Request::get(format!("http://{}/topics/t", hub.addr))
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
-            .unwrap();
-        let response = tokio::time::timeout(WAIT, sender.send_request(request))
-            .await
-            .unwrap()
-            .unwrap();
+        let response = super::support::http2_get(hub.addr, "/topics/t").await;
         assert_eq!(response.status(), 200);
         let mut body = response.into_body();
         // Past the header timeout and the idle check's granularity.

@@ -487,6 +487,7 @@ fn goaway_and_close(
 /// Asserts that `stream`, an HTTP/2 connection to a hub started with
 /// `--header-timeout 2s` that holds no request, gets a GOAWAY about 2 s from
 /// now and is closed.
+#[expect(clippy::print_stderr, reason = "the figures a closing note quotes")]
 fn closed_like_an_idle_http2_connection(stream: &mut TcpStream, what: &str) {
     let (goaway, closed) = goaway_and_close(stream, WAIT);
     eprintln!("{what}: GOAWAY after {goaway:?}, closed after {closed:?}");

@@ -18,6 +18,12 @@
 //!   to on the server's own thread;
 //! - `axum-sse`: axum's `Sse` over a `broadcast::Receiver`, one `Event`
 //!   built per connection per event.
+//! - `sendto-loop`: not a server anyone would run, the floor of every
+//!   server: the subscribers' sockets in a list, and a publish writes the
+//!   event to each of them from 2 threads with blocking `send`s (one system
+//!   call per subscriber and nothing else: no runtime, no wake-ups, no
+//!   per-connection state). What it takes is what one `send` per
+//!   subscriber costs on this machine, with the load client beside it.
 //!
 //! For each N (default 1,000 and 10,000) it opens N idle subscribers (raw
 //! TCP, reading and decoding every byte), reports the server's RSS delta / N
@@ -43,7 +49,7 @@ use std::time::Duration;
 use axum::response::sse::KeepAlive;
 use bourn_testkit::load::{self, BoxError, FanOutPlan, ServerProcess, idle_and_fan_out};
 
-const SERVERS: [&str; 3] = ["hub", "bourn-hyper", "axum-sse"];
+const SERVERS: [&str; 4] = ["hub", "bourn-hyper", "axum-sse", "sendto-loop"];
 /// How long connecting N subscribers, or one round, may take.
 const PHASE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -194,8 +200,71 @@ fn serve(kind: &str) -> Result<(), BoxError> {
                         .block_on(channel.publish("bench", bourn_codec::Event::message(data)));
                 })
             }
+            "sendto-loop" => sendto_loop(runtime, listener),
             other => return Err(format!("unknown server {other}").into()),
         };
         Ok(publish)
+    })
+}
+
+/// The `sendto-loop` server: answers each subscriber's request head with a
+/// chunked `text/event-stream` head, keeps its socket (blocking) in a list,
+/// and writes each event to every socket from 2 threads.
+fn sendto_loop(
+    runtime: &tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+) -> load::Publish {
+    use std::io::Write as _;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let sockets: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
+    let accepted = Arc::clone(&sockets);
+    runtime.spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let accepted = Arc::clone(&accepted);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(answer).await.is_err() {
+                    return;
+                }
+                let _ = stream.set_nodelay(true);
+                let Ok(stream) = stream.into_std() else {
+                    return;
+                };
+                if stream.set_nonblocking(false).is_ok() {
+                    if let Ok(mut sockets) = accepted.lock() {
+                        sockets.push(stream);
+                    }
+                }
+            });
+        }
+    });
+    Box::new(move |data| {
+        let event = format!("data: {data}\n\n");
+        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+        let Ok(sockets) = sockets.lock() else {
+            return;
+        };
+        let half = sockets.len().div_ceil(2).max(1);
+        std::thread::scope(|scope| {
+            for part in sockets.chunks(half) {
+                let chunk = chunk.as_bytes();
+                scope.spawn(move || {
+                    for mut socket in part {
+                        // A subscriber that went away is skipped.
+                        let _ = socket.write_all(chunk);
+                    }
+                });
+            }
+        });
     })
 }

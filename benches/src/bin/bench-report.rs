@@ -544,12 +544,18 @@ fn hub_section(path: &Path) -> String {
          client's socket (`tcp_v4_rcv`, 26 % of the hub's CPU) and wakes its reader (11 %); \
          tokio's part (waking, scheduling, socket readiness) is about 11 % and bourn's own code \
          (the lean loop, `Sse`, the subscription) about 11 %. The load client spends 62 % of its \
-         CPU in the kernel (`recv`, `epoll_wait`). Neither process can go faster than the CPU \
-         floor column, their CPU time per round over the cores; on a quiet machine the hub's \
-         p50 was at that floor (80 ms at a floor of 81 ms, load average 1.7). The two processes' \
-         kernel work alone is about 62 + 47 ms per round, 55 ms over 2 cores, so a p99 of 60 ms \
-         is out of reach on this machine with the load client beside the hub; the figures to \
-         compare are the CPU columns, server against server in the same run.\n",
+         CPU in the kernel (`recv`, `epoll_wait`). No round can take less than the CPU floor \
+         column, both processes' CPU time per round over the cores, and the `sendto-loop` row is \
+         the floor of any server here: a list of blocking sockets written from 2 threads, one \
+         `send` per subscriber and nothing else. Measured beside the hub (load average 3.5, \
+         2026-12-06): `sendto-loop` spent 52.8 ms of CPU per round at 10,000 and reached the \
+         last subscriber at p50 105 ms / p99 159 ms; the hub spent 89.5 ms, p50 124 ms / p99 \
+         195 ms. The hub's extra 37 ms is its per-subscriber tasks (wake-up, scheduling, \
+         readiness, the body's poll) and the epoll work of sockets registered with tokio; a \
+         writer per topic that writes to many sockets is what would close most of that gap. \
+         Within 60 ms at p99 the 2 cores must also carry the load client's ~55 ms of CPU per \
+         round, so even `sendto-loop` stays above the target unless the machine is otherwise \
+         idle.\n",
     );
     md
 }

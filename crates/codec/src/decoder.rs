@@ -458,8 +458,11 @@ impl Decoder {
                 }
             }
             // Let go of the caller's buffer, so that it can reuse its
-            // allocation (frames keep only their own slices).
-            self.block = Block::default();
+            // allocation (frames keep only their own slices). Most calls on
+            // small chunks find no block: no handles to drop then.
+            if !self.block.bytes.is_empty() {
+                self.block = Block::default();
+            }
             self.block_pos = 0;
             if buf.len() == self.scanned && self.scanned <= self.limits.max_line_len {
                 // Every byte of `buf` was scanned and holds no line ending
@@ -472,7 +475,24 @@ impl Decoder {
                 // `buf`: never cut, never checked until dispatch.
                 self.join_in_buf(buf)?;
             }
-            if !self.cut_block(buf)? {
+            // The first line ending, found here when nothing else is due
+            // (a BOM, an LF to skip, a line to discard): most calls on
+            // small chunks find none, and return without a call.
+            let first = if self.bom_checked && !self.skip_lf && !self.discarding_line {
+                match memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) {
+                    Some(at) => Some(self.scanned + at),
+                    None => {
+                        self.scanned = buf.len();
+                        if self.scanned <= self.limits.max_line_len {
+                            return Ok(None);
+                        }
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if !self.cut_block(buf, first)? {
                 return Ok(None);
             }
         }
@@ -561,43 +581,49 @@ impl Decoder {
         *self = Decoder::with_limits(self.limits).with_last_event_id(self.last_event_id.clone());
     }
 
-    /// Cuts every complete line from `buf` into `block` (which is empty).
-    /// Returns false when `buf` holds no complete line yet.
+    /// Cuts every complete line from `buf` into `block` (which is empty),
+    /// given the first line ending when the caller found it. Returns false
+    /// when `buf` holds no complete line yet.
     #[inline(never)]
-    fn cut_block(&mut self, buf: &mut BytesMut) -> Result<bool, DecodeError> {
-        if !self.bom_checked && !self.strip_bom(buf) {
-            return Ok(false);
-        }
-        if self.skip_lf {
-            // A CR ended the previous line at the end of the bytes then
-            // available; "a single CR not followed by a LF" and "a CRLF
-            // pair" are both one line ending, so an LF now is skipped.
-            let Some(&next) = buf.first() else {
-                return Ok(false);
-            };
-            if next == b'\n' {
-                self.consume(buf, 1);
+    fn cut_block(&mut self, buf: &mut BytesMut, first: Option<usize>) -> Result<bool, DecodeError> {
+        let first = match first {
+            Some(first) => first,
+            None => {
+                if !self.bom_checked && !self.strip_bom(buf) {
+                    return Ok(false);
+                }
+                if self.skip_lf {
+                    // A CR ended the previous line at the end of the bytes then
+                    // available; "a single CR not followed by a LF" and "a CRLF
+                    // pair" are both one line ending, so an LF now is skipped.
+                    let Some(&next) = buf.first() else {
+                        return Ok(false);
+                    };
+                    if next == b'\n' {
+                        self.consume(buf, 1);
+                    }
+                    self.skip_lf = false;
+                }
+                if self.discarding_line && !self.discard_line(buf) {
+                    return Ok(false);
+                }
+                // The first line ending, then the last: a block of one line (small
+                // chunks) is scanned once, and its line is not scanned again.
+                let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+                    self.scanned = buf.len();
+                    if self.scanned > self.limits.max_line_len {
+                        // The line has not ended: drop what arrived, and the rest as it comes.
+                        let error = self.line_too_long(self.offset);
+                        let len = buf.len();
+                        self.consume(buf, len);
+                        self.discarding_line = true;
+                        return error.map_or(Ok(false), Err);
+                    }
+                    return Ok(false);
+                };
+                self.scanned + first
             }
-            self.skip_lf = false;
-        }
-        if self.discarding_line && !self.discard_line(buf) {
-            return Ok(false);
-        }
-        // The first line ending, then the last: a block of one line (small
-        // chunks) is scanned once, and its line is not scanned again.
-        let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
-            self.scanned = buf.len();
-            if self.scanned > self.limits.max_line_len {
-                // The line has not ended: drop what arrived, and the rest as it comes.
-                let error = self.line_too_long(self.offset);
-                let len = buf.len();
-                self.consume(buf, len);
-                self.discarding_line = true;
-                return error.map_or(Ok(false), Err);
-            }
-            return Ok(false);
         };
-        let first = self.scanned + first;
         let end = match memchr::memrchr2(b'\n', b'\r', &buf[first + 1..]) {
             Some(last) => first + 1 + last + 1,
             None => first + 1,

@@ -9,10 +9,12 @@
 //! `data:` line is recognised by its prefix, any other line is classified
 //! by the nom grammar in `line.rs`. Each value a frame keeps (`data`,
 //! `event`, `id`, a comment) is a slice of the block: a reference count,
-//! never a copy. A block of 512 bytes or more is checked as UTF-8 once, as
-//! a whole; in a smaller one (small chunks) each value is checked on its
-//! own when it is kept, so bytes no value keeps (names, line endings, the
-//! later lines of multi-line data) are not checked there. Multi-line
+//! never a copy. A block of 512 bytes or more is checked as UTF-8 in
+//! spans of 8 KiB or more, each when a value in it is first kept (just
+//! before its lines are scanned: both read it from cache); in a smaller one
+//! (small chunks) each value is checked on its own when it is kept, so
+//! bytes no value keeps (names, line endings, the later lines of multi-line
+//! data) are not checked there. Multi-line
 //! `data` is joined as bytes into one buffer, the only copy, and checked
 //! once when the event is dispatched. A value that is not valid UTF-8 is
 //! decoded with replacement on its own, which gives what decoding the
@@ -56,10 +58,15 @@ use crate::message_event::MessageEvent;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Blocks of at least this many bytes are checked as UTF-8 at once (one
-/// call, word-at-a-time over the whole block); smaller ones value by value
+/// Blocks of at least this many bytes are checked as UTF-8 in spans (one
+/// call, word-at-a-time over many lines); smaller ones value by value
 /// (fewer bytes: the names, line endings and later `data` lines are skipped).
 const TEXT_BLOCK: usize = 512;
+
+/// The least length of a span checked as UTF-8 at once in a large block:
+/// enough lines that the call's fixed cost is shared, few enough that the
+/// span is still in cache when its lines are scanned.
+const TEXT_SPAN: usize = 8 * 1024;
 
 /// `decode_bytes` slices chunks of at least this size; smaller ones are
 /// copied.
@@ -87,60 +94,101 @@ enum Data {
     Joined(Vec<u8>),
 }
 
-/// Complete lines cut from the input: text when the block was checked as
-/// UTF-8 as a whole, else raw bytes (a small block, or one that is not
-/// valid UTF-8), whose values are checked one by one.
+/// Complete lines cut from the input, with the span of them last checked
+/// as UTF-8.
+///
+/// A block of [`TEXT_BLOCK`] bytes or more is checked span by span, when a
+/// value in it must be kept: the span runs from that value to at least
+/// [`TEXT_SPAN`] bytes on, up to a line ending, and later values inside it
+/// are shared slices of its text without a second check. The span is
+/// checked just before its lines are scanned, so both read it from cache,
+/// and the later lines of multi-line data past the span (joined, and
+/// checked once at dispatch) are not checked twice. In a smaller block each
+/// value is checked on its own (fewer bytes: names, line endings and later
+/// `data` lines are skipped).
 #[derive(Debug, Default)]
 struct Block {
+    bytes: Bytes,
+    /// `bytes[text_at..text_at + text.len()]`, checked.
     text: ByteString,
-    /// Not empty only when the block was not checked as a whole.
-    raw: Bytes,
+    text_at: usize,
+    /// Values that start before this offset are checked one by one: a span
+    /// check that started before it failed (not valid UTF-8).
+    raw_to: usize,
 }
 
 impl Block {
-    fn text(text: ByteString) -> Self {
+    fn new(bytes: Bytes) -> Self {
         Block {
-            text,
-            raw: Bytes::new(),
-        }
-    }
-
-    fn raw(raw: Bytes) -> Self {
-        Block {
+            bytes,
             text: ByteString::new(),
-            raw,
+            text_at: 0,
+            raw_to: 0,
         }
     }
 
     #[inline]
     fn bytes(&self) -> &[u8] {
-        if self.raw.is_empty() {
-            self.text.as_bytes()
-        } else {
-            &self.raw
+        &self.bytes
+    }
+
+    /// The range `value` as text: a shared slice (of a checked span, or of
+    /// the bytes when the value alone is valid UTF-8), else the UTF-8
+    /// decoding with replacement of its bytes. Decoding value by value is
+    /// the same as decoding the whole stream first: line endings, `:` and
+    /// space are ASCII, and an invalid sequence never swallows an ASCII
+    /// byte.
+    fn value(&mut self, value: Range<usize>) -> ByteString {
+        if value.start >= self.text_at && value.end <= self.text_at + self.text.len() {
+            return self.text_slice(value);
+        }
+        if self.bytes.len() >= TEXT_BLOCK && value.start >= self.raw_to && self.check_span(&value) {
+            return self.text_slice(value);
+        }
+        match ByteString::try_from(self.bytes.slice(value.clone())) {
+            Ok(text) => text,
+            Err(_) => ByteString::from(String::from_utf8_lossy(&self.bytes[value]).into_owned()),
         }
     }
 
-    /// The range `value` as text: a shared slice (of the checked text, or
-    /// of the raw bytes when they are valid UTF-8), else the UTF-8 decoding
-    /// with replacement of its bytes. Decoding
-    /// value by value is the same as decoding the whole stream first: line
-    /// endings, `:` and space are ASCII, and an invalid sequence never
-    /// swallows an ASCII byte.
-    fn value(&self, value: Range<usize>) -> ByteString {
-        if self.raw.is_empty() {
-            // Values start after an ASCII byte (or at a line start) and end
-            // at an ASCII line ending, so they are on character boundaries:
-            // `get` cannot fail here, and the empty string is only its safe
-            // answer.
-            return match self.text.get(value) {
-                Some(value) => self.text.slice_ref(value),
-                None => ByteString::new(),
-            };
+    /// `value`, which lies in the checked span, as a slice of it.
+    fn text_slice(&self, value: Range<usize>) -> ByteString {
+        // Values start after an ASCII byte (or at a line start) and end at
+        // an ASCII line ending, and spans start at a value and end after a
+        // line ending, so both are on character boundaries: `get` cannot
+        // fail here, and the empty string is only its safe answer.
+        match self
+            .text
+            .get(value.start - self.text_at..value.end - self.text_at)
+        {
+            Some(value) => self.text.slice_ref(value),
+            None => ByteString::new(),
         }
-        match ByteString::try_from(self.raw.slice(value.clone())) {
-            Ok(text) => text,
-            Err(_) => ByteString::from(String::from_utf8_lossy(&self.raw[value]).into_owned()),
+    }
+
+    /// Checks the span from `value` to at least [`TEXT_SPAN`] bytes on (and
+    /// at least to its end), extended to the next line ending. Returns
+    /// false when it is not valid UTF-8 (values up to its end are then
+    /// checked one by one).
+    #[inline(never)]
+    fn check_span(&mut self, value: &Range<usize>) -> bool {
+        let len = self.bytes.len();
+        let want = (value.start + TEXT_SPAN).max(value.end);
+        let end = match self.bytes.get(want..) {
+            None | Some([]) => len,
+            // The block ends with a line ending, so there is one.
+            Some(rest) => memchr::memchr2(b'\n', b'\r', rest).map_or(len, |at| want + at + 1),
+        };
+        match ByteString::try_from(self.bytes.slice(value.start..end)) {
+            Ok(text) => {
+                self.text = text;
+                self.text_at = value.start;
+                true
+            }
+            Err(_) => {
+                self.raw_to = end;
+                false
+            }
         }
     }
 }
@@ -351,46 +399,10 @@ impl Decoder {
                         self.skipping = false;
                         continue;
                     }
-                    // "If the line is empty (a blank line): Dispatch the event".
-                    // 1. "Set the last event ID string of the event source to
-                    // the value of the last event ID buffer. The buffer does
-                    // not get reset".
-                    let id = self.id.take();
-                    if let Some(id) = &id {
-                        self.last_event_id = id.clone();
+                    match self.dispatch() {
+                        Some(event) => return Ok(Some(Frame::Event(event))),
+                        None => continue,
                     }
-                    // 2. "If the data buffer is an empty string, set the data
-                    // buffer and the event type buffer to the empty string and
-                    // return."
-                    let data = match core::mem::take(&mut self.data) {
-                        Data::None => {
-                            self.event_type = None;
-                            continue;
-                        }
-                        Data::One(data) => data,
-                        // 3. "If the data buffer's last character is a U+000A
-                        // LINE FEED (LF) character, then remove the last
-                        // character from the data buffer."
-                        Data::Joined(joined) => self.joined(joined),
-                    };
-                    self.data_len = 0;
-                    // 5-7. Type "message" unless the event type buffer is not
-                    // empty; the buffers are emptied.
-                    // 4. The event's last event ID is its `id` when it has
-                    // one (not a second reference count), else the
-                    // decoder's (not even a call when it is empty).
-                    let (last_event_id, last_event_id_is_id) = match &id {
-                        Some(_) => (ByteString::new(), true),
-                        None if self.last_event_id.is_empty() => (ByteString::new(), false),
-                        None => (self.last_event_id.clone(), false),
-                    };
-                    return Ok(Some(Frame::Event(MessageEvent {
-                        event_type: self.event_type.take(),
-                        data,
-                        id,
-                        last_event_id,
-                        last_event_id_is_id,
-                    })));
                 }
                 if len > self.limits.max_line_len {
                     match self.line_too_long(line_offset) {
@@ -446,8 +458,11 @@ impl Decoder {
                 }
             }
             // Let go of the caller's buffer, so that it can reuse its
-            // allocation (frames keep only their own slices).
-            self.block = Block::default();
+            // allocation (frames keep only their own slices). Most calls on
+            // small chunks find no block: no handles to drop then.
+            if !self.block.bytes.is_empty() {
+                self.block = Block::default();
+            }
             self.block_pos = 0;
             if buf.len() == self.scanned && self.scanned <= self.limits.max_line_len {
                 // Every byte of `buf` was scanned and holds no line ending
@@ -460,10 +475,74 @@ impl Decoder {
                 // `buf`: never cut, never checked until dispatch.
                 self.join_in_buf(buf)?;
             }
-            if !self.cut_block(buf)? {
+            // The first line ending, found here when nothing else is due
+            // (a BOM, an LF to skip, a line to discard): most calls on
+            // small chunks find none, and return without a call.
+            let first = if self.bom_checked && !self.skip_lf && !self.discarding_line {
+                match memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) {
+                    Some(at) => Some(self.scanned + at),
+                    None => {
+                        self.scanned = buf.len();
+                        if self.scanned <= self.limits.max_line_len {
+                            return Ok(None);
+                        }
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            if !self.cut_block(buf, first)? {
                 return Ok(None);
             }
         }
+    }
+
+    /// A blank line: "Dispatch the event", or `None` when the data buffer
+    /// is empty. Inlined into `decode`, so the event is written once, in
+    /// place.
+    #[inline(always)]
+    fn dispatch(&mut self) -> Option<MessageEvent> {
+        // "If the line is empty (a blank line): Dispatch the event".
+        // 1. "Set the last event ID string of the event source to
+        // the value of the last event ID buffer. The buffer does
+        // not get reset".
+        let id = self.id.take();
+        if let Some(id) = &id {
+            self.last_event_id = id.clone();
+        }
+        // 2. "If the data buffer is an empty string, set the data
+        // buffer and the event type buffer to the empty string and
+        // return."
+        let data = match core::mem::take(&mut self.data) {
+            Data::None => {
+                self.event_type = None;
+                return None;
+            }
+            Data::One(data) => data,
+            // 3. "If the data buffer's last character is a U+000A
+            // LINE FEED (LF) character, then remove the last
+            // character from the data buffer."
+            Data::Joined(joined) => self.joined(joined),
+        };
+        self.data_len = 0;
+        // 5-7. Type "message" unless the event type buffer is not
+        // empty; the buffers are emptied.
+        // 4. The event's last event ID is its `id` when it has
+        // one (not a second reference count), else the
+        // decoder's (not even a call when it is empty).
+        let (last_event_id, last_event_id_is_id) = match &id {
+            Some(_) => (ByteString::new(), true),
+            None if self.last_event_id.is_empty() => (ByteString::new(), false),
+            None => (self.last_event_id.clone(), false),
+        };
+        Some(MessageEvent {
+            event_type: self.event_type.take(),
+            data,
+            id,
+            last_event_id,
+            last_event_id_is_id,
+        })
     }
 
     /// Decodes what is left at the end of the stream, then resets the decoder
@@ -502,43 +581,49 @@ impl Decoder {
         *self = Decoder::with_limits(self.limits).with_last_event_id(self.last_event_id.clone());
     }
 
-    /// Cuts every complete line from `buf` into `block` (which is empty).
-    /// Returns false when `buf` holds no complete line yet.
+    /// Cuts every complete line from `buf` into `block` (which is empty),
+    /// given the first line ending when the caller found it. Returns false
+    /// when `buf` holds no complete line yet.
     #[inline(never)]
-    fn cut_block(&mut self, buf: &mut BytesMut) -> Result<bool, DecodeError> {
-        if !self.bom_checked && !self.strip_bom(buf) {
-            return Ok(false);
-        }
-        if self.skip_lf {
-            // A CR ended the previous line at the end of the bytes then
-            // available; "a single CR not followed by a LF" and "a CRLF
-            // pair" are both one line ending, so an LF now is skipped.
-            let Some(&next) = buf.first() else {
-                return Ok(false);
-            };
-            if next == b'\n' {
-                self.consume(buf, 1);
+    fn cut_block(&mut self, buf: &mut BytesMut, first: Option<usize>) -> Result<bool, DecodeError> {
+        let first = match first {
+            Some(first) => first,
+            None => {
+                if !self.bom_checked && !self.strip_bom(buf) {
+                    return Ok(false);
+                }
+                if self.skip_lf {
+                    // A CR ended the previous line at the end of the bytes then
+                    // available; "a single CR not followed by a LF" and "a CRLF
+                    // pair" are both one line ending, so an LF now is skipped.
+                    let Some(&next) = buf.first() else {
+                        return Ok(false);
+                    };
+                    if next == b'\n' {
+                        self.consume(buf, 1);
+                    }
+                    self.skip_lf = false;
+                }
+                if self.discarding_line && !self.discard_line(buf) {
+                    return Ok(false);
+                }
+                // The first line ending, then the last: a block of one line (small
+                // chunks) is scanned once, and its line is not scanned again.
+                let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+                    self.scanned = buf.len();
+                    if self.scanned > self.limits.max_line_len {
+                        // The line has not ended: drop what arrived, and the rest as it comes.
+                        let error = self.line_too_long(self.offset);
+                        let len = buf.len();
+                        self.consume(buf, len);
+                        self.discarding_line = true;
+                        return error.map_or(Ok(false), Err);
+                    }
+                    return Ok(false);
+                };
+                self.scanned + first
             }
-            self.skip_lf = false;
-        }
-        if self.discarding_line && !self.discard_line(buf) {
-            return Ok(false);
-        }
-        // The first line ending, then the last: a block of one line (small
-        // chunks) is scanned once, and its line is not scanned again.
-        let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
-            self.scanned = buf.len();
-            if self.scanned > self.limits.max_line_len {
-                // The line has not ended: drop what arrived, and the rest as it comes.
-                let error = self.line_too_long(self.offset);
-                let len = buf.len();
-                self.consume(buf, len);
-                self.discarding_line = true;
-                return error.map_or(Ok(false), Err);
-            }
-            return Ok(false);
         };
-        let first = self.scanned + first;
         let end = match memchr::memrchr2(b'\n', b'\r', &buf[first + 1..]) {
             Some(last) => first + 1 + last + 1,
             None => first + 1,
@@ -550,38 +635,34 @@ impl Decoder {
         self.block_offset = self.offset;
         self.offset += end as u64;
         let bytes = buf.split_to(end).freeze();
-        if end < TEXT_BLOCK && buf.capacity() - buf.len() < end {
-            // Small chunks: values kept past this call (the pending
-            // event's, the caller's frames) pin the buffer, so the
-            // caller's next append must allocate a buffer the size of
-            // the data, at almost every chunk (and the next split a new
-            // shared header); with room for many chunks, it allocates
-            // once per many chunks. The room doubles each time it runs
-            // out (a stream of small chunks ends at 8 KiB, tokio's
-            // `FramedRead` default; a quiet one stays at 512 B).
-            self.spare = (self.spare * 2).clamp(MIN_SPARE, MAX_SPARE);
-            buf.reserve(self.spare);
-        }
+        self.keep_room(buf, end);
         self.set_block(bytes);
         // No line ending is left in `buf`: the next scan starts after it.
         self.scanned = buf.len();
         Ok(true)
     }
 
+    /// After `taken` bytes were split from the caller's buffer: keeps room
+    /// in it for small chunks.
+    ///
+    /// Values kept past this call (the pending event's, the caller's
+    /// frames) pin the buffer, so the caller's next append must allocate a
+    /// buffer the size of the data, at almost every chunk (and the next
+    /// split a new shared header); with room for many chunks, it allocates
+    /// once per many chunks. The room doubles each time it runs out (a
+    /// stream of small chunks ends at 8 KiB, tokio's `FramedRead` default;
+    /// a quiet one stays at 512 B).
+    #[inline]
+    fn keep_room(&mut self, buf: &mut BytesMut, taken: usize) {
+        if taken < TEXT_BLOCK && buf.capacity() - buf.len() < taken {
+            self.spare = (self.spare * 2).clamp(MIN_SPARE, MAX_SPARE);
+            buf.reserve(self.spare);
+        }
+    }
+
     /// Makes `bytes`, complete lines, the block to interpret.
     fn set_block(&mut self, bytes: Bytes) {
-        self.block = if bytes.len() < TEXT_BLOCK {
-            // A small block: each value is checked as it is kept (fewer
-            // bytes: names, line endings and later `data` lines are not).
-            Block::raw(bytes)
-        } else {
-            // One check for the whole block, through a clone that keeps the
-            // bytes for the invalid case.
-            match ByteString::try_from(bytes.clone()) {
-                Ok(text) => Block::text(text),
-                Err(_) => Block::raw(bytes),
-            }
-        };
+        self.block = Block::new(bytes);
         self.block_pos = 0;
     }
 
@@ -781,7 +862,7 @@ impl Decoder {
     /// The range `value` of the block as text: a shared slice when it is
     /// valid UTF-8 (the only check it gets), else its UTF-8 decoding with
     /// replacement.
-    fn value(&self, value: Range<usize>) -> ByteString {
+    fn value(&mut self, value: Range<usize>) -> ByteString {
         self.block.value(value)
     }
 

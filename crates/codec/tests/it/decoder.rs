@@ -277,3 +277,27 @@ fn decode_bytes_equals_decode_on_large_chunks() {
         }
     }
 }
+
+/// A large block is checked as UTF-8 in spans: values in the first span,
+/// in later ones, across a span's end and after a span that is not valid
+/// UTF-8 all decode as they do value by value (small chunks) and as the
+/// spec says (the invalid bytes replaced, nothing else changed).
+#[test]
+fn large_blocks_are_checked_in_spans() {
+    let mut input = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..1_500 {
+        let bad = i == 700 || i == 701;
+        input.extend_from_slice(format!("event: t{i}\n: note {i}\ndata: é {i} ").as_bytes());
+        input.extend_from_slice(if bad { b"\xFF" } else { b"\xC3\xA9" });
+        input.extend_from_slice(format!("\ndata: line two {i}\nid: {i}\n\n").as_bytes());
+        let mark = if bad { '\u{FFFD}' } else { 'é' };
+        expected.push(format!("comment note {i}"));
+        expected.push(format!("t{i}|é {i} {mark}\\nline two {i}|{i}"));
+    }
+    assert!(input.len() > 4 * 16 * 1024, "several spans");
+    for chunk in [usize::MAX, 4096, 61] {
+        let frames = summary(&decode_chunked(&mut Decoder::new(), &input, chunk));
+        assert_eq!(frames, expected, "{chunk}-byte chunks");
+    }
+}

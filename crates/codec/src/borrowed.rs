@@ -27,6 +27,12 @@ use crate::line::{self, Line};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A chunk up to this size that completes a held line is appended to it
+/// whole (its complete lines) rather than read where it lies: on small
+/// chunks the fixed costs of a second pass (a scan, a UTF-8 check, copying
+/// the pending values out) outweigh copying the bytes.
+const JOIN_MAX: usize = 512;
+
 /// A frame that borrows: valid until the callback that receives it returns.
 ///
 /// The same frames as [`Frame`](crate::Frame), in the same order.
@@ -107,18 +113,68 @@ impl<'a> Lines<'a> {
     }
 
     /// The lines as text, `None` if they are not valid UTF-8 (one check).
+    #[inline]
     fn text(&self) -> Option<&'a str> {
-        if let Some(text) = self.text.get() {
-            return text;
+        match self.text.get() {
+            Some(text) => text,
+            None => self.check(),
         }
-        let text = core::str::from_utf8(self.bytes).ok();
+    }
+
+    /// The check, once per `Lines`: kept out of the callers' code.
+    #[inline(never)]
+    fn check(&self) -> Option<&'a str> {
+        let text = utf8(self.bytes);
         self.text.set(Some(text));
         text
     }
 
     /// `range` as text, if the lines are valid UTF-8.
+    #[inline]
     fn get(&self, range: Range<usize>) -> Option<&'a str> {
         self.text().and_then(|text| text.get(range))
+    }
+}
+
+/// `bytes` as text, if they are valid UTF-8.
+///
+/// simdutf8's check: with the `std` feature it picks AVX2 or SSE4.2 at run
+/// time when the CPU has them (without it, what the target enables at
+/// build time); under 64 bytes it is std's. On the workloads of
+/// `benches/PROFILE.md` std's check was a quarter of this decoder's
+/// instructions: a non-ASCII character every other event takes it off its
+/// word-at-a-time path.
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
+/// The fields most lines carry, recognised by [`common_field`].
+#[derive(Debug, Clone, Copy)]
+enum Common {
+    Data,
+    Event,
+    Id,
+}
+
+/// A `data`, `event` or `id` line (without its line ending), read without
+/// the general parser: which field, and where its value starts: after the
+/// colon and at most one space, or at the end of a line without a colon
+/// (the whole line is the name, the value is empty). `None` for any other
+/// line, for `line::parse`. The same split as `line::parse`'s.
+#[inline]
+fn common_field(line: &[u8]) -> Option<(Common, usize)> {
+    // Each name a literal: a fixed-size compare, not a `memcmp` call.
+    let (field, n) = match line.first()? {
+        b'd' if line.starts_with(b"data") => (Common::Data, 4),
+        b'e' if line.starts_with(b"event") => (Common::Event, 5),
+        b'i' if line.starts_with(b"id") => (Common::Id, 2),
+        _ => return None,
+    };
+    match line.get(n) {
+        None => Some((field, n)),
+        Some(b':') => Some((field, n + 1 + usize::from(line.get(n + 1) == Some(&b' ')))),
+        Some(_) => None,
     }
 }
 
@@ -130,6 +186,7 @@ struct Value {
 }
 
 impl Value {
+    #[inline]
     fn slot(&self) -> Slot {
         self.slot.unwrap_or(Slot::None)
     }
@@ -148,11 +205,14 @@ impl Value {
         }
     }
 
+    #[inline]
     fn get<'a, 'b: 'a>(&'a self, lines: &Lines<'b>) -> Option<&'a str> {
         match self.slot() {
             Slot::None => None,
             Slot::Range(start, end) => Some(lines.get(start..end).unwrap_or("")),
-            Slot::Owned | Slot::Joined => Some(&self.buf),
+            Slot::Owned => Some(&self.buf),
+            // In `RefDecoder::joined`: read there, at dispatch.
+            Slot::Joined => None,
         }
     }
 
@@ -331,6 +391,32 @@ impl RefDecoder {
             chunk = &chunk[next..];
             self.offset += next as u64;
         }
+        if !self.partial.is_empty() && chunk.len() <= JOIN_MAX {
+            // A small chunk completing a held line: its complete lines are
+            // appended to the held bytes and all are read together. One
+            // scan for the first line's end, one UTF-8 check and one
+            // `lines` call less than reading them where they lie, and the
+            // values of an event that ends in this chunk are not copied
+            // out first. The buffer stays within `max_line_len` plus
+            // `JOIN_MAX`; `lines` reports a line over the limit.
+            let Some(last) = memchr::memrchr2(b'\n', b'\r', chunk) else {
+                self.grow_partial(chunk, on_frame);
+                return;
+            };
+            let end = last + 1;
+            if chunk[last] == b'\r' && end == chunk.len() {
+                self.skip_lf = true;
+            }
+            let mut lines = core::mem::take(&mut self.partial);
+            let offset = self.offset - lines.len() as u64;
+            lines.extend_from_slice(&chunk[..end]);
+            self.lines(&lines, offset, None, on_frame);
+            lines.clear();
+            self.partial = lines;
+            self.offset += end as u64;
+            self.grow_partial(&chunk[end..], on_frame);
+            return;
+        }
         if !self.partial.is_empty() {
             let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) else {
                 self.grow_partial(chunk, on_frame);
@@ -450,27 +536,30 @@ impl RefDecoder {
             if self.skipping {
                 continue;
             }
-            if rest.starts_with(b"data") && (len == 4 || rest[4] == b':') {
-                let skip = match len {
-                    4 => 4,
-                    _ => 5 + usize::from(len > 5 && rest[5] == b' '),
-                };
-                if let Err(error) = self.push_data(lines, start + skip..start + len) {
-                    let error = match error {
-                        DecodeError::EventTooLong { limit, size, .. } => {
-                            DecodeError::EventTooLong {
-                                limit,
-                                size,
-                                offset: line_offset,
-                            }
-                        }
-                        other => other,
-                    };
-                    on_frame(Err(error));
-                }
+            let Some((name, skip)) = common_field(&rest[..len]) else {
+                self.field(lines, start, len, on_frame);
                 continue;
+            };
+            let value = start + skip..start + len;
+            match name {
+                Common::Data => {
+                    if let Err(error) = self.push_data(lines, value) {
+                        let error = match error {
+                            DecodeError::EventTooLong { limit, size, .. } => {
+                                DecodeError::EventTooLong {
+                                    limit,
+                                    size,
+                                    offset: line_offset,
+                                }
+                            }
+                            other => other,
+                        };
+                        on_frame(Err(error));
+                    }
+                }
+                Common::Event => self.named_field(lines, b"event", value, on_frame),
+                Common::Id => self.named_field(lines, b"id", value, on_frame),
             }
-            self.field(lines, start, len, on_frame);
         }
         // The lines are going away: keep what is still pending.
         self.data.own(lines);
@@ -517,7 +606,8 @@ impl RefDecoder {
         Ok(())
     }
 
-    /// A field line other than `data`, or a comment.
+    /// A line that is not a `data`, `event` or `id` field (see
+    /// [`common_field`]): another field, or a comment.
     fn field<F>(&mut self, lines: &Lines<'_>, start: usize, len: usize, on_frame: &mut F)
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
@@ -541,19 +631,35 @@ impl RefDecoder {
                     }
                 }
             }
-            Line::Field { name, value } => match name {
-                // "Set the event type buffer to the field value."
-                b"event" => self.event_type.set(lines, range(value)),
-                // "If the field value does not contain U+0000 NULL, then set
-                // the last event ID buffer to the field value."
-                b"id" if value.iter().all(|&b| b != 0) => self.id.set(lines, range(value)),
-                b"retry" => {
-                    if let Some(ms) = parse_retry(value) {
-                        on_frame(Ok(FrameRef::Retry(Duration::from_millis(ms))));
-                    }
+            Line::Field { name, value } => self.named_field(lines, name, range(value), on_frame),
+        }
+    }
+
+    /// A field: its name, and its value as a range of the lines.
+    #[inline]
+    fn named_field<F>(
+        &mut self,
+        lines: &Lines<'_>,
+        name: &[u8],
+        value: Range<usize>,
+        on_frame: &mut F,
+    ) where
+        F: FnMut(Result<FrameRef<'_>, DecodeError>),
+    {
+        match name {
+            // "Set the event type buffer to the field value."
+            b"event" => self.event_type.set(lines, value),
+            // "If the field value does not contain U+0000 NULL, then set
+            // the last event ID buffer to the field value."
+            b"id" if lines.bytes[value.clone()].iter().all(|&b| b != 0) => {
+                self.id.set(lines, value);
+            }
+            b"retry" => {
+                if let Some(ms) = parse_retry(&lines.bytes[value]) {
+                    on_frame(Ok(FrameRef::Retry(Duration::from_millis(ms))));
                 }
-                _ => {}
-            },
+            }
+            _ => {}
         }
     }
 
@@ -571,32 +677,30 @@ impl RefDecoder {
         }
         // 2. "If the data buffer is an empty string, set the data buffer and
         // the event type buffer to the empty string and return."
-        if self.data.slot() == Slot::Joined {
-            // 3. "If the data buffer's last character is a U+000A LINE FEED
-            // (LF) character, then remove the last character".
-            self.joined.pop();
-            // The joined bytes become the data text without a copy (one
-            // UTF-8 check); the buffers trade places, keeping both
-            // allocations for the next events.
-            let joined = core::mem::take(&mut self.joined);
-            let spare = core::mem::take(&mut self.data.buf);
-            self.data.buf = match String::from_utf8(joined) {
-                Ok(text) => {
-                    self.joined = spare.into_bytes();
-                    text
+        let joined = match self.data.slot() {
+            Slot::Joined => {
+                // 3. "If the data buffer's last character is a U+000A LINE
+                // FEED (LF) character, then remove the last character".
+                self.joined.pop();
+                // The joined bytes are the data text, borrowed from the
+                // buffer (one UTF-8 check); the buffer is cleared when the
+                // next multi-line event starts.
+                let text = utf8(&self.joined);
+                if text.is_none() {
+                    self.data.buf.clear();
+                    self.data
+                        .buf
+                        .push_str(&String::from_utf8_lossy(&self.joined));
+                    self.data.slot = Some(Slot::Owned);
                 }
-                Err(error) => {
-                    let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
-                    self.joined = error.into_bytes();
-                    text
-                }
-            };
-            self.joined.clear();
-        }
+                text
+            }
+            _ => None,
+        };
         if self.data.slot() != Slot::None {
             let event = MessageEventRef {
                 event_type: self.event_type.get(lines).unwrap_or(""),
-                data: self.data.get(lines).unwrap_or(""),
+                data: joined.unwrap_or_else(|| self.data.get(lines).unwrap_or("")),
                 id: self.id.get(lines),
                 last_event_id: &self.last_event_id,
             };

@@ -399,14 +399,10 @@ impl RefDecoder {
             // values of an event that ends in this chunk are not copied
             // out first. The buffer stays within `max_line_len` plus
             // `JOIN_MAX`; `lines` reports a line over the limit.
-            let Some(last) = memchr::memrchr2(b'\n', b'\r', chunk) else {
+            let Some(end) = self.complete_lines(chunk) else {
                 self.grow_partial(chunk, on_frame);
                 return;
             };
-            let end = last + 1;
-            if chunk[last] == b'\r' && end == chunk.len() {
-                self.skip_lf = true;
-            }
             let mut lines = core::mem::take(&mut self.partial);
             let offset = self.offset - lines.len() as u64;
             lines.extend_from_slice(&chunk[..end]);
@@ -441,18 +437,27 @@ impl RefDecoder {
             chunk = &chunk[next..];
             self.offset += next as u64;
         }
-        let Some(last) = memchr::memrchr2(b'\n', b'\r', chunk) else {
+        let Some(end) = self.complete_lines(chunk) else {
             self.grow_partial(chunk, on_frame);
             return;
         };
-        let end = last + 1;
-        if chunk[last] == b'\r' && end == chunk.len() {
-            self.skip_lf = true;
-        }
         let offset = self.offset;
         self.offset += end as u64;
         self.lines(&chunk[..end], offset, None, on_frame);
         self.grow_partial(&chunk[end..], on_frame);
+    }
+
+    /// The length of `chunk`'s complete lines (up to and including its last
+    /// CR or LF), `None` if it has no line ending; notes a CR at the end of
+    /// the chunk (its LF, if any, comes first in the next one).
+    #[inline]
+    fn complete_lines(&mut self, chunk: &[u8]) -> Option<usize> {
+        let last = memchr::memrchr2(b'\n', b'\r', chunk)?;
+        let end = last + 1;
+        if chunk[last] == b'\r' && end == chunk.len() {
+            self.skip_lf = true;
+        }
+        Some(end)
     }
 
     /// Where the line ending at `chunk[end]` stops; notes a CR at the end of

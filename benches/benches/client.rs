@@ -31,6 +31,8 @@ use std::time::Duration;
 
 #[path = "support/peer_clients.rs"]
 mod peer_clients;
+#[path = "support/readers.rs"]
+mod readers;
 
 use bourn_benches::report::CLIENT_CONFORMANCE_FILE;
 use bourn_benches::workload;
@@ -75,48 +77,12 @@ impl Row {
     /// Reads the stream at `url` to its end; returns the events seen.
     async fn run(self, url: &str) -> usize {
         match self {
-            Row::Bourn => bourn(url).await,
-            Row::LaunchDarkly => launchdarkly(url).await,
+            Row::Bourn => readers::bourn(url).await,
+            Row::LaunchDarkly => readers::launchdarkly(url).await,
             Row::Reqwest => reqwest(url).await,
             Row::RawHyper => raw_hyper(url).await,
         }
     }
-}
-
-async fn bourn(url: &str) -> usize {
-    let mut source = bourn_client::EventSource::builder(url)
-        .one_shot(true)
-        .build()
-        .expect("bourn source");
-    let mut events = 0;
-    while let Some(item) = source.next().await {
-        if let bourn_client::Item::Event(event) = item.expect("no error") {
-            black_box(event.data());
-            events += 1;
-        }
-    }
-    events
-}
-
-async fn launchdarkly(url: &str) -> usize {
-    use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
-    let transport = launchdarkly_sdk_transport::HyperTransport::builder()
-        .build_http()
-        .expect("transport");
-    let client = ClientBuilder::for_url(url)
-        .expect("url")
-        .reconnect(ReconnectOptions::reconnect(false).build())
-        .build_with_transport(transport);
-    let mut stream = client.stream();
-    let mut events = 0;
-    // Without reconnection the stream ends with an error at end of body.
-    while let Some(Ok(item)) = stream.next().await {
-        if let SSE::Event(event) = item {
-            black_box(&event.data);
-            events += 1;
-        }
-    }
-    events
 }
 
 async fn reqwest(url: &str) -> usize {

@@ -52,6 +52,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bourn_benches::{BlankLines, first_events, workload};
+
+// Only the eventsource-client set-up is used here.
+#[allow(dead_code)]
+#[path = "../benches/support/readers.rs"]
+mod readers;
 use bourn_testkit::{Reply, Server};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -222,15 +227,8 @@ async fn read(kind: &str, url: &str, one_shot: bool, max: usize, on_event: impl 
             }
         }
         "eventsource-client" => {
-            use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
-            let transport = launchdarkly_sdk_transport::HyperTransport::builder()
-                .build_http()
-                .expect("transport");
-            let client = ClientBuilder::for_url(url)
-                .expect("url")
-                .reconnect(ReconnectOptions::reconnect(false).build())
-                .build_with_transport(transport);
-            let mut stream = client.stream();
+            use eventsource_client::{Client, SSE};
+            let mut stream = readers::launchdarkly_client(url).stream();
             while let Some(Ok(item)) = stream.next().await {
                 if let SSE::Event(event) = item {
                     black_box(&event.data);

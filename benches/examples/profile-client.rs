@@ -22,12 +22,13 @@
 //! allocator, which is part of what allocations cost there).
 #![allow(clippy::expect_used, clippy::print_stderr, missing_docs)]
 
-use std::hint::black_box;
 use std::time::Duration;
 
 use bourn_benches::{first_events, workload};
+
+#[path = "../benches/support/readers.rs"]
+mod readers;
 use bourn_testkit::{Reply, Server};
-use futures_util::StreamExt;
 
 /// Events per stream, and the HTTP chunk size (the `client` bench's).
 const EVENTS: usize = 10_000;
@@ -108,43 +109,7 @@ fn cpu() -> Duration {
 #[inline(never)]
 async fn run(row: &str, url: &str) -> usize {
     match row {
-        "bourn" => bourn(url).await,
-        _ => launchdarkly(url).await,
+        "bourn" => readers::bourn(url).await,
+        _ => readers::launchdarkly(url).await,
     }
-}
-
-async fn bourn(url: &str) -> usize {
-    let mut source = bourn_client::EventSource::builder(url)
-        .one_shot(true)
-        .build()
-        .expect("bourn source");
-    let mut events = 0;
-    while let Some(item) = source.next().await {
-        if let bourn_client::Item::Event(event) = item.expect("no error") {
-            black_box(event.data());
-            events += 1;
-        }
-    }
-    events
-}
-
-async fn launchdarkly(url: &str) -> usize {
-    use eventsource_client::{Client, ClientBuilder, ReconnectOptions, SSE};
-    let transport = launchdarkly_sdk_transport::HyperTransport::builder()
-        .build_http()
-        .expect("transport");
-    let client = ClientBuilder::for_url(url)
-        .expect("url")
-        .reconnect(ReconnectOptions::reconnect(false).build())
-        .build_with_transport(transport);
-    let mut stream = client.stream();
-    let mut events = 0;
-    // Without reconnection the stream ends with an error at end of body.
-    while let Some(Ok(item)) = stream.next().await {
-        if let SSE::Event(event) = item {
-            black_box(&event.data);
-            events += 1;
-        }
-    }
-    events
 }

@@ -624,6 +624,20 @@ fn client_section(path: &Path) -> String {
             );
         }
     }
+    md.push_str("\nTarget (issue 14), 16 KiB chunks:\n\n");
+    for workload in ["W1", "W5"] {
+        if let (Some(bourn), Some(peer)) = (
+            cpu(workload, "16KiB", "bourn-client"),
+            cpu(workload, "16KiB", "eventsource-client"),
+        ) {
+            let _ = writeln!(
+                md,
+                "- {workload}: at most half eventsource-client's CPU per event: {} — {:.2}× ({bourn:.3} vs {peer:.3} µs).",
+                met(bourn / peer <= 0.5),
+                bourn / peer
+            );
+        }
+    }
     if let Some(cost) = find("W1", "event-per-chunk", "bourn-client") {
         let _ = writeln!(
             md,

@@ -1238,7 +1238,7 @@ mod tests {
         );
         let md = report.render();
         assert!(
-            md.contains("every decode workload and feed: **met**"),
+            md.contains("and ≥ 1.3× as their geometric mean: **met** — geometric mean 3.00× (n=5)"),
             "{md}"
         );
         // bourn/memchr2 = 0.4 on every cell.
@@ -1247,6 +1247,16 @@ mod tests {
         assert!(md.contains("disagrees with the spec"), "{md}");
         assert!(md.contains("| server-fanout | 1000 subscribers |"), "{md}");
         assert!(md.contains("5.00× †"), "{md}");
+
+        // One W1–W5 cell slower than the fastest peer: not met, whatever
+        // the mean, and the cell is named and flagged.
+        let g = decode_group("W3", "whole");
+        let r = row(&g, BOURN, 4e9, Status::Agrees);
+        report.rows.insert((r.group.clone(), r.function.clone()), r);
+        let md = report.render();
+        assert!(md.contains("as their geometric mean: **NOT met**"), "{md}");
+        assert!(md.contains("Below 1×: W3 whole: 0.75× sse-core."), "{md}");
+        assert!(md.contains("0.75× (sse-core) ⚠"), "{md}");
     }
 
     #[test]

@@ -171,11 +171,7 @@ fn common_field(line: &[u8]) -> Option<(Common, usize)> {
         b'i' if line.starts_with(b"id") => (Common::Id, 2),
         _ => return None,
     };
-    match line.get(n) {
-        None => Some((field, n)),
-        Some(b':') => Some((field, n + 1 + usize::from(line.get(n + 1) == Some(&b' ')))),
-        Some(_) => None,
-    }
+    line::value_start(line, n).map(|start| (field, start))
 }
 
 /// A pending value and its buffer.

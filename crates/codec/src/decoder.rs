@@ -416,11 +416,13 @@ impl Decoder {
                 // The most common line, without the grammar: the same result
                 // as `line::parse` gives for it.
                 // (`data` alone is the field with an empty value.)
-                if rest.starts_with(b"data") && (len == 4 || rest[4] == b':') {
-                    let skip = match len {
-                        4 => 4,
-                        _ => 5 + usize::from(len > 5 && rest[5] == b' '),
-                    };
+                let line = &rest[..len];
+                let data = if line.starts_with(b"data") {
+                    line::value_start(line, 4)
+                } else {
+                    None
+                };
+                if let Some(skip) = data {
                     let value = start + skip..start + len;
                     // "Append the field value to the data buffer, then append
                     // a single U+000A LINE FEED (LF) character to the data
@@ -774,14 +776,13 @@ impl Decoder {
                 _ => len + 1,
             };
             let line = &buf[..len];
-            if len > self.limits.max_line_len
-                || !(line.starts_with(b"data") && (len == 4 || line[4] == b':'))
-            {
+            let data = if line.starts_with(b"data") {
+                line::value_start(line, 4)
+            } else {
+                None
+            };
+            let Some(skip) = data.filter(|_| len <= self.limits.max_line_len) else {
                 return Ok(());
-            }
-            let skip = match len {
-                4 => 4,
-                _ => 5 + usize::from(len > 5 && line[5] == b' '),
             };
             let value = &line[skip..];
             let size = self.data_len + 1 + value.len();

@@ -547,15 +547,14 @@ fn hub_section(path: &Path) -> String {
          CPU in the kernel (`recv`, `epoll_wait`). No round can take less than the CPU floor \
          column, both processes' CPU time per round over the cores, and the `sendto-loop` row is \
          the floor of any server here: a list of blocking sockets written from 2 threads, one \
-         `send` per subscriber and nothing else. Measured beside the hub (load average 3.5, \
-         2026-12-06): `sendto-loop` spent 52.8 ms of CPU per round at 10,000 and reached the \
-         last subscriber at p50 105 ms / p99 159 ms; the hub spent 89.5 ms, p50 124 ms / p99 \
-         195 ms. The hub's extra 37 ms is its per-subscriber tasks (wake-up, scheduling, \
-         readiness, the body's poll) and the epoll work of sockets registered with tokio; a \
-         writer per topic that writes to many sockets is what would close most of that gap. \
-         Within 60 ms at p99 the 2 cores must also carry the load client's ~55 ms of CPU per \
-         round, so even `sendto-loop` stays above the target unless the machine is otherwise \
-         idle.\n",
+         `send` per subscriber and nothing else. Measured beside the hub on a quiet machine (load \
+         average 1.2–1.6, 2026-12-06): at 10,000 `sendto-loop` spent 50.8 ms of CPU per round \
+         and reached the last subscriber at p50 59.5 ms / p99 80.1 ms; the hub spent 79.2 ms, \
+         p50 70.9 ms / p99 93.2 ms. The hub's extra CPU is its per-subscriber tasks (wake-up, \
+         scheduling, readiness, the body's poll; `epoll_wait` is under 1 % of it); a writer per \
+         topic that writes to many sockets is what would close most of that gap. With the load \
+         client's 60–75 ms of CPU per round on the same 2 cores, no server here reaches a p99 of \
+         60 ms: the floor row itself does not.\n",
     );
     md
 }

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use bourn_benches::{Feed, workload};
 use bourn_codec::{Decoder, Frame};
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_core::Stream;
 
 fn main() {
@@ -44,7 +44,11 @@ fn main() {
         .get(3)
         .map_or(1, |r| r.parse().expect("a repetition count"));
     let row = args.get(4).map_or("bourn", String::as_str);
-    let w = workload::all(4 << 20)
+    // PROFILE_MIB: the workloads' size (default 4; `bench-report` uses 16).
+    let mib: usize = std::env::var("PROFILE_MIB")
+        .ok()
+        .map_or(4, |m| m.parse().expect("PROFILE_MIB in MiB"));
+    let w = workload::all(mib << 20)
         .into_iter()
         .find(|w| w.id == id)
         .expect("a workload id, W1 to W6");
@@ -59,6 +63,8 @@ fn main() {
     let cpu_secs = cpu_ns().map_or(secs, |ns| (ns - cpu.unwrap_or(0)) as f64 / 1e9);
     let expected = if row.starts_with("memchr2") {
         w.line_end_bytes
+    } else if row == "owned-floor" {
+        w.bytes.len() as u64 - w.line_end_bytes
     } else {
         w.expected.data_bytes
     };
@@ -93,6 +99,7 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
             .iter()
             .map(|chunk| memchr::memchr2_iter(b'\n', b'\r', chunk).count())
             .sum(),
+        "owned-floor" => owned_floor(chunks, buf),
         "memchr2+utf8" => chunks
             .iter()
             .map(|chunk| {
@@ -127,6 +134,35 @@ fn whole_chars(chunk: &[u8]) -> &[u8] {
     } else {
         chunk
     }
+}
+
+/// The least work an owned decoder that allocates nothing per event does
+/// on the harness's feed: the append of each chunk, a line-end scan, and
+/// for every non-blank line a shared slice of the buffer made a
+/// `ByteString` (one UTF-8 check and one reference-count pair per value,
+/// the only safe way to hand out shared text). No field is parsed, no
+/// event assembled. Returns the bytes of the lines (all but line endings).
+/// A floor for single-line events (W1, W2, W4, W5); W3's joined lines cost
+/// a copy each instead.
+fn owned_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
+    buf.clear();
+    let mut kept = 0;
+    let mut scanned = 0;
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[scanned..]) {
+            let end = scanned + at;
+            if end > 0 {
+                let line = buf.split_to(end).freeze();
+                let text = bytestring::ByteString::try_from(line).expect("the workloads are UTF-8");
+                kept += text.len();
+            }
+            buf.advance(1);
+            scanned = 0;
+        }
+        scanned = buf.len();
+    }
+    kept
 }
 
 fn bourn(chunks: &[Bytes], buf: &mut BytesMut) -> usize {

@@ -448,6 +448,12 @@ impl Decoder {
                                 joined.push(b'\n');
                             }
                         }
+                        // The next line is `data` too: the value will be
+                        // joined, so it is copied at once, never kept (nor
+                        // checked as UTF-8) on its own.
+                        Data::None if rest[len + ending..].starts_with(b"data") => {
+                            self.start_joined(value, size);
+                        }
                         Data::None => self.data = Data::One(self.value(value)),
                         Data::One(_) => self.start_joined(value, size),
                     }
@@ -867,19 +873,18 @@ impl Decoder {
         self.block.value(value)
     }
 
-    /// A second `data` line: the first one and this one, joined into a new
-    /// buffer of `size` bytes (plus the trailing LF).
+    /// Multi-line data: the first `data` line (if kept) and this one,
+    /// joined into a new buffer of `size` bytes (plus the trailing LF).
     #[inline(never)]
     fn start_joined(&mut self, value: Range<usize>, size: usize) {
-        let Data::One(first) = core::mem::take(&mut self.data) else {
-            return;
-        };
         let capacity = (size + 1)
             .max(self.joined_hint.min(self.limits.max_event_len) + 1)
             .max(MIN_JOINED);
         let mut joined = Vec::with_capacity(capacity);
-        joined.extend_from_slice(first.as_bytes());
-        joined.push(b'\n');
+        if let Data::One(first) = core::mem::take(&mut self.data) {
+            joined.extend_from_slice(first.as_bytes());
+            joined.push(b'\n');
+        }
         joined.extend_from_slice(&self.block.bytes()[value]);
         joined.push(b'\n');
         self.data = Data::Joined(joined);

@@ -149,31 +149,6 @@ fn utf8(bytes: &[u8]) -> Option<&str> {
     simdutf8::basic::from_utf8(bytes).ok()
 }
 
-/// The fields most lines carry, recognised by [`common_field`].
-#[derive(Debug, Clone, Copy)]
-enum Common {
-    Data,
-    Event,
-    Id,
-}
-
-/// A `data`, `event` or `id` line (without its line ending), read without
-/// the general parser: which field, and where its value starts: after the
-/// colon and at most one space, or at the end of a line without a colon
-/// (the whole line is the name, the value is empty). `None` for any other
-/// line, for `line::parse`. The same split as `line::parse`'s.
-#[inline]
-fn common_field(line: &[u8]) -> Option<(Common, usize)> {
-    // Each name a literal: a fixed-size compare, not a `memcmp` call.
-    let (field, n) = match line.first()? {
-        b'd' if line.starts_with(b"data") => (Common::Data, 4),
-        b'e' if line.starts_with(b"event") => (Common::Event, 5),
-        b'i' if line.starts_with(b"id") => (Common::Id, 2),
-        _ => return None,
-    };
-    line::value_start(line, n).map(|start| (field, start))
-}
-
 /// A pending value and its buffer.
 #[derive(Debug, Default)]
 struct Value {
@@ -537,13 +512,13 @@ impl RefDecoder {
             if self.skipping {
                 continue;
             }
-            let Some((name, skip)) = common_field(&rest[..len]) else {
+            let Some((name, skip)) = line::common_field(&rest[..len]) else {
                 self.field(lines, start, len, on_frame);
                 continue;
             };
             let value = start + skip..start + len;
             match name {
-                Common::Data => {
+                line::Common::Data => {
                     if let Err(error) = self.push_data(lines, value) {
                         let error = match error {
                             DecodeError::EventTooLong { limit, size, .. } => {
@@ -558,8 +533,8 @@ impl RefDecoder {
                         on_frame(Err(error));
                     }
                 }
-                Common::Event => self.named_field(lines, b"event", value, on_frame),
-                Common::Id => self.named_field(lines, b"id", value, on_frame),
+                line::Common::Event => self.named_field(lines, b"event", value, on_frame),
+                line::Common::Id => self.named_field(lines, b"id", value, on_frame),
             }
         }
         // The lines are going away: keep what is still pending.

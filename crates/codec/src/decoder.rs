@@ -53,7 +53,7 @@ use bytestring::ByteString;
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::limits::Limits;
-use crate::line::{self, Line};
+use crate::line::{self, Common, Line};
 use crate::message_event::MessageEvent;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -138,6 +138,7 @@ impl Block {
     /// the same as decoding the whole stream first: line endings, `:` and
     /// space are ASCII, and an invalid sequence never swallows an ASCII
     /// byte.
+    #[inline(always)]
     fn value(&mut self, value: Range<usize>) -> ByteString {
         if value.start >= self.text_at && value.end <= self.text_at + self.text.len() {
             return self.text_slice(value);
@@ -147,8 +148,15 @@ impl Block {
         }
         match ByteString::try_from(self.bytes.slice(value.clone())) {
             Ok(text) => text,
-            Err(_) => ByteString::from(String::from_utf8_lossy(&self.bytes[value]).into_owned()),
+            Err(_) => self.lossy(value),
         }
+    }
+
+    /// The UTF-8 decoding with replacement of `value`, not valid UTF-8.
+    #[cold]
+    #[inline(never)]
+    fn lossy(&self, value: Range<usize>) -> ByteString {
+        ByteString::from(String::from_utf8_lossy(&self.bytes[value]).into_owned())
     }
 
     /// `value`, which lies in the checked span, as a slice of it.
@@ -417,12 +425,26 @@ impl Decoder {
                 // as `line::parse` gives for it.
                 // (`data` alone is the field with an empty value.)
                 let line = &rest[..len];
-                let data = if line.starts_with(b"data") {
-                    line::value_start(line, 4)
-                } else {
-                    None
+                let common = line::common_field(line);
+                // `event` and `id`, without the grammar (an `id` holding a
+                // NULL goes to `field`, which ignores it).
+                let common = match common {
+                    // (A plain scan: ids are short, and memchr's set-up costs more.)
+                    Some((Common::Id, skip)) if line[skip..].iter().any(|&b| b == 0) => None,
+                    common => common,
                 };
-                if let Some(skip) = data {
+                match common {
+                    Some((Common::Event, skip)) => {
+                        self.event_type = Some(self.value(start + skip..start + len));
+                        continue;
+                    }
+                    Some((Common::Id, skip)) => {
+                        self.id = Some(self.value(start + skip..start + len));
+                        continue;
+                    }
+                    _ => {}
+                }
+                if let Some((Common::Data, skip)) = common {
                     let value = start + skip..start + len;
                     // "Append the field value to the data buffer, then append
                     // a single U+000A LINE FEED (LF) character to the data
@@ -869,6 +891,7 @@ impl Decoder {
     /// The range `value` of the block as text: a shared slice when it is
     /// valid UTF-8 (the only check it gets), else its UTF-8 decoding with
     /// replacement.
+    #[inline(always)]
     fn value(&mut self, value: Range<usize>) -> ByteString {
         self.block.value(value)
     }

@@ -430,7 +430,7 @@ impl Decoder {
                 // NULL goes to `field`, which ignores it).
                 let common = match common {
                     // (A plain scan: ids are short, and memchr's set-up costs more.)
-                    Some((Common::Id, skip)) if line[skip..].iter().any(|&b| b == 0) => None,
+                    Some((Common::Id, skip)) if !line[skip..].iter().all(|&b| b != 0) => None,
                     common => common,
                 };
                 match common {
@@ -478,6 +478,9 @@ impl Decoder {
                         }
                         Data::None => self.data = Data::One(self.value(value)),
                         Data::One(_) => self.start_joined(value, size),
+                    }
+                    if let Data::Joined(_) = self.data {
+                        self.join_run();
                     }
                     continue;
                 }
@@ -894,6 +897,52 @@ impl Decoder {
     #[inline(always)]
     fn value(&mut self, value: Range<usize>) -> ByteString {
         self.block.value(value)
+    }
+
+    /// Appends the run of `data` lines at `block_pos` to the joined data
+    /// in one tight loop (multi-line data: W3's events are 1,000 lines),
+    /// up to the first other line, or one the line loop must judge (over a
+    /// limit).
+    #[inline(never)]
+    fn join_run(&mut self) {
+        let Data::Joined(joined) = &mut self.data else {
+            return;
+        };
+        let bytes = self.block.bytes();
+        let (max_line, max_event) = (self.limits.max_line_len, self.limits.max_event_len);
+        let mut pos = self.block_pos;
+        let mut size = self.data_len;
+        while bytes[pos..].starts_with(b"data") {
+            let rest = &bytes[pos..];
+            // Every line in the block ends with a line ending.
+            let Some(len) = memchr::memchr2(b'\n', b'\r', rest) else {
+                break;
+            };
+            let Some(skip) = line::value_start(&rest[..len], 4) else {
+                break;
+            };
+            let next = size + 1 + (len - skip);
+            if len > max_line || next > max_event {
+                break;
+            }
+            if rest[len] == b'\n' {
+                // The value and its LF in one copy.
+                joined.extend_from_slice(&rest[skip..=len]);
+                pos += len + 1;
+            } else {
+                joined.extend_from_slice(&rest[skip..len]);
+                joined.push(b'\n');
+                pos += len
+                    + if rest.get(len + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    };
+            }
+            size = next;
+        }
+        self.block_pos = pos;
+        self.data_len = size;
     }
 
     /// Multi-line data: the first `data` line (if kept) and this one,

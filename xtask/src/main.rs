@@ -149,7 +149,14 @@ fn conformance(args: &[&str]) -> Result<()> {
 }
 
 fn bench_report() -> Result<()> {
-    step("benchmarks", cargo(&["bench", "-p", "bourn-benches"]))?;
+    // One criterion directory for every step: criterion's own default is
+    // relative to the bench's working directory (`benches/`) when it cannot
+    // place the target directory, and the report must read what it wrote.
+    let criterion = target_dir().join("criterion");
+    std::fs::create_dir_all(&criterion)?;
+    let mut bench = cargo(&["bench", "-p", "bourn-benches"]);
+    bench.env("CRITERION_HOME", &criterion);
+    step("benchmarks", bench)?;
     // The server rows (issue 3): the load example, bourn beside axum's `Sse`
     // + broadcast, 1,000 and 10,000 connections (about a minute on 2 cores).
     // 10,000 connections need more descriptors than the usual soft limit:
@@ -211,7 +218,7 @@ fn bench_report() -> Result<()> {
     // The client rows at 1,000 connections (issue 4): RSS per connection and
     // events/s, each client kind in its own process, beside the criterion
     // directory's `client-cost.json`.
-    let conns = target.join("criterion").join("client-conns.json");
+    let conns = criterion.join("client-conns.json");
     let mut clients = Command::new("sh");
     clients
         .arg("-c")
@@ -236,23 +243,22 @@ fn bench_report() -> Result<()> {
         .arg(&conns)
         .current_dir(root());
     step("client connections", clients)?;
-    step(
-        "bench report",
-        cargo(&[
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "bourn-benches",
-            "--bin",
-            "bench-report",
-            "--",
-            "--server-json",
-            &json.to_string_lossy(),
-            "--hub-json",
-            &hub_json.to_string_lossy(),
-        ]),
-    )
+    let mut report = cargo(&[
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "bourn-benches",
+        "--bin",
+        "bench-report",
+        "--",
+        "--server-json",
+        &json.to_string_lossy(),
+        "--hub-json",
+        &hub_json.to_string_lossy(),
+    ]);
+    report.env("CRITERION_HOME", &criterion);
+    step("bench report", report)
 }
 
 fn e2e() -> Result<()> {

@@ -177,11 +177,9 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .expect("client runtime")
 }
 
-/// CPU time this thread has run, from the scheduler's own accounting (ns).
+/// CPU time this thread has run, from the scheduler's own accounting.
 fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    bourn_benches::rounds::thread_cpu_ns().map(Duration::from_nanos)
 }
 
 #[derive(serde::Serialize)]

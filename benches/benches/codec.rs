@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 use bourn_benches::check::{RowCheck, SLOW_PASS, Status};
 use bourn_benches::report::{BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY};
 use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
-use bourn_benches::{Feed, Tally, criterion_dir};
+use bourn_benches::{Feed, Tally, criterion_dir, rounds};
 use bytes::{Bytes, BytesMut};
 use criterion::measurement::WallTime;
 use criterion::{
@@ -247,10 +247,65 @@ fn conformance(_: &mut Criterion) {
 
 fn decode(c: &mut Criterion) {
     let size = if measuring() { FULL_SIZE } else { SMOKE_SIZE };
+    let mut cells = Vec::new();
     for w in workload::all(size) {
         for feed in &w.feeds {
             decode_group(c, &w, *feed);
+            if w.id != "W6" {
+                cells.push(decode_rounds(&w, *feed));
+            }
         }
+    }
+    if measuring() {
+        rounds::write(&criterion_dir(), &cells)
+            .expect("write the decode rounds beside criterion's results");
+    }
+}
+
+/// The fast decode rows of one W1–W5 cell in interleaved rounds (see
+/// `bourn_benches::rounds`): five rounds of at least 0.25 s of CPU time per
+/// row when measuring, one pass each under `cargo test --benches`.
+/// eventsource-stream is left out: it is 3–17,000× slower than bourn in
+/// criterion's table, never the fastest peer.
+fn decode_rounds(w: &workload::Workload, feed: Feed) -> rounds::Cell {
+    let (count, min_cpu_seconds) = if measuring() { (5, 0.25) } else { (1, 0.0) };
+    let chunks = feed.split(&w.bytes);
+    let chunks = chunks.as_slice();
+    let expected = w.expected;
+    let line_ends = Tally {
+        events: w.line_end_bytes,
+        data_bytes: 0,
+    };
+    let mut buf = BytesMut::new();
+    let rows: Vec<rounds::Row<'_>> = vec![
+        (
+            "bourn-codec",
+            expected,
+            Box::new(move || bourn(chunks, &mut buf)),
+        ),
+        (BOURN_BYTES, expected, Box::new(|| bourn_bytes(chunks))),
+        (BOURN_REF, expected, Box::new(|| bourn_ref(chunks))),
+        ("sse-stream", expected, Box::new(|| sse_stream(chunks))),
+        ("sse-core", expected, Box::new(|| sse_core(chunks))),
+        ("sse-parse", expected, Box::new(|| sse_parse(chunks))),
+        (MEMCHR2, line_ends, Box::new(|| memchr2(chunks))),
+    ];
+    let rows = rounds::measure(rows, w.bytes.len() as u64, count, min_cpu_seconds);
+    for row in &rows {
+        eprintln!(
+            "decode-rounds {}-{} {:<18} {:>8.1} MiB/s  bourn/row {:.3}",
+            w.id,
+            feed.name(),
+            row.name,
+            row.bytes_per_second / (1024.0 * 1024.0),
+            row.reference_ratio
+        );
+    }
+    rounds::Cell {
+        workload: w.id.to_owned(),
+        feed: feed.name(),
+        rounds: count,
+        rows,
     }
 }
 

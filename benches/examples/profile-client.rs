@@ -99,10 +99,7 @@ fn main() {
 
 /// This thread's CPU time (`/proc/thread-self/schedstat`).
 fn cpu() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
+    bourn_benches::rounds::thread_cpu_ns().map_or(Duration::ZERO, Duration::from_nanos)
 }
 
 /// Reads the stream at `url` to its end with `row`; returns the events seen.

@@ -54,13 +54,14 @@ fn main() {
         .expect("a workload id, W1 to W6");
     let chunks = feed.split(&w.bytes);
     let mut buf = BytesMut::new();
-    let (start, cpu) = (Instant::now(), cpu_ns());
+    let (start, cpu) = (Instant::now(), bourn_benches::rounds::thread_cpu_ns());
     let mut data = 0;
     for _ in 0..reps {
         data = run(row, &chunks, &mut buf);
     }
     let secs = start.elapsed().as_secs_f64();
-    let cpu_secs = cpu_ns().map_or(secs, |ns| (ns - cpu.unwrap_or(0)) as f64 / 1e9);
+    let cpu_secs = bourn_benches::rounds::thread_cpu_ns()
+        .map_or(secs, |ns| (ns - cpu.unwrap_or(0)) as f64 / 1e9);
     let expected = if row.starts_with("memchr2") {
         w.line_end_bytes
     } else if row == "owned-floor" {
@@ -76,13 +77,6 @@ fn main() {
         mib / cpu_secs,
         mib / secs
     );
-}
-
-/// This thread's CPU time in ns (`/proc/thread-self/schedstat`): on shared
-/// cores it moves less than wall clock.
-fn cpu_ns() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    stat.split_whitespace().next()?.parse().ok()
 }
 
 /// Decodes one stream with `row`; returns the total data length (memchr2:

@@ -11,12 +11,15 @@
 //!   once before measuring (stored beside criterion's results);
 //! - [`report`]: turns criterion's results and the checks into `REPORT.md`
 //!   (the `bench-report` binary);
+//! - [`rounds`]: the decode rows timed in interleaved rounds, ratios taken
+//!   within a round (what the report sets beside criterion's table);
 //! - [`first_events`] and [`BlankLines`]: what the client benchmarks serve
 //!   and the raw-hyper floor they count with.
 #![forbid(unsafe_code)]
 
 pub mod check;
 pub mod report;
+pub mod rounds;
 pub mod workload;
 
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use crate::check::{self, RowCheck, Status};
+use crate::rounds;
 
 /// The bourn row of every codec group.
 pub const BOURN: &str = "bourn-codec";
@@ -305,6 +306,8 @@ pub struct Report {
     pub rows: BTreeMap<(String, String), Row>,
     /// Conformance results by decoder.
     pub conformance: BTreeMap<String, PeerConformance>,
+    /// The decode rows timed in interleaved rounds (`decode-rounds.json`).
+    pub rounds: Vec<rounds::Cell>,
 }
 
 #[derive(Deserialize)]
@@ -346,7 +349,10 @@ impl Report {
     ///
     /// When the directory cannot be read. Files that do not parse are skipped.
     pub fn load(criterion_dir: &Path) -> io::Result<Report> {
-        let mut report = Report::default();
+        let mut report = Report {
+            rounds: rounds::read(criterion_dir),
+            ..Report::default()
+        };
         let mut dirs = vec![criterion_dir.to_path_buf()];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir)? {
@@ -509,7 +515,13 @@ impl Report {
         if !cells.is_empty() {
             self.render_targets(out, &cells)?;
             self.render_decode(out, &cells)?;
+        } else if !self.rounds.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "## Targets")?;
+            writeln!(out)?;
+            self.render_rounds_target(out)?;
         }
+        self.render_rounds(out)?;
         self.render_conformance(out)?;
         self.render_encode(out)?;
         self.render_others(out)?;
@@ -532,6 +544,119 @@ impl Report {
         writeln!(out, "## Method")?;
         writeln!(out)?;
         writeln!(out, "{METHOD}")?;
+        Ok(())
+    }
+
+    /// The first target judged on the interleaved rounds, when they ran.
+    fn render_rounds_target(&self, out: &mut String) -> std::fmt::Result {
+        let cells: Vec<(&rounds::Cell, (&str, f64))> = self
+            .rounds
+            .iter()
+            .filter(|c| is_w1_to_w5(&c.workload))
+            .filter_map(|c| Some((c, rounds_fastest_peer(c)?)))
+            .collect();
+        if cells.is_empty() {
+            return Ok(());
+        }
+        let ratios: Vec<f64> = cells.iter().map(|(_, (_, r))| *r).collect();
+        let mean = geomean(&ratios);
+        let misses: Vec<String> = cells
+            .iter()
+            .filter(|(_, (_, r))| *r < PEER_FLOOR)
+            .map(|(c, (peer, r))| format!("{} {}: {r:.2}× {peer}", c.workload, c.feed))
+            .collect();
+        let verdict = if misses.is_empty() && mean >= PEER_TARGET && cells.len() == 15 {
+            "**met**"
+        } else {
+            "**NOT met**"
+        };
+        let (lowest, at) = cells
+            .iter()
+            .map(|(c, (peer, r))| (*r, format!("{} {}, vs {peer}", c.workload, c.feed)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((0.0, String::new()));
+        writeln!(
+            out,
+            "  The same target on the interleaved rounds (CPU time, ratios within a round; \
+             table below): {verdict} — geometric mean {mean:.2}× (n={}), lowest {lowest:.2}× \
+             ({at}){}.",
+            ratios.len(),
+            if misses.is_empty() {
+                String::new()
+            } else {
+                format!("; below {PEER_FLOOR}×: {}", misses.join("; "))
+            }
+        )
+    }
+
+    /// The decode rows timed in interleaved rounds: bourn's ratios.
+    fn render_rounds(&self, out: &mut String) -> std::fmt::Result {
+        if self.rounds.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "## Decode ratios, interleaved rounds")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "The same rows and inputs as above (eventsource-stream left out), timed a second \
+             way: in each of {} rounds every row runs back to back, in a rotating order, for \
+             at least 0.25 s of its thread's CPU time; a ratio is the median over rounds of \
+             bourn's rate divided by the row's rate in the same round. Criterion times one \
+             row after another, and on a shared machine the whole machine's speed drifts \
+             between rows; a ratio taken within a round does not carry that drift. \
+             `ref/…` ratios are quotients of bourn's medians.",
+            self.rounds.first().map_or(0, |c| c.rounds)
+        )?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "| workload | feed | bourn | bourn/sse-stream | bourn/sse-core | bourn/sse-parse | \
+             bourn/fastest peer | bourn/memchr2 | bytes/fastest peer | ref/fastest peer | \
+             ref/memchr2 |"
+        )?;
+        writeln!(
+            out,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for cell in &self.rounds {
+            let ratio = |name: &str| cell.row(name).map(|r| r.reference_ratio);
+            let show = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{r:.2}×"));
+            let bourn = cell
+                .row(BOURN)
+                .map_or("—".to_owned(), |r| bytes_per_second(r.bytes_per_second));
+            let fastest = rounds_fastest_peer(cell);
+            let mark = match fastest {
+                Some((_, r)) if r < PEER_FLOOR && is_w1_to_w5(&cell.workload) => " ⚠",
+                _ => "",
+            };
+            let fastest_cell = fastest.map_or("—".to_owned(), |(peer, r)| {
+                format!("{r:.2}× ({peer}){mark}")
+            });
+            // bourn/peer ÷ bourn/other = other/peer.
+            let versus = |other: Option<f64>| match (fastest, other) {
+                (Some((peer, r)), Some(o)) if o > 0.0 => format!("{:.2}× ({peer})", r / o),
+                _ => "—".to_owned(),
+            };
+            let memchr = ratio(MEMCHR2);
+            let of_memchr = |other: Option<f64>| match (memchr, other) {
+                (Some(m), Some(o)) if o > 0.0 => format!("{:.2}×", m / o),
+                _ => "—".to_owned(),
+            };
+            writeln!(
+                out,
+                "| {} | {} | {bourn} | {} | {} | {} | {fastest_cell} | {} | {} | {} | {} |",
+                cell.workload,
+                cell.feed,
+                show(ratio("sse-stream")),
+                show(ratio("sse-core")),
+                show(ratio("sse-parse")),
+                show(memchr),
+                versus(ratio(BOURN_BYTES)),
+                versus(ratio(BOURN_REF)),
+                of_memchr(ratio(BOURN_REF)),
+            )?;
+        }
         Ok(())
     }
 
@@ -593,6 +718,7 @@ impl Report {
         if !misses.is_empty() {
             writeln!(out, "  Below {PEER_FLOOR}×: {}.", misses.join("; "))?;
         }
+        self.render_rounds_target(out)?;
         // 2. geomean bourn/memchr2 over W1–W5 >= 0.5, per feed.
         let mut feeds: Vec<String> = cells.iter().map(|(_, f)| f.clone()).collect();
         feeds.sort_by_key(|f| feed_rank(f));
@@ -1047,6 +1173,16 @@ covered (eventsource-stream takes minutes on one 16 MiB chunk).
 - criterion: 10 flat samples, 0.5 s warm-up, 2 s measurement, `lto = true`, \
 `codegen-units = 1` for every crate alike. The machine is shared: compare within one run.";
 
+/// The fastest peer of a rounds cell: the peer row with the lowest
+/// bourn/row ratio, and that ratio.
+fn rounds_fastest_peer(cell: &rounds::Cell) -> Option<(&str, f64)> {
+    cell.rows
+        .iter()
+        .filter(|r| PEERS.iter().any(|(name, _)| *name == r.name))
+        .map(|r| (r.name.as_str(), r.reference_ratio))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 fn split_decode_group(group: &str) -> Option<(String, String)> {
     let rest = group.strip_prefix("decode-")?;
     let (workload, feed) = rest.split_once('-')?;
@@ -1257,6 +1393,54 @@ mod tests {
         assert!(md.contains("as their geometric mean: **NOT met**"), "{md}");
         assert!(md.contains("Below 1×: W3 whole: 0.75× sse-core."), "{md}");
         assert!(md.contains("0.75× (sse-core) ⚠"), "{md}");
+    }
+
+    #[test]
+    fn rounds_are_judged_on_their_own_fastest_peer() {
+        let rate = |name: &str, ratio: f64| rounds::RowRate {
+            name: name.into(),
+            bytes_per_second: f64::from(1u32 << 30) / ratio,
+            reference_ratio: ratio,
+        };
+        let mut report = Report::default();
+        for w in ["W1", "W2", "W3", "W4", "W5"] {
+            for feed in ["whole", "4KiB", "61B"] {
+                report.rounds.push(rounds::Cell {
+                    workload: w.into(),
+                    feed: feed.into(),
+                    rounds: 5,
+                    rows: vec![
+                        rate(BOURN, 1.0),
+                        rate(BOURN_REF, 0.5),
+                        rate("sse-core", 1.5),
+                        rate("sse-stream", 1.4),
+                        rate(MEMCHR2, 0.25),
+                    ],
+                });
+            }
+        }
+        let md = report.render();
+        assert!(
+            md.contains(
+                "The same target on the interleaved rounds (CPU time, ratios within a round; \
+                 table below): **met** — geometric mean 1.40× (n=15), lowest 1.40× (W1 whole, \
+                 vs sse-stream)."
+            ),
+            "{md}"
+        );
+        // ref/fastest peer = 1.4 / 0.5; ref/memchr2 = 0.25 / 0.5.
+        assert!(
+            md.contains("| W1 | whole | 1.00 GiB/s | 1.40× | 1.50× | — | 1.40× (sse-stream) | 0.25× | — | 2.80× (sse-stream) | 0.50× |"),
+            "{md}"
+        );
+        // One cell below the fastest peer: not met, named and flagged.
+        report.rounds[2].rows[3] = rate("sse-stream", 0.9);
+        let md = report.render();
+        assert!(
+            md.contains("**NOT met** — geometric mean 1.36× (n=15), lowest 0.90× (W1 61B, vs sse-stream); below 1×: W1 61B: 0.90× sse-stream."),
+            "{md}"
+        );
+        assert!(md.contains("0.90× (sse-stream) ⚠"), "{md}");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! Each call first interprets the lines it already holds; when they run
 //! out, it cuts every complete line from the caller's `BytesMut` at once
 //! (`memrchr2` finds the last line ending, one `split_to` takes the bytes
-//! without copying). Lines in the block are then framed with `memchr2`; a
-//! `data:` line is recognised by its prefix, any other line is classified
-//! by the nom grammar in `line.rs`. Each value a frame keeps (`data`,
+//! without copying). Lines in the block are then framed with `memchr2`;
+//! `data`, `event` and `id` lines are recognised by their names
+//! (`line::common_field`), any other line is classified by the nom grammar
+//! in `line.rs`. Each value a frame keeps (`data`,
 //! `event`, `id`, a comment) is a slice of the block: a reference count,
 //! never a copy. A block of 512 bytes or more is checked as UTF-8 in
 //! spans of 8 KiB or more, each when a value in it is first kept (just
@@ -16,7 +17,9 @@
 //! bytes no value keeps (names, line endings, the later lines of multi-line
 //! data) are not checked there. Multi-line
 //! `data` is joined as bytes into one buffer, the only copy, and checked
-//! once when the event is dispatched. A value that is not valid UTF-8 is
+//! once when the event is dispatched: a `data` line followed by another is
+//! copied at once (never kept or checked on its own), and a run of them is
+//! copied in one tight loop (`join_run`). A value that is not valid UTF-8 is
 //! decoded with replacement on its own, which gives what decoding the
 //! whole stream first gives: line endings, `:` and space are ASCII, and an
 //! invalid sequence never swallows an ASCII byte.

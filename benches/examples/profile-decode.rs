@@ -19,7 +19,8 @@
 //! `sse-stream`; `memchr2`; `memchr2+utf8`: the same scan and a SIMD UTF-8
 //! check of each chunk, what any decoder handing out `&str` must do at
 //! least; `owned-floor`: the append, the scan and one shared, checked
-//! `ByteString` per non-blank line, nothing parsed). Workloads are 4 MiB
+//! `ByteString` per non-blank line, nothing parsed; `append`: the harness's
+//! copy of each chunk into the `BytesMut` alone). Workloads are 4 MiB
 //! (W6: 1 MiB; `PROFILE_MIB` sets another size) so a callgrind run is
 //! quick. CPU time is read from `/proc/thread-self/schedstat`, which
 //! advances at scheduler ticks (4 ms here): give a timed run enough
@@ -68,6 +69,8 @@ fn main() {
         .map_or(secs, |ns| (ns - cpu.unwrap_or(0)) as f64 / 1e9);
     let expected = if row.starts_with("memchr2") {
         w.line_end_bytes
+    } else if row == "append" {
+        w.bytes.len() as u64
     } else if row == "owned-floor" {
         w.bytes.len() as u64 - w.line_end_bytes
     } else {
@@ -98,6 +101,14 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
             .map(|chunk| memchr::memchr2_iter(b'\n', b'\r', chunk).count())
             .sum(),
         "owned-floor" => owned_floor(chunks, buf),
+        "append" => chunks
+            .iter()
+            .map(|chunk| {
+                buf.clear();
+                buf.extend_from_slice(chunk);
+                buf.len()
+            })
+            .sum(),
         "memchr2+utf8" => chunks
             .iter()
             .map(|chunk| {

@@ -428,26 +428,26 @@ impl Decoder {
                 // as `line::parse` gives for it.
                 // (`data` alone is the field with an empty value.)
                 let line = &rest[..len];
-                let common = line::common_field(line);
-                // `event` and `id`, without the grammar (an `id` holding a
-                // NULL goes to `field`, which ignores it).
-                let common = match common {
-                    // (A plain scan: ids are short, and memchr's set-up costs more.)
-                    Some((Common::Id, skip)) if !line[skip..].iter().all(|&b| b != 0) => None,
-                    common => common,
+                let data = if line.first() == Some(&b'd') && line.starts_with(b"data") {
+                    line::value_start(line, 4)
+                } else {
+                    // `event` and `id`, without the grammar either (an `id`
+                    // holding a NULL goes to `field`, which ignores it; a
+                    // plain scan: ids are short, and memchr's set-up costs
+                    // more).
+                    match line::common_field(line) {
+                        Some((Common::Event, skip)) => {
+                            self.event_type = Some(self.value(start + skip..start + len));
+                            continue;
+                        }
+                        Some((Common::Id, skip)) if line[skip..].iter().all(|&b| b != 0) => {
+                            self.id = Some(self.value(start + skip..start + len));
+                            continue;
+                        }
+                        _ => None,
+                    }
                 };
-                match common {
-                    Some((Common::Event, skip)) => {
-                        self.event_type = Some(self.value(start + skip..start + len));
-                        continue;
-                    }
-                    Some((Common::Id, skip)) => {
-                        self.id = Some(self.value(start + skip..start + len));
-                        continue;
-                    }
-                    _ => {}
-                }
-                if let Some((Common::Data, skip)) = common {
+                if let Some(skip) = data {
                     let value = start + skip..start + len;
                     // "Append the field value to the data buffer, then append
                     // a single U+000A LINE FEED (LF) character to the data

@@ -204,6 +204,33 @@ impl Block {
     }
 }
 
+/// Multi-line data: the first `data` value (if one is kept) and `value`,
+/// each followed by an LF, in a new buffer of `capacity` bytes.
+fn start_joined(data: &mut Data, value: &[u8], capacity: usize) {
+    let mut joined = Vec::with_capacity(capacity);
+    if let Data::One(first) = core::mem::take(data) {
+        joined.extend_from_slice(first.as_bytes());
+        joined.push(b'\n');
+    }
+    joined.extend_from_slice(value);
+    joined.push(b'\n');
+    *data = Data::Joined(joined);
+}
+
+/// Appends the value `line[skip..len]` of a `data` line and an LF to
+/// `joined`: in one copy when `line[len]`, its line ending, is that LF.
+/// Returns the length of the line ending (2 for a CRLF pair).
+#[inline(always)]
+fn push_data(joined: &mut Vec<u8>, line: &[u8], skip: usize, len: usize) -> usize {
+    if line[len] == b'\n' {
+        joined.extend_from_slice(&line[skip..=len]);
+        return 1;
+    }
+    joined.extend_from_slice(&line[skip..len]);
+    joined.push(b'\n');
+    1 + usize::from(line.get(len + 1) == Some(&b'\n'))
+}
+
 /// What a line other than `data:` or a blank line asks for.
 enum Step {
     /// Nothing to report (a field was set or ignored).
@@ -462,25 +489,18 @@ impl Decoder {
                     self.data_len = size;
                     match &mut self.data {
                         Data::Joined(joined) => {
-                            // The value and its LF in one copy when the line
-                            // ended with a bare LF.
-                            if ending == 1 && rest[len] == b'\n' {
-                                joined.extend_from_slice(
-                                    &rest[value.start - start..=value.end - start],
-                                );
-                            } else {
-                                joined.extend_from_slice(&self.block.bytes()[value]);
-                                joined.push(b'\n');
-                            }
+                            push_data(joined, rest, skip, len);
                         }
                         // The next line is `data` too: the value will be
                         // joined, so it is copied at once, never kept (nor
                         // checked as UTF-8) on its own.
-                        Data::None if rest[len + ending..].starts_with(b"data") => {
-                            self.start_joined(value, size);
+                        Data::None if !rest[len + ending..].starts_with(b"data") => {
+                            self.data = Data::One(self.value(value));
                         }
-                        Data::None => self.data = Data::One(self.value(value)),
-                        Data::One(_) => self.start_joined(value, size),
+                        Data::None | Data::One(_) => {
+                            let capacity = self.joined_capacity(size);
+                            start_joined(&mut self.data, &self.block.bytes()[value], capacity);
+                        }
                     }
                     if let Data::Joined(_) = self.data {
                         self.join_run();
@@ -826,20 +846,13 @@ impl Decoder {
                 return Err(error);
             }
             self.data_len = size;
-            let hint = self.joined_hint.min(self.limits.max_event_len);
             match &mut self.data {
                 Data::Joined(joined) => {
-                    joined.extend_from_slice(value);
-                    joined.push(b'\n');
+                    push_data(joined, buf, skip, len);
                 }
-                Data::One(first) => {
-                    let capacity = (size + 1).max(hint + 1).max(MIN_JOINED);
-                    let mut joined = Vec::with_capacity(capacity);
-                    joined.extend_from_slice(first.as_bytes());
-                    joined.push(b'\n');
-                    joined.extend_from_slice(value);
-                    joined.push(b'\n');
-                    self.data = Data::Joined(joined);
+                Data::One(_) => {
+                    let capacity = self.joined_capacity(size);
+                    start_joined(&mut self.data, value, capacity);
                 }
                 Data::None => return Ok(()),
             }
@@ -928,41 +941,19 @@ impl Decoder {
             if len > max_line || next > max_event {
                 break;
             }
-            if rest[len] == b'\n' {
-                // The value and its LF in one copy.
-                joined.extend_from_slice(&rest[skip..=len]);
-                pos += len + 1;
-            } else {
-                joined.extend_from_slice(&rest[skip..len]);
-                joined.push(b'\n');
-                pos += len
-                    + if rest.get(len + 1) == Some(&b'\n') {
-                        2
-                    } else {
-                        1
-                    };
-            }
+            pos += len + push_data(joined, rest, skip, len);
             size = next;
         }
         self.block_pos = pos;
         self.data_len = size;
     }
 
-    /// Multi-line data: the first `data` line (if kept) and this one,
-    /// joined into a new buffer of `size` bytes (plus the trailing LF).
-    #[inline(never)]
-    fn start_joined(&mut self, value: Range<usize>, size: usize) {
-        let capacity = (size + 1)
+    /// The first capacity of a joined data buffer for `size` bytes of
+    /// data: room for its LF, and at least the last joined event's length.
+    fn joined_capacity(&self, size: usize) -> usize {
+        (size + 1)
             .max(self.joined_hint.min(self.limits.max_event_len) + 1)
-            .max(MIN_JOINED);
-        let mut joined = Vec::with_capacity(capacity);
-        if let Data::One(first) = core::mem::take(&mut self.data) {
-            joined.extend_from_slice(first.as_bytes());
-            joined.push(b'\n');
-        }
-        joined.extend_from_slice(&self.block.bytes()[value]);
-        joined.push(b'\n');
-        self.data = Data::Joined(joined);
+            .max(MIN_JOINED)
     }
 
     /// The joined data as text, its last LF removed.

@@ -71,7 +71,7 @@ fn main() {
         w.line_end_bytes
     } else if row == "append" {
         w.bytes.len() as u64
-    } else if row == "owned-floor" {
+    } else if row == "owned-floor" || row == "copy-floor" {
         w.bytes.len() as u64 - w.line_end_bytes
     } else {
         w.expected.data_bytes
@@ -101,6 +101,7 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
             .map(|chunk| memchr::memchr2_iter(b'\n', b'\r', chunk).count())
             .sum(),
         "owned-floor" => owned_floor(chunks, buf),
+        "copy-floor" => copy_floor(chunks, buf),
         "append" => chunks
             .iter()
             .map(|chunk| {
@@ -167,6 +168,27 @@ fn owned_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
                 kept += text.len();
             }
             buf.advance(1);
+            scanned = 0;
+        }
+        scanned = buf.len();
+    }
+    kept
+}
+
+fn copy_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
+    buf.clear();
+    let mut kept = 0;
+    let mut scanned = 0;
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        while let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[scanned..]) {
+            let end = scanned + at;
+            if end > 0 {
+                let line = std::str::from_utf8(&buf[..end]).expect("utf8");
+                let text = bytestring::ByteString::from(line);
+                kept += std::hint::black_box(text).len();
+            }
+            buf.advance(end + 1);
             scanned = 0;
         }
         scanned = buf.len();

@@ -23,7 +23,7 @@ use crate::decoder::parse_retry;
 use crate::error::DecodeError;
 use crate::event::DEFAULT_EVENT_TYPE;
 use crate::limits::Limits;
-use crate::line::{self, Line};
+use crate::line::{self, Line, LineEnds};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -238,6 +238,8 @@ pub struct RefDecoder {
     joined: Vec<u8>,
     event_type: Value,
     id: Value,
+    /// The line-ending searcher.
+    ends: LineEnds,
 }
 
 impl RefDecoder {
@@ -262,6 +264,7 @@ impl RefDecoder {
             joined: Vec::new(),
             event_type: Value::default(),
             id: Value::default(),
+            ends: LineEnds::new(),
         }
     }
 
@@ -353,7 +356,7 @@ impl RefDecoder {
         }
         if self.discarding_line {
             // The rest of an over-long line.
-            let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) else {
+            let Some(end) = self.ends.find(chunk) else {
                 self.offset += chunk.len() as u64;
                 return;
             };
@@ -385,7 +388,7 @@ impl RefDecoder {
             return;
         }
         if !self.partial.is_empty() {
-            let Some(end) = memchr::memchr2(b'\n', b'\r', chunk) else {
+            let Some(end) = self.ends.find(chunk) else {
                 self.grow_partial(chunk, on_frame);
                 return;
             };
@@ -423,7 +426,7 @@ impl RefDecoder {
     /// the chunk (its LF, if any, comes first in the next one).
     #[inline]
     fn complete_lines(&mut self, chunk: &[u8]) -> Option<usize> {
-        let last = memchr::memrchr2(b'\n', b'\r', chunk)?;
+        let last = self.ends.rfind(chunk)?;
         let end = last + 1;
         if chunk[last] == b'\r' && end == chunk.len() {
             self.skip_lf = true;
@@ -487,7 +490,7 @@ impl RefDecoder {
             let len = match (rest[0], first_len) {
                 (b'\n' | b'\r', _) => 0,
                 (_, Some(len)) if start == 0 => len,
-                _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
+                _ => self.ends.find(rest).unwrap_or(rest.len()),
             };
             let ending = match rest.get(len) {
                 Some(b'\r') if rest.get(len + 1) == Some(&b'\n') => 2,

@@ -56,7 +56,7 @@ use bytestring::ByteString;
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::limits::Limits;
-use crate::line::{self, Common, Line};
+use crate::line::{self, Common, Line, LineEnds};
 use crate::message_event::MessageEvent;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -318,6 +318,8 @@ pub struct Decoder {
     spare: usize,
     /// `decode_bytes`: the unterminated line held between chunks.
     held: BytesMut,
+    /// The line-ending searcher.
+    ends: LineEnds,
 }
 
 impl Decoder {
@@ -348,6 +350,7 @@ impl Decoder {
             joined_hint: 0,
             spare: 0,
             held: BytesMut::new(),
+            ends: LineEnds::new(),
         }
     }
 
@@ -417,7 +420,7 @@ impl Decoder {
                     b'\n' | b'\r' => 0,
                     // The cut found where the block's first line ends.
                     _ if start == 0 => self.first_len,
-                    _ => memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len()),
+                    _ => self.ends.find(rest).unwrap_or(rest.len()),
                 };
                 // "a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
                 // pair, a single U+000A LINE FEED (LF) character not preceded
@@ -535,7 +538,7 @@ impl Decoder {
             // (a BOM, an LF to skip, a line to discard): most calls on
             // small chunks find none, and return without a call.
             let first = if self.bom_checked && !self.skip_lf && !self.discarding_line {
-                match memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) {
+                match self.ends.find(&buf[self.scanned..]) {
                     Some(at) => Some(self.scanned + at),
                     None => {
                         self.scanned = buf.len();
@@ -665,7 +668,7 @@ impl Decoder {
                 }
                 // The first line ending, then the last: a block of one line (small
                 // chunks) is scanned once, and its line is not scanned again.
-                let Some(first) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+                let Some(first) = self.ends.find(&buf[self.scanned..]) else {
                     self.scanned = buf.len();
                     if self.scanned > self.limits.max_line_len {
                         // The line has not ended: drop what arrived, and the rest as it comes.
@@ -680,7 +683,7 @@ impl Decoder {
                 self.scanned + first
             }
         };
-        let end = match memchr::memrchr2(b'\n', b'\r', &buf[first + 1..]) {
+        let end = match self.ends.rfind(&buf[first + 1..]) {
             Some(last) => first + 1 + last + 1,
             None => first + 1,
         };
@@ -778,13 +781,13 @@ impl Decoder {
             if self.held.is_empty() && self.bom_checked && !self.skip_lf && !self.discarding_line {
                 // Nothing held: every complete line of the chunk is a block,
                 // without a copy.
-                let Some(last) = memchr::memrchr2(b'\n', b'\r', chunk) else {
+                let Some(last) = self.ends.rfind(chunk) else {
                     // No line ending: all of it is held.
                     self.held.extend_from_slice(chunk);
                     chunk.clear();
                     continue;
                 };
-                let first = memchr::memchr2(b'\n', b'\r', chunk).unwrap_or(last);
+                let first = self.ends.find(chunk).unwrap_or(last);
                 let end = last + 1;
                 if chunk[last] == b'\r' && end == chunk.len() {
                     self.skip_lf = true;
@@ -799,7 +802,7 @@ impl Decoder {
             }
             // Held bytes, or no line ending: copy up to the first line
             // ending (all of the chunk without one) and decode from there.
-            let take = match memchr::memchr2(b'\n', b'\r', chunk) {
+            let take = match self.ends.find(chunk) {
                 Some(end) if chunk[end] == b'\r' && chunk.get(end + 1) == Some(&b'\n') => end + 2,
                 Some(end) => end + 1,
                 None => chunk.len(),
@@ -818,7 +821,7 @@ impl Decoder {
             return Ok(());
         }
         loop {
-            let Some(len) = memchr::memchr2(b'\n', b'\r', &buf[self.scanned..]) else {
+            let Some(len) = self.ends.find(&buf[self.scanned..]) else {
                 self.scanned = buf.len();
                 return Ok(());
             };
@@ -931,7 +934,7 @@ impl Decoder {
         while bytes[pos..].starts_with(b"data") {
             let rest = &bytes[pos..];
             // Every line in the block ends with a line ending.
-            let Some(len) = memchr::memchr2(b'\n', b'\r', rest) else {
+            let Some(len) = self.ends.find(rest) else {
                 break;
             };
             let Some(skip) = line::value_start(&rest[..len], 4) else {
@@ -985,7 +988,7 @@ impl Decoder {
     /// Drops bytes of an over-long line up to its line ending. Returns false
     /// when the buffer ran out first.
     fn discard_line(&mut self, buf: &mut BytesMut) -> bool {
-        let Some(end) = memchr::memchr2(b'\n', b'\r', buf) else {
+        let Some(end) = self.ends.find(buf) else {
             let len = buf.len();
             self.consume(buf, len);
             return false;

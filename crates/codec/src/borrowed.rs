@@ -630,7 +630,7 @@ impl RefDecoder {
             b"event" => self.event_type.set(lines, value),
             // "If the field value does not contain U+0000 NULL, then set
             // the last event ID buffer to the field value."
-            b"id" if lines.bytes[value.clone()].iter().all(|&b| b != 0) => {
+            b"id" if !line::has_nul(&lines.bytes[value.clone()]) => {
                 self.id.set(lines, value);
             }
             b"retry" => {

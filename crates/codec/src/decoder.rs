@@ -462,15 +462,13 @@ impl Decoder {
                     line::value_start(line, 4)
                 } else {
                     // `event` and `id`, without the grammar either (an `id`
-                    // holding a NULL goes to `field`, which ignores it; a
-                    // plain scan: ids are short, and memchr's set-up costs
-                    // more).
+                    // holding a NULL goes to `field`, which ignores it).
                     match line::common_field(line) {
                         Some((Common::Event, skip)) => {
                             self.event_type = Some(self.value(start + skip..start + len));
                             continue;
                         }
-                        Some((Common::Id, skip)) if line[skip..].iter().all(|&b| b != 0) => {
+                        Some((Common::Id, skip)) if !line::has_nul(&line[skip..]) => {
                             self.id = Some(self.value(start + skip..start + len));
                             continue;
                         }
@@ -894,7 +892,7 @@ impl Decoder {
                 // the last event ID buffer to the field value. Otherwise,
                 // ignore the field." (A plain scan: ids are short, and
                 // memchr's set-up costs more than the scan.)
-                b"id" if value.iter().all(|&b| b != 0) => {
+                b"id" if !line::has_nul(value) => {
                     let value = range(value);
                     self.id = Some(self.value(value));
                     Step::Continue

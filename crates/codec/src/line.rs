@@ -107,6 +107,28 @@ mod tests {
     use alloc::vec::Vec;
 
     #[test]
+    fn a_null_is_found_at_every_position_and_length() {
+        for len in 0..40 {
+            let clean: Vec<u8> = (0..len).map(|i| [b'1', 0x80, 0xFF, b'a'][i % 4]).collect();
+            assert!(!has_nul(&clean), "{len} bytes without a NULL");
+            for at in 0..len {
+                let mut bytes = clean.clone();
+                bytes[at] = 0;
+                assert!(has_nul(&bytes), "NULL at {at} of {len}");
+                // Bytes around it that could borrow into it: 0x01 and 0x80.
+                if at + 1 < len {
+                    bytes[at + 1] = 0x01;
+                }
+                assert!(has_nul(&bytes), "NULL at {at} of {len}, then 0x01");
+            }
+        }
+        // 0x01 followed by 0x00-free bytes is no NULL (a borrow that never starts).
+        assert!(!has_nul(&[
+            0x01, 0x01, 0x80, 0x01, 0x01, 0x7F, 0x80, 0x01, 0x01
+        ]));
+    }
+
+    #[test]
     fn line_ends_are_found_at_every_length_and_position() {
         // Both searchers: AVX2 (where the CPU has it) and the portable one.
         let searchers = [
@@ -205,6 +227,27 @@ mod tests {
             assert_eq!(parse(input), *expected, "{}", input.escape_ascii());
         }
     }
+}
+
+/// Whether `bytes` holds a NULL byte (an `id` that does, is ignored):
+/// eight bytes at a time. Ids are short, so this costs less than
+/// memchr's set-up, and much less than a byte loop.
+#[inline]
+pub(crate) fn has_nul(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut le = [0; 8];
+        le.copy_from_slice(word);
+        let word = u64::from_le_bytes(le);
+        // A byte is zero exactly when its bit 7 is set here (the classic
+        // test: borrows only run from a zero byte upwards).
+        if word.wrapping_sub(LOW) & !word & HIGH != 0 {
+            return true;
+        }
+    }
+    words.remainder().contains(&0)
 }
 
 /// Finds line endings (`\n` or `\r`): memchr's AVX2 searcher called

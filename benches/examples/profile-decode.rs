@@ -19,7 +19,9 @@
 //! `sse-stream`; `memchr2`; `memchr2+utf8`: the same scan and a SIMD UTF-8
 //! check of each chunk, what any decoder handing out `&str` must do at
 //! least; `owned-floor`: the append, the scan and one shared, checked
-//! `ByteString` per non-blank line, nothing parsed; `append`: the harness's
+//! `ByteString` per non-blank line, nothing parsed; `copy-floor`: the same
+//! with each line checked and copied into a `ByteString` of its own (an
+//! allocation per line, no reference count); `append`: the harness's
 //! copy of each chunk into the `BytesMut` alone). Workloads are 4 MiB
 //! (W6: 1 MiB; `PROFILE_MIB` sets another size) so a callgrind run is
 //! quick. CPU time is read from `/proc/thread-self/schedstat`, which
@@ -175,6 +177,11 @@ fn owned_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     kept
 }
 
+/// `owned_floor`, but each line is checked in place and copied into a
+/// `ByteString` of its own (one allocation per line, no reference count,
+/// nothing split from the buffer): the allocating alternative, which no
+/// decoder here may take (issue 14 keeps single-line events free of
+/// allocations). Returns the bytes of the lines.
 fn copy_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
     buf.clear();
     let mut kept = 0;

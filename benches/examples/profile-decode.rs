@@ -157,24 +157,10 @@ fn whole_chars(chunk: &[u8]) -> &[u8] {
 /// A floor for single-line events (W1, W2, W4, W5); W3's joined lines cost
 /// a copy each instead.
 fn owned_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
-    buf.clear();
-    let mut kept = 0;
-    let mut scanned = 0;
-    for chunk in chunks {
-        buf.extend_from_slice(chunk);
-        while let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[scanned..]) {
-            let end = scanned + at;
-            if end > 0 {
-                let line = buf.split_to(end).freeze();
-                let text = bytestring::ByteString::try_from(line).expect("the workloads are UTF-8");
-                kept += text.len();
-            }
-            buf.advance(1);
-            scanned = 0;
-        }
-        scanned = buf.len();
-    }
-    kept
+    floor(chunks, buf, |buf, end| {
+        let line = buf.split_to(end).freeze();
+        bytestring::ByteString::try_from(line).expect("the workloads are UTF-8")
+    })
 }
 
 /// `owned_floor`, but each line is checked in place and copied into a
@@ -183,6 +169,22 @@ fn owned_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
 /// decoder here may take (issue 14 keeps single-line events free of
 /// allocations). Returns the bytes of the lines.
 fn copy_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
+    floor(chunks, buf, |buf, end| {
+        let line = std::str::from_utf8(&buf[..end]).expect("the workloads are UTF-8");
+        let text = bytestring::ByteString::from(line);
+        buf.advance(end);
+        text
+    })
+}
+
+/// The floors' loop: appends each chunk, and hands every non-blank line
+/// (`buf[..end]`) to `take`, which makes it a `ByteString` and drops it
+/// from `buf`. Returns the bytes of the lines.
+fn floor(
+    chunks: &[Bytes],
+    buf: &mut BytesMut,
+    take: impl Fn(&mut BytesMut, usize) -> bytestring::ByteString,
+) -> usize {
     buf.clear();
     let mut kept = 0;
     let mut scanned = 0;
@@ -191,11 +193,9 @@ fn copy_floor(chunks: &[Bytes], buf: &mut BytesMut) -> usize {
         while let Some(at) = memchr::memchr2(b'\n', b'\r', &buf[scanned..]) {
             let end = scanned + at;
             if end > 0 {
-                let line = std::str::from_utf8(&buf[..end]).expect("utf8");
-                let text = bytestring::ByteString::from(line);
-                kept += std::hint::black_box(text).len();
+                kept += std::hint::black_box(take(buf, end)).len();
             }
-            buf.advance(end + 1);
+            buf.advance(1);
             scanned = 0;
         }
         scanned = buf.len();

@@ -890,8 +890,7 @@ impl Decoder {
                 }
                 // "If the field value does not contain U+0000 NULL, then set
                 // the last event ID buffer to the field value. Otherwise,
-                // ignore the field." (A plain scan: ids are short, and
-                // memchr's set-up costs more than the scan.)
+                // ignore the field."
                 b"id" if !line::has_nul(value) => {
                     let value = range(value);
                     self.id = Some(self.value(value));

@@ -289,9 +289,3 @@ impl LineEnds {
         memchr::memrchr2(b'\n', b'\r', haystack)
     }
 }
-
-impl Default for LineEnds {
-    fn default() -> Self {
-        LineEnds::new()
-    }
-}

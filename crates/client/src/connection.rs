@@ -6,7 +6,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bourn_codec::{DecodeError, Decoder, Frame};
-use bytes::BytesMut;
+use bytes::Bytes;
 use http_body::Body;
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
@@ -33,7 +33,9 @@ pub(crate) enum Read {
 pub(crate) struct Connection {
     body: Incoming,
     decoder: Decoder,
-    buf: BytesMut,
+    /// The body chunk being decoded: `Decoder::decode_bytes` slices the
+    /// complete lines of a large chunk instead of copying them.
+    chunk: Bytes,
     /// Bytes arrived since the decoder last returned `Ok(None)`: only then
     /// can another `decode` call find a frame.
     unread: bool,
@@ -84,7 +86,7 @@ impl Connection {
         Connection {
             body,
             decoder,
-            buf: BytesMut::new(),
+            chunk: Bytes::new(),
             unread: false,
             idle,
         }
@@ -97,7 +99,7 @@ impl Connection {
         if !self.unread {
             return Ok(None);
         }
-        let decoded = self.decoder.decode(&mut self.buf);
+        let decoded = self.decoder.decode_bytes(&mut self.chunk);
         if let Ok(None) = decoded {
             self.unread = false;
         }
@@ -113,6 +115,11 @@ impl Connection {
     /// Reads body frames until one brings bytes (`Ready(Ok(()))`), the body
     /// ends or fails, or the idle timeout passes.
     pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Read>> {
+        if !self.chunk.is_empty() {
+            // The last chunk is not used up: decode it first.
+            self.unread = true;
+            return Poll::Ready(Ok(()));
+        }
         loop {
             match Pin::new(&mut self.body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
@@ -125,9 +132,10 @@ impl Connection {
                     if let Some(idle) = &mut self.idle {
                         idle.active = true;
                     }
-                    // The codec reads a `BytesMut`; hyper's chunk is a shared
-                    // `Bytes` slice of its read buffer, so this is a copy.
-                    self.buf.extend_from_slice(&data);
+                    // hyper's chunk is a shared `Bytes` slice of its read
+                    // buffer: the decoder slices its lines (large chunks) or
+                    // copies them (small ones).
+                    self.chunk = data;
                     self.unread = true;
                     return Poll::Ready(Ok(()));
                 }

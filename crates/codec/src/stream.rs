@@ -41,7 +41,9 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: S,
         decoder: Decoder,
-        buf: BytesMut,
+        // The chunk being decoded (`Decoder::decode_bytes`: complete lines
+        // are sliced from large chunks, not copied).
+        chunk: Bytes,
         done: bool,
     }
 }
@@ -57,7 +59,7 @@ impl<S> EventStream<S> {
         EventStream {
             inner,
             decoder,
-            buf: BytesMut::new(),
+            chunk: Bytes::new(),
             done: false,
         }
     }
@@ -91,18 +93,19 @@ where
             if *this.done {
                 return Poll::Ready(
                     this.decoder
-                        .decode_eof(this.buf)
+                        .decode_eof(&mut BytesMut::new())
                         .transpose()
                         .map(|frame| frame.map_err(StreamError::Decode)),
                 );
             }
-            match this.decoder.decode(this.buf) {
+            match this.decoder.decode_bytes(this.chunk) {
                 Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
                 Err(error) => return Poll::Ready(Some(Err(StreamError::Decode(error)))),
                 Ok(None) => {}
             }
             match this.inner.as_mut().poll_next(cx) {
-                Poll::Ready(Some(Ok(chunk))) => this.buf.extend_from_slice(&chunk.into()),
+                // `decode_bytes` returned `Ok(None)`: the last chunk is used up.
+                Poll::Ready(Some(Ok(chunk))) => *this.chunk = chunk.into(),
                 Poll::Ready(Some(Err(error))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(error))));
                 }

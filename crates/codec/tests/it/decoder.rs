@@ -205,41 +205,9 @@ fn an_event_with_an_id_reports_it_as_its_last_event_id() {
 #[test]
 fn decode_bytes_equals_decode_on_large_chunks() {
     use bytes::Bytes;
-    const TOKENS: &[&[u8]] = &[
-        b"data: ",
-        b"data:",
-        b"data",
-        b"id: ",
-        b"event: ",
-        b"retry: 15",
-        b": c",
-        b"\n",
-        b"\n",
-        b"\r",
-        b"\r\n",
-        b"x",
-        b"hello world ",
-        b"\xC3\xA9",
-        b"\xFF",
-        b"\xEF\xBB\xBF",
-        b"\0",
-        b"{\"json\":\"value\"}",
-    ];
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = crate::Rng(0x2545_F491_4F6C_DD1D);
     for round in 0..12 {
-        let mut input = Vec::new();
-        if round % 3 == 0 {
-            input.extend_from_slice(b"\xEF\xBB\xBF");
-        }
-        while input.len() < 100_000 {
-            input.extend_from_slice(TOKENS[(next() % TOKENS.len() as u64) as usize]);
-        }
+        let input = crate::mixed_stream(&mut rng, round % 3 == 0, 100_000);
         let expected = summary(&decode_chunked(&mut Decoder::new(), &input, usize::MAX));
         let mut expected_id = Decoder::new();
         let _ = decode_chunked(&mut expected_id, &input, usize::MAX);
@@ -249,7 +217,7 @@ fn decode_bytes_equals_decode_on_large_chunks() {
             let mut rest = &input[..];
             while !rest.is_empty() {
                 let len = match fixed {
-                    0 => 1 + (next() % 40_000) as usize,
+                    0 => 1 + (rng.next_u64() % 40_000) as usize,
                     n => n,
                 };
                 let (piece, tail) = rest.split_at(len.min(rest.len()));

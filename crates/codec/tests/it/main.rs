@@ -58,3 +58,52 @@ pub fn summary(frames: &[Result<Frame, DecodeError>]) -> Vec<String> {
         })
         .collect()
 }
+
+/// xorshift64: deterministic inputs for tests.
+#[derive(Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// At least `len` bytes of a stream of random pieces: every field, blank
+/// lines, every line ending, invalid UTF-8, BOMs and NULs, so that lines,
+/// CRLF pairs and invalid sequences fall on every kind of chunk boundary.
+/// It starts with a BOM when `bom`.
+pub fn mixed_stream(rng: &mut Rng, bom: bool, len: usize) -> Vec<u8> {
+    const PIECES: &[&[u8]] = &[
+        b"data: ",
+        b"data:",
+        b"data",
+        b"id: ",
+        b"event: ",
+        b"retry: 15",
+        b": c",
+        b"\n",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"x",
+        b"hello world ",
+        b"\xC3\xA9",
+        b"\xFF",
+        b"\xEF\xBB\xBF",
+        b"\0",
+        b"{\"json\":\"value\"}",
+    ];
+    let mut input = Vec::with_capacity(len + 16);
+    if bom {
+        input.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    while input.len() < len {
+        input.extend_from_slice(PIECES[(rng.next_u64() % PIECES.len() as u64) as usize]);
+    }
+    input
+}

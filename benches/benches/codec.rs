@@ -8,8 +8,10 @@
 //! (counting line endings with `memchr::memchr2_iter`) and `memcpy` (copying
 //! the bytes). Chunks are cut before measuring (slices of one buffer).
 //! Each decoder is driven through its public API, in its fastest documented
-//! form: bourn appends each chunk to a reused `BytesMut` and drains frames (what
-//! a reader does); `sse-core` and `sse-parse` through their sans-IO
+//! form: bourn appends each chunk to a reused `BytesMut` and drains frames (a
+//! `FramedRead` reader; the issue-14 target's harness), and `bourn-codec-bytes`
+//! hands each chunk over as a `Bytes` clone, as the peers get it (what
+//! `EventStream` and bourn-client do); `sse-core` and `sse-parse` through their sans-IO
 //! decoders; `sse-stream` and `eventsource-stream`, which have no public
 //! sans-IO API, through their `Stream` adapters over an always-ready
 //! in-memory stream polled with a no-op waker.

@@ -167,6 +167,38 @@ mod tests {
     }
 
     #[test]
+    fn line_ends_match_a_naive_scan_among_near_misses() {
+        // Every one or two line endings in every position of short
+        // haystacks (memchr's byte-by-byte, SSE2 and AVX2 paths), among
+        // bytes one bit or one value away from LF and CR.
+        let ends = LineEnds::new();
+        let naive_find = |h: &[u8]| h.iter().position(|&b| b == b'\n' || b == b'\r');
+        let naive_rfind = |h: &[u8]| h.iter().rposition(|&b| b == b'\n' || b == b'\r');
+        let fillers = [0x09, 0x0B, 0x0C, 0x0E, 0x8A, 0x8D, 0x00, 0xFF, 0x2A, 0x4A];
+        for len in 0..40usize {
+            for i in 0..=len {
+                for j in i..=len {
+                    let mut haystack: Vec<u8> = (0..len)
+                        .map(|k| fillers[(k * 7 + i + j) % fillers.len()])
+                        .collect();
+                    if i < len {
+                        haystack[i] = b'\r';
+                    }
+                    if j < len && j > i {
+                        haystack[j] = b'\n';
+                    }
+                    assert_eq!(ends.find(&haystack), naive_find(&haystack), "{haystack:?}");
+                    assert_eq!(
+                        ends.rfind(&haystack),
+                        naive_rfind(&haystack),
+                        "{haystack:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn classifies_lines() {
         let cases: &[(&[u8], Line<'_>)] = &[
             (b"", Line::Blank),

@@ -16,6 +16,8 @@
 //! sans-IO API, through their `Stream` adapters over an always-ready
 //! in-memory stream polled with a no-op waker.
 //!
+//! Criterion times the rows in this thread's CPU time (`support/thread_cpu.rs`).
+//!
 //! Every row runs once and its output is checked against the WHATWG result
 //! before it is measured; a row that disagrees is recorded, not measured
 //! (see `bourn_benches::check`). Under `cargo test --benches` the workloads
@@ -44,7 +46,6 @@ use bourn_benches::report::{BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY};
 use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
 use bourn_benches::{Feed, Tally, criterion_dir, rounds};
 use bytes::{Bytes, BytesMut};
-use criterion::measurement::WallTime;
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -52,6 +53,10 @@ use futures_core::Stream;
 
 #[path = "support/peer_conformance.rs"]
 mod peer_conformance;
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+
+use thread_cpu::ThreadCpu;
 
 /// The workload size under `cargo test --benches` (one pass per row, in a
 /// debug build).
@@ -70,7 +75,7 @@ fn measuring() -> bool {
 
 /// One benchmark group with what its rows need to record their checks.
 struct Group<'a> {
-    inner: BenchmarkGroup<'a, WallTime>,
+    inner: BenchmarkGroup<'a, ThreadCpu>,
     name: String,
     bytes: u64,
     dir: PathBuf,
@@ -78,7 +83,12 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn new(c: &'a mut Criterion, name: String, throughput: Throughput, bytes: u64) -> Self {
+    fn new(
+        c: &'a mut Criterion<ThreadCpu>,
+        name: String,
+        throughput: Throughput,
+        bytes: u64,
+    ) -> Self {
         let mut inner = c.benchmark_group(&name);
         inner.throughput(throughput);
         // A few ~10-1000 ms iterations per sample: flat sampling keeps the
@@ -220,7 +230,7 @@ fn mib(bytes: u64) -> String {
 
 /// Not a measurement: runs the bourn-conformance vectors against bourn and
 /// every peer and records each pass rate for the report.
-fn conformance(_: &mut Criterion) {
+fn conformance(_: &mut Criterion<ThreadCpu>) {
     let measuring = measuring();
     let dir = criterion_dir();
     // Some peers panic on some vectors (eventsource-stream on a BOM); the
@@ -247,7 +257,7 @@ fn conformance(_: &mut Criterion) {
     }
 }
 
-fn decode(c: &mut Criterion) {
+fn decode(c: &mut Criterion<ThreadCpu>) {
     let size = if measuring() { FULL_SIZE } else { SMOKE_SIZE };
     let mut cells = Vec::new();
     for w in workload::all(size) {
@@ -311,7 +321,7 @@ fn decode_rounds(w: &workload::Workload, feed: Feed) -> rounds::Cell {
     }
 }
 
-fn decode_group(c: &mut Criterion, w: &workload::Workload, feed: Feed) {
+fn decode_group(c: &mut Criterion<ThreadCpu>, w: &workload::Workload, feed: Feed) {
     let mut inputs: Vec<Input> = w
         .checkpoints
         .iter()
@@ -526,7 +536,7 @@ fn drain<S: Stream>(stream: S, mut each: impl FnMut(S::Item)) {
     }
 }
 
-fn encode(c: &mut Criterion) {
+fn encode(c: &mut Criterion<ThreadCpu>) {
     let n = if measuring() { ENCODE_EVENTS } else { 100 };
     for (id, with_id_and_type) in [("W1", false), ("W2", true)] {
         let specs = workload::encode_events(with_id_and_type, n);
@@ -647,10 +657,12 @@ fn verify_encoding(specs: &[EventSpec], wire: &[Bytes]) -> Tally {
     tally
 }
 
-fn config() -> Criterion {
+fn config() -> Criterion<ThreadCpu> {
     // The machine has 2 shared cores and the run must stay under ~10 minutes:
-    // ten flat samples over 2 s per row.
+    // ten flat samples over 2 s per row, timed in this thread's CPU time
+    // (see `thread_cpu`).
     Criterion::default()
+        .with_measurement(ThreadCpu)
         .output_directory(&criterion_dir())
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))

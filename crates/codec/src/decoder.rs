@@ -643,15 +643,10 @@ impl Core {
             Some(last) => first + 1 + last + 1,
             None => first + 1,
         };
-        self.first_len = first;
-        if buf[end - 1] == b'\r' && end == buf.len() {
-            self.skip_lf = true;
-        }
-        self.block_offset = self.offset;
-        self.offset += end as u64;
+        let at_end = end == buf.len();
         let bytes = buf.split_to(end).freeze();
         self.keep_room(buf, end);
-        self.set_block(bytes);
+        self.set_block(bytes, first, at_end);
         // No line ending is left in `buf`: the next scan starts after it.
         self.scanned = buf.len();
         Ok(true)
@@ -675,8 +670,19 @@ impl Core {
         }
     }
 
-    /// Makes `bytes`, complete lines, the block to interpret.
-    fn set_block(&mut self, bytes: Bytes) {
+    /// Makes `bytes`, the complete lines next in the stream, the block to
+    /// interpret: its first line ends at `first`, and `at_end` says that no
+    /// byte after them has arrived yet.
+    #[inline]
+    fn set_block(&mut self, bytes: Bytes, first: usize, at_end: bool) {
+        if at_end && bytes.last() == Some(&b'\r') {
+            // A CR ended the last line at the end of the bytes seen: an LF
+            // next belongs to it.
+            self.skip_lf = true;
+        }
+        self.first_len = first;
+        self.block_offset = self.offset;
+        self.offset += bytes.len() as u64;
         self.block = Block::new(bytes);
         self.block_pos = 0;
     }

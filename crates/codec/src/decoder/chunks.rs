@@ -76,15 +76,10 @@ impl Core {
                 };
                 let first = self.ends.find(chunk).unwrap_or(last);
                 let end = last + 1;
-                if chunk[last] == b'\r' && end == chunk.len() {
-                    self.skip_lf = true;
-                }
-                self.first_len = first;
-                self.block_offset = self.offset;
-                self.offset += end as u64;
+                let at_end = end == chunk.len();
                 self.scanned = 0;
                 let bytes = chunk.split_to(end);
-                self.set_block(bytes);
+                self.set_block(bytes, first, at_end);
                 continue;
             }
             // Held bytes, or no line ending: copy up to the first line

@@ -19,7 +19,7 @@ use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
 
-use crate::decoder::parse_retry;
+use crate::decoder::{parse_retry, push_data};
 use crate::error::DecodeError;
 use crate::event::DEFAULT_EVENT_TYPE;
 use crate::limits::Limits;
@@ -522,18 +522,28 @@ impl RefDecoder {
             let value = start + skip..start + len;
             match name {
                 line::Common::Data => {
-                    if let Err(error) = self.push_data(lines, value) {
-                        let error = match error {
-                            DecodeError::EventTooLong { limit, size, .. } => {
-                                DecodeError::EventTooLong {
-                                    limit,
-                                    size,
-                                    offset: line_offset,
+                    match self.push_data(lines, value) {
+                        // More `data` lines follow in these lines.
+                        Ok(())
+                            if self.data.slot() == Slot::Joined
+                                && bytes[pos..].starts_with(b"data") =>
+                        {
+                            pos = self.join_run(bytes, pos);
+                        }
+                        Ok(()) => {}
+                        Err(error) => {
+                            let error = match error {
+                                DecodeError::EventTooLong { limit, size, .. } => {
+                                    DecodeError::EventTooLong {
+                                        limit,
+                                        size,
+                                        offset: line_offset,
+                                    }
                                 }
-                            }
-                            other => other,
-                        };
-                        on_frame(Err(error));
+                                other => other,
+                            };
+                            on_frame(Err(error));
+                        }
                     }
                 }
                 line::Common::Event => self.named_field(lines, b"event", value, on_frame),
@@ -583,6 +593,34 @@ impl RefDecoder {
         self.joined.extend_from_slice(&lines.bytes[value]);
         self.joined.push(b'\n');
         Ok(())
+    }
+
+    /// Appends the run of `data` lines at `bytes[pos..]` to the joined
+    /// data in one tight loop (multi-line data: W3's events are 1,000
+    /// lines), up to the first other line, or one the line loop must judge
+    /// (over a limit, or without its line ending). Returns where the run
+    /// ends.
+    #[inline(never)]
+    fn join_run(&mut self, bytes: &[u8], mut pos: usize) -> usize {
+        let (max_line, max_event) = (self.limits.max_line_len, self.limits.max_event_len);
+        let mut size = self.data_len;
+        while bytes[pos..].starts_with(b"data") {
+            let rest = &bytes[pos..];
+            let Some(len) = self.ends.find(rest) else {
+                break;
+            };
+            let Some(skip) = line::value_start(&rest[..len], 4) else {
+                break;
+            };
+            let next = size + 1 + (len - skip);
+            if len > max_line || next > max_event {
+                break;
+            }
+            pos += len + push_data(&mut self.joined, rest, skip, len);
+            size = next;
+        }
+        self.data_len = size;
+        pos
     }
 
     /// A line that is not a `data`, `event` or `id` field (see

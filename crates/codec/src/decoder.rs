@@ -105,7 +105,7 @@ fn start_joined(data: &mut Data, value: &[u8], capacity: usize) {
 /// `joined`: in one copy when `line[len]`, its line ending, is that LF.
 /// Returns the length of the line ending (2 for a CRLF pair).
 #[inline(always)]
-fn push_data(joined: &mut Vec<u8>, line: &[u8], skip: usize, len: usize) -> usize {
+pub(crate) fn push_data(joined: &mut Vec<u8>, line: &[u8], skip: usize, len: usize) -> usize {
     if line[len] == b'\n' {
         joined.extend_from_slice(&line[skip..=len]);
         return 1;

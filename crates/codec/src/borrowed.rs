@@ -365,6 +365,9 @@ impl RefDecoder {
             chunk = &chunk[next..];
             self.offset += next as u64;
         }
+        if let Some(next) = self.join_held(chunk) {
+            chunk = &chunk[next..];
+        }
         if !self.partial.is_empty() && chunk.len() <= JOIN_MAX {
             // A small chunk completing a held line: its complete lines are
             // appended to the held bytes and all are read together. One
@@ -419,6 +422,40 @@ impl RefDecoder {
         self.offset += end as u64;
         self.lines(&chunk[..end], offset, None, on_frame);
         self.grow_partial(&chunk[end..], on_frame);
+    }
+
+    /// When the held line is a later `data` line of multi-line data and
+    /// `chunk` ends it: appends its value to the joined data straight from
+    /// the held bytes and the chunk, without reading it through `lines`
+    /// (multi-line data in small chunks: W3 at 61 B). Returns how much of
+    /// `chunk` it took (up to and including the line ending); `None`, with
+    /// nothing done, in any other case (left to the general path, which
+    /// also reports a limit).
+    #[inline]
+    fn join_held(&mut self, chunk: &[u8]) -> Option<usize> {
+        // Six bytes decide the value's start (`data`, a colon, a space).
+        if self.data.slot() != Slot::Joined
+            || self.skipping
+            || self.partial.len() < 6
+            || !self.partial.starts_with(b"data")
+        {
+            return None;
+        }
+        let skip = line::value_start(&self.partial, 4)?;
+        let end = self.ends.find(chunk)?;
+        let len = self.partial.len() + end;
+        let size = self.data_len + 1 + (len - skip);
+        if len > self.limits.max_line_len || size > self.limits.max_event_len {
+            return None;
+        }
+        let next = self.after_ending(chunk, end);
+        self.joined.extend_from_slice(&self.partial[skip..]);
+        self.joined.extend_from_slice(&chunk[..end]);
+        self.joined.push(b'\n');
+        self.data_len = size;
+        self.partial.clear();
+        self.offset += next as u64;
+        Some(next)
     }
 
     /// The length of `chunk`'s complete lines (up to and including its last

@@ -42,9 +42,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bourn_benches::check::{RowCheck, SLOW_PASS, Status};
-use bourn_benches::report::{BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY};
+use bourn_benches::report::{BOURN_BYTES, BOURN_REF, JOIN_FLOOR, MEMCHR2, MEMCPY};
 use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
-use bourn_benches::{Feed, Tally, criterion_dir, rounds};
+use bourn_benches::{Feed, Tally, criterion_dir, floor, rounds};
 use bytes::{Bytes, BytesMut};
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -289,7 +289,7 @@ fn decode_rounds(w: &workload::Workload, feed: Feed) -> rounds::Cell {
         data_bytes: 0,
     };
     let mut buf = BytesMut::new();
-    let rows: Vec<rounds::Row<'_>> = vec![
+    let mut rows: Vec<rounds::Row<'_>> = vec![
         (
             "bourn-codec",
             expected,
@@ -302,6 +302,14 @@ fn decode_rounds(w: &workload::Workload, feed: Feed) -> rounds::Cell {
         ("sse-parse", expected, Box::new(|| sse_parse(chunks))),
         (MEMCHR2, line_ends, Box::new(|| memchr2(chunks))),
     ];
+    if w.id == "W3" {
+        let (mut buf, mut joined) = (BytesMut::new(), Vec::new());
+        rows.push((
+            JOIN_FLOOR,
+            expected,
+            Box::new(move || floor::join_floor(chunks, &mut buf, &mut joined)),
+        ));
+    }
     let rows = rounds::measure(rows, w.bytes.len() as u64, count, min_cpu_seconds);
     for row in &rows {
         eprintln!(
@@ -359,6 +367,13 @@ fn decode_group(c: &mut Criterion<ThreadCpu>, w: &workload::Workload, feed: Feed
         data_bytes: 0,
     };
     g.row(MEMCHR2, &inputs, line_ends, memchr2);
+    if w.id == "W3" {
+        // The least an owned decoder does here under the append harness.
+        let (mut buf, mut joined) = (BytesMut::new(), Vec::new());
+        g.row(JOIN_FLOOR, &inputs, spec, |chunks| {
+            floor::join_floor(chunks, &mut buf, &mut joined)
+        });
+    }
     let mut dst = vec![0u8; w.bytes.len()];
     let copied = |input: &Input| Tally {
         events: 0,

@@ -21,8 +21,10 @@
 //! least; `owned-floor`: the append, the scan and one shared, checked
 //! `ByteString` per non-blank line, nothing parsed; `copy-floor`: the same
 //! with each line checked and copied into a `ByteString` of its own (an
-//! allocation per line, no reference count); `append`: the harness's
-//! copy of each chunk into the `BytesMut` alone). Workloads are 4 MiB
+//! allocation per line, no reference count); `join-floor`: W3's floor
+//! for multi-line data, `bourn_benches::floor::join_floor`; `append`: the
+//! harness's copy of each chunk into the `BytesMut` alone). Workloads are
+//! 4 MiB
 //! (W6: 1 MiB; `PROFILE_MIB` sets another size) so a callgrind run is
 //! quick. CPU time is read from `/proc/thread-self/schedstat`, which
 //! advances at scheduler ticks (4 ms here): give a timed run enough
@@ -104,6 +106,10 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
             .sum(),
         "owned-floor" => owned_floor(chunks, buf),
         "copy-floor" => copy_floor(chunks, buf),
+        "join-floor" => {
+            let tally = bourn_benches::floor::join_floor(chunks, buf, &mut Vec::new());
+            tally.data_bytes as usize
+        }
         "append" => chunks
             .iter()
             .map(|chunk| {

@@ -11,6 +11,8 @@
 //!   once before measuring (stored beside criterion's results);
 //! - [`report`]: turns criterion's results and the checks into `REPORT.md`
 //!   (the `bench-report` binary);
+//! - [`floor`]: the least work an owned decoder does on a workload under
+//!   the append harness, timed beside the decoders;
 //! - [`rounds`]: the decode rows timed in interleaved rounds, ratios taken
 //!   within a round (what the report sets beside criterion's table);
 //! - [`first_events`] and [`BlankLines`]: what the client benchmarks serve
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod floor;
 pub mod report;
 pub mod rounds;
 pub mod workload;

@@ -35,6 +35,8 @@ pub const BOURN_REF: &str = "bourn-codec-ref";
 pub const REF_BOUND_TARGET: f64 = 0.7;
 /// The line-scan bound row.
 pub const MEMCHR2: &str = "memchr2";
+/// W3's floor under the append harness ([`crate::floor::join_floor`]).
+pub const JOIN_FLOOR: &str = "join-floor";
 /// The copy bound row.
 pub const MEMCPY: &str = "memcpy";
 /// The owned decoder must never be slower than the fastest agreeing peer on
@@ -454,7 +456,9 @@ impl Report {
             .values()
             .filter(|r| r.group.starts_with("decode-"))
             .map(|r| r.function.clone())
-            .filter(|f| ![BOURN, BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY].contains(&f.as_str()))
+            .filter(|f| {
+                ![BOURN, BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY, JOIN_FLOOR].contains(&f.as_str())
+            })
             .collect();
         seen.sort_by_key(|f| {
             (
@@ -729,6 +733,7 @@ impl Report {
                 rounds.summary()
             )?;
         }
+        self.render_floor(out, cells)?;
         // 2. geomean bourn/memchr2 over W1–W5 >= 0.5, per feed.
         let mut feeds: Vec<String> = cells.iter().map(|(_, f)| f.clone()).collect();
         feeds.sort_by_key(|f| feed_rank(f));
@@ -800,6 +805,63 @@ impl Report {
             )?;
         }
         Ok(())
+    }
+
+    /// W3's floor under the append harness ([`JOIN_FLOOR`]) against the
+    /// fastest peer, in criterion and in the rounds: where it is below 1×,
+    /// no owned decoder fed that way can meet the 1× floor on that cell.
+    fn render_floor(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
+        let measured: Vec<String> = cells
+            .iter()
+            .filter(|(w, _)| w == "W3")
+            .filter_map(|(w, f)| {
+                let group = decode_group(w, f);
+                let (peer, _) = self.fastest_peer(&group)?;
+                let floor = self.rate_of(&group, JOIN_FLOOR)? / self.rate_of(&group, &peer)?;
+                let bourn = self.ratio(&group, JOIN_FLOOR)?;
+                Some(format!(
+                    "{f} {floor:.2}× {peer} (bourn {bourn:.2}× the floor)"
+                ))
+            })
+            .collect();
+        let rounds: Vec<String> = self
+            .rounds
+            .iter()
+            .filter(|c| c.workload == "W3")
+            .filter_map(|cell| {
+                // bourn/peer ÷ bourn/floor = floor/peer.
+                let (peer, bourn) = rounds_fastest_peer(cell)?;
+                let own = cell.row(JOIN_FLOOR)?.reference_ratio;
+                (own > 0.0).then(|| {
+                    format!(
+                        "{} {:.2}× {peer} (bourn {own:.2}× the floor)",
+                        cell.feed,
+                        bourn / own
+                    )
+                })
+            })
+            .collect();
+        if measured.is_empty() && rounds.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "  W3's floor under the same harness ({JOIN_FLOOR}: the append, the line scan, \
+             each value copied into one reused buffer and checked as UTF-8 once per event; \
+             nothing parsed, nothing allocated), divided by the fastest peer: criterion {}; \
+             rounds {}. Where the floor itself is below 1×, no owned decoder fed by appending \
+             to a `BytesMut` can be ≥ 1× there.",
+            if measured.is_empty() {
+                "—".to_owned()
+            } else {
+                measured.join(", ")
+            },
+            if rounds.is_empty() {
+                "—".to_owned()
+            } else {
+                rounds.join(", ")
+            },
+        )
     }
 
     fn render_decode(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
@@ -1183,8 +1245,6 @@ covered (eventsource-stream takes minutes on one 16 MiB chunk).
 - criterion: 10 flat samples, 0.5 s warm-up, 2 s measurement, `lto = true`, \
 `codegen-units = 1` for every crate alike. The machine is shared: compare within one run.";
 
-/// The fastest peer of a rounds cell: the peer row with the lowest
-/// bourn/row ratio, and that ratio.
 /// A bourn row's ratios to the fastest agreeing peer over the W1–W5 cells.
 #[derive(Debug, Default)]
 struct PeerRatios {
@@ -1243,6 +1303,8 @@ impl PeerRatios {
     }
 }
 
+/// The fastest peer of a rounds cell: the peer row with the lowest
+/// bourn/row ratio, and that ratio.
 fn rounds_fastest_peer(cell: &rounds::Cell) -> Option<(&str, f64)> {
     cell.rows
         .iter()
@@ -1517,6 +1579,48 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("0.90× (sse-stream) ⚠"), "{md}");
+    }
+
+    #[test]
+    fn w3_floor_is_set_against_the_fastest_peer_and_is_not_a_peer() {
+        let mut report = Report::default();
+        let g = decode_group("W3", "whole");
+        for r in [
+            row(&g, BOURN, 2e9, Status::Agrees),
+            row(&g, "sse-stream", 1e9, Status::Agrees),
+            row(&g, "sse-core", 3e9, Status::Agrees),
+            row(&g, JOIN_FLOOR, 1.6e9, Status::Agrees),
+        ] {
+            report.rows.insert((r.group.clone(), r.function.clone()), r);
+        }
+        // Faster than every peer, the floor is still no peer.
+        assert_eq!(
+            report.fastest_peer(&g),
+            Some(("sse-stream".to_owned(), 0.5))
+        );
+        report.rounds.push(rounds::Cell {
+            workload: "W3".into(),
+            feed: "whole".into(),
+            rounds: 5,
+            rows: [(BOURN, 1.0), ("sse-stream", 0.8), (JOIN_FLOOR, 0.9)]
+                .into_iter()
+                .map(|(name, ratio)| rounds::RowRate {
+                    name: name.into(),
+                    bytes_per_second: 1.0 / ratio,
+                    reference_ratio: ratio,
+                })
+                .collect(),
+        });
+        let md = report.render();
+        // Criterion: floor/peer = 1e9 / 1.6e9, bourn/floor = 1.6e9 / 2e9;
+        // rounds: floor/peer = 0.8 / 0.9.
+        assert!(
+            md.contains(
+                "divided by the fastest peer: criterion whole 0.62× sse-stream (bourn 0.80× the \
+                 floor); rounds whole 0.89× sse-stream (bourn 0.90× the floor)."
+            ),
+            "{md}"
+        );
     }
 
     #[test]

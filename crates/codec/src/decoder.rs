@@ -44,11 +44,9 @@
 //! The decoder itself holds the pending event's values and at most one
 //! block of complete lines (plus the caller's unterminated line).
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::ops::Range;
-use core::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use bytestring::ByteString;
@@ -56,13 +54,19 @@ use bytestring::ByteString;
 use crate::error::DecodeError;
 use crate::frame::Frame;
 use crate::limits::Limits;
-use crate::line::{self, Common, Line, LineEnds};
+use crate::line::{self, Common, LineEnds};
 use crate::message_event::MessageEvent;
 
 mod block;
 mod chunks;
+mod field;
+mod join;
 
 use block::{Block, TEXT_BLOCK};
+use field::Step;
+pub(crate) use field::parse_retry;
+pub(crate) use join::push_data;
+use join::start_joined;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -70,9 +74,6 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 const MIN_SPARE: usize = 512;
 /// The most room kept in the caller's buffer for small chunks.
 const MAX_SPARE: usize = 8 * 1024;
-
-/// The first capacity of a joined `data` buffer.
-const MIN_JOINED: usize = 256;
 
 /// The data buffer of the pending event.
 #[derive(Debug, Default)]
@@ -86,62 +87,6 @@ enum Data {
     /// last LF dispatch removes): the only copy the decoder makes. Bytes,
     /// checked as UTF-8 once at dispatch.
     Joined(Vec<u8>),
-}
-
-/// Multi-line data: the first `data` value (if one is kept) and `value`,
-/// each followed by an LF, in a new buffer of `capacity` bytes.
-fn start_joined(data: &mut Data, value: &[u8], capacity: usize) {
-    let mut joined = Vec::with_capacity(capacity);
-    if let Data::One(first) = core::mem::take(data) {
-        joined.extend_from_slice(first.as_bytes());
-        joined.push(b'\n');
-    }
-    joined.extend_from_slice(value);
-    joined.push(b'\n');
-    *data = Data::Joined(joined);
-}
-
-/// Appends the value `line[skip..len]` of a `data` line and an LF to
-/// `joined`: in one copy when `line[len]`, its line ending, is that LF.
-/// Returns the length of the line ending (2 for a CRLF pair).
-#[inline(always)]
-pub(crate) fn push_data(joined: &mut Vec<u8>, line: &[u8], skip: usize, len: usize) -> usize {
-    if line[len] == b'\n' {
-        joined.extend_from_slice(&line[skip..=len]);
-        return 1;
-    }
-    joined.extend_from_slice(&line[skip..len]);
-    joined.push(b'\n');
-    1 + usize::from(line.get(len + 1) == Some(&b'\n'))
-}
-
-/// What a line other than `data:` or a blank line asks for.
-enum Step {
-    /// Nothing to report (a field was set or ignored).
-    Continue,
-    /// A valid `retry` field.
-    Retry(Duration),
-    /// A comment line.
-    Comment(ByteString),
-}
-
-/// "If the field value consists of only ASCII digits, then interpret the
-/// field value as an integer in base ten [...] Otherwise, ignore the field."
-///
-/// An empty value has no digits and is ignored (as browsers do); a value too
-/// large for a `u64` of milliseconds is ignored too. Never `str::parse`,
-/// which accepts a leading `+`.
-pub(crate) fn parse_retry(value: &[u8]) -> Option<u64> {
-    if value.is_empty() {
-        return None;
-    }
-    value.iter().try_fold(0u64, |ms, &b| {
-        if b.is_ascii_digit() {
-            ms.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
 }
 
 /// An incremental `text/event-stream` decoder.
@@ -687,161 +632,12 @@ impl Core {
         self.block_pos = 0;
     }
 
-    /// Copies the `data` lines at the start of `buf` into the joined data
-    /// and drops them from `buf`, up to the first other line or the first
-    /// line without its line ending (left to `cut_block`).
-    #[inline(never)]
-    fn join_in_buf(&mut self, buf: &mut BytesMut) -> Result<(), DecodeError> {
-        if !self.bom_checked || self.skip_lf || self.discarding_line {
-            return Ok(());
-        }
-        loop {
-            let Some(len) = self.ends.find(&buf[self.scanned..]) else {
-                self.scanned = buf.len();
-                return Ok(());
-            };
-            let len = self.scanned + len;
-            let next = match (buf[len], buf.get(len + 1)) {
-                (b'\r', Some(b'\n')) => len + 2,
-                // A CR at the end: whether an LF follows is not known yet.
-                (b'\r', None) => return Ok(()),
-                _ => len + 1,
-            };
-            let line = &buf[..len];
-            let data = if line.starts_with(b"data") {
-                line::value_start(line, 4)
-            } else {
-                None
-            };
-            let Some(skip) = data.filter(|_| len <= self.limits.max_line_len) else {
-                return Ok(());
-            };
-            let value = &line[skip..];
-            let size = self.data_len + 1 + value.len();
-            if size > self.limits.max_event_len {
-                let error = self.event_too_long(size, self.offset);
-                self.consume(buf, next);
-                return Err(error);
-            }
-            self.data_len = size;
-            match &mut self.data {
-                Data::Joined(joined) => {
-                    push_data(joined, buf, skip, len);
-                }
-                Data::One(_) => {
-                    let capacity = self.joined_capacity(size);
-                    start_joined(&mut self.data, value, capacity);
-                }
-                Data::None => return Ok(()),
-            }
-            self.consume(buf, next);
-        }
-    }
-
-    /// A field line other than `data:`, or a comment, of `block[start..start + len]`.
-    #[inline(never)]
-    fn field(&mut self, start: usize, len: usize) -> Step {
-        let block = self.block.bytes();
-        let line = &block[start..start + len];
-        let range = |value: &[u8]| {
-            let at = value.as_ptr() as usize - block.as_ptr() as usize;
-            at..at + value.len()
-        };
-        match line::parse(line) {
-            // Blank lines and `data` fields do not come here.
-            Line::Blank => Step::Continue,
-            // "If the line starts with a U+003A COLON character (:): Ignore
-            // the line." Reported, for keep-alive watchdogs.
-            Line::Comment(comment) => {
-                let comment = range(comment);
-                Step::Comment(self.value(comment))
-            }
-            // "Field names must be compared literally, with no case folding
-            // performed."
-            Line::Field { name, value } => match name {
-                // "Set the event type buffer to the field value."
-                b"event" => {
-                    let value = range(value);
-                    self.event_type = Some(self.value(value));
-                    Step::Continue
-                }
-                // "If the field value does not contain U+0000 NULL, then set
-                // the last event ID buffer to the field value. Otherwise,
-                // ignore the field."
-                b"id" if !line::has_nul(value) => {
-                    let value = range(value);
-                    self.id = Some(self.value(value));
-                    Step::Continue
-                }
-                // "If the field value consists of only ASCII digits, then
-                // interpret the field value as an integer in base ten, and set
-                // the event stream's reconnection time to that integer."
-                b"retry" => parse_retry(value)
-                    .map_or(Step::Continue, |ms| Step::Retry(Duration::from_millis(ms))),
-                // "Otherwise: The field is ignored."
-                _ => Step::Continue,
-            },
-        }
-    }
-
     /// The range `value` of the block as text: a shared slice when it is
     /// valid UTF-8 (the only check it gets), else its UTF-8 decoding with
     /// replacement.
     #[inline(always)]
     fn value(&mut self, value: Range<usize>) -> ByteString {
         self.block.value(value)
-    }
-
-    /// Appends the run of `data` lines at `block_pos` to the joined data
-    /// in one tight loop (multi-line data: W3's events are 1,000 lines),
-    /// up to the first other line, or one the line loop must judge (over a
-    /// limit).
-    #[inline(never)]
-    fn join_run(&mut self) {
-        let Data::Joined(joined) = &mut self.data else {
-            return;
-        };
-        let bytes = self.block.bytes();
-        let (max_line, max_event) = (self.limits.max_line_len, self.limits.max_event_len);
-        let mut pos = self.block_pos;
-        let mut size = self.data_len;
-        while bytes[pos..].starts_with(b"data") {
-            let rest = &bytes[pos..];
-            // Every line in the block ends with a line ending.
-            let Some(len) = self.ends.find(rest) else {
-                break;
-            };
-            let Some(skip) = line::value_start(&rest[..len], 4) else {
-                break;
-            };
-            let next = size + 1 + (len - skip);
-            if len > max_line || next > max_event {
-                break;
-            }
-            pos += len + push_data(joined, rest, skip, len);
-            size = next;
-        }
-        self.block_pos = pos;
-        self.data_len = size;
-    }
-
-    /// The first capacity of a joined data buffer for `size` bytes of
-    /// data: room for its LF, and at least the last joined event's length.
-    fn joined_capacity(&self, size: usize) -> usize {
-        (size + 1)
-            .max(self.joined_hint.min(self.limits.max_event_len) + 1)
-            .max(MIN_JOINED)
-    }
-
-    /// The joined data as text, its last LF removed.
-    #[inline(never)]
-    fn joined(&mut self, mut joined: Vec<u8>) -> ByteString {
-        joined.pop();
-        self.joined_hint = joined.len();
-        match String::from_utf8(joined) {
-            Ok(text) => ByteString::from(text),
-            Err(error) => ByteString::from(String::from_utf8_lossy(error.as_bytes()).into_owned()),
-        }
     }
 
     /// "One leading U+FEFF BYTE ORDER MARK character must be ignored if any

@@ -19,7 +19,7 @@ use core::fmt;
 use core::ops::Range;
 use core::time::Duration;
 
-use crate::decoder::{parse_retry, push_data};
+use crate::decoder::{join_lines, parse_retry};
 use crate::error::DecodeError;
 use crate::event::DEFAULT_EVENT_TYPE;
 use crate::limits::Limits;
@@ -638,24 +638,9 @@ impl RefDecoder {
     /// (over a limit, or without its line ending). Returns where the run
     /// ends.
     #[inline(never)]
-    fn join_run(&mut self, bytes: &[u8], mut pos: usize) -> usize {
-        let (max_line, max_event) = (self.limits.max_line_len, self.limits.max_event_len);
-        let mut size = self.data_len;
-        while bytes[pos..].starts_with(b"data") {
-            let rest = &bytes[pos..];
-            let Some(len) = self.ends.find(rest) else {
-                break;
-            };
-            let Some(skip) = line::value_start(&rest[..len], 4) else {
-                break;
-            };
-            let next = size + 1 + (len - skip);
-            if len > max_line || next > max_event {
-                break;
-            }
-            pos += len + push_data(&mut self.joined, rest, skip, len);
-            size = next;
-        }
+    fn join_run(&mut self, bytes: &[u8], pos: usize) -> usize {
+        let run = (pos, self.data_len);
+        let (pos, size) = join_lines(&mut self.joined, &self.ends, &self.limits, bytes, run);
         self.data_len = size;
         pos
     }

@@ -65,8 +65,8 @@ mod join;
 use block::{Block, TEXT_BLOCK};
 use field::Step;
 pub(crate) use field::parse_retry;
-pub(crate) use join::push_data;
-use join::start_joined;
+pub(crate) use join::join_lines;
+use join::{push_data, start_joined};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

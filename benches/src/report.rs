@@ -808,8 +808,9 @@ impl Report {
     }
 
     /// W3's floor under the append harness ([`JOIN_FLOOR`]) against the
-    /// fastest peer, in criterion and in the rounds: where it is below 1×,
-    /// no owned decoder fed that way can meet the 1× floor on that cell.
+    /// fastest peer, in criterion and in the rounds: where it is below 1×
+    /// (in the rounds, which compare rows timed together), no owned decoder
+    /// fed that way can meet the 1× floor on that cell.
     fn render_floor(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
         let measured: Vec<String> = cells
             .iter()
@@ -848,9 +849,10 @@ impl Report {
             out,
             "  W3's floor under the same harness ({JOIN_FLOOR}: the append, the line scan, \
              each value copied into one reused buffer and checked as UTF-8 with simdutf8 once \
-             per event; nothing parsed, nothing allocated or handed out), divided by the fastest peer: criterion {}; \
-             rounds {}. Where the floor itself is below 1×, no owned decoder fed by appending \
-             to a `BytesMut` can be ≥ 1× there.",
+             per event; nothing parsed, nothing allocated or handed out), divided by the \
+             fastest peer: criterion {}; rounds {}. Where the floor itself is below 1× in the \
+             rounds, no owned decoder fed by appending to a `BytesMut` can be ≥ 1× there; \
+             criterion times rows minutes apart, so its floor ratios carry the machine's drift.",
             if measured.is_empty() {
                 "—".to_owned()
             } else {

@@ -112,6 +112,10 @@ impl<'a> MessageEventRef<'a> {
 pub struct RefDecoder {
     limits: Limits,
     last_event_id: String,
+    /// While lines are read: the last event ID set by an event dispatched
+    /// from them, as a range of them, copied into `last_event_id` once
+    /// when they are done rather than at every event.
+    last_id_range: Option<Range<usize>>,
     /// The unterminated last line, or the first bytes while a BOM may be
     /// arriving.
     partial: Vec<u8>,
@@ -142,6 +146,7 @@ impl RefDecoder {
         RefDecoder {
             limits,
             last_event_id: String::new(),
+            last_id_range: None,
             partial: Vec::new(),
             offset: 0,
             bom_checked: false,
@@ -323,7 +328,7 @@ impl RefDecoder {
     #[inline]
     fn join_held(&mut self, chunk: &[u8]) -> Option<usize> {
         // Six bytes decide the value's start (`data`, a colon, a space).
-        if self.data.slot() != Slot::Joined
+        if self.data.slot != Slot::Joined
             || self.skipping
             || self.partial.len() < 6
             || !self.partial.starts_with(b"data")
@@ -405,9 +410,8 @@ impl RefDecoder {
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
-        // At most one UTF-8 check for all the lines, when a value is first
-        // borrowed from them; if they are not valid, each value is decoded
-        // with replacement on its own (see `Decoder`).
+        // One UTF-8 check for all the lines; if they are not valid, each
+        // value is decoded with replacement on its own (see `Decoder`).
         let lines = &Lines::new(bytes);
         let mut pos = 0;
         while pos < bytes.len() {
@@ -451,7 +455,7 @@ impl RefDecoder {
                     match self.push_data(lines, value) {
                         // More `data` lines follow in these lines.
                         Ok(())
-                            if self.data.slot() == Slot::Joined
+                            if self.data.slot == Slot::Joined
                                 && bytes[pos..].starts_with(b"data") =>
                         {
                             pos = self.join_run(bytes, pos);
@@ -477,6 +481,10 @@ impl RefDecoder {
             }
         }
         // The lines are going away: keep what is still pending.
+        if let Some(range) = self.last_id_range.take() {
+            self.last_event_id.clear();
+            self.last_event_id.push_str(lines.get(range).unwrap_or(""));
+        }
         self.data.own(lines);
         self.event_type.own(lines);
         self.id.own(lines);
@@ -486,7 +494,7 @@ impl RefDecoder {
     /// U+000A LINE FEED (LF) character to the data buffer." The last LF is
     /// never stored: lines are joined with LF instead.
     fn push_data(&mut self, lines: &Lines<'_>, value: Range<usize>) -> Result<(), DecodeError> {
-        let size = match self.data.slot() {
+        let size = match self.data.slot {
             Slot::None => value.len(),
             _ => self.data_len + 1 + value.len(),
         };
@@ -500,7 +508,7 @@ impl RefDecoder {
             });
         }
         self.data_len = size;
-        let first = match self.data.slot() {
+        let first = match self.data.slot {
             Slot::None => {
                 self.data.set(lines, value);
                 return Ok(());
@@ -514,7 +522,7 @@ impl RefDecoder {
             self.joined.clear();
             self.joined.extend_from_slice(first);
             self.joined.push(b'\n');
-            self.data.slot = Some(Slot::Joined);
+            self.data.slot = Slot::Joined;
         }
         self.joined.extend_from_slice(&lines.bytes[value]);
         self.joined.push(b'\n');
@@ -597,15 +605,21 @@ impl RefDecoder {
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
         // 1. "Set the last event ID string of the event source to the value
-        // of the last event ID buffer."
-        if self.id.slot() != Slot::None {
-            let id = self.id.get(lines).unwrap_or("");
-            self.last_event_id.clear();
-            self.last_event_id.push_str(id);
+        // of the last event ID buffer." Borrowed from the lines while they
+        // last (see `last_id_range`).
+        match self.id.slot {
+            Slot::Range(start, end) => self.last_id_range = Some(start..end),
+            Slot::None => {}
+            _ => {
+                self.last_id_range = None;
+                self.last_event_id.clear();
+                self.last_event_id
+                    .push_str(self.id.get(lines).unwrap_or(""));
+            }
         }
         // 2. "If the data buffer is an empty string, set the data buffer and
         // the event type buffer to the empty string and return."
-        let joined = match self.data.slot() {
+        let joined = match self.data.slot {
             Slot::Joined => {
                 // 3. "If the data buffer's last character is a U+000A LINE
                 // FEED (LF) character, then remove the last character".
@@ -619,33 +633,36 @@ impl RefDecoder {
                     self.data
                         .buf
                         .push_str(&String::from_utf8_lossy(&self.joined));
-                    self.data.slot = Some(Slot::Owned);
+                    self.data.slot = Slot::Owned;
                 }
                 text
             }
             _ => None,
         };
-        if self.data.slot() != Slot::None {
+        if self.data.slot != Slot::None {
             let event = MessageEventRef {
                 event_type: self.event_type.get(lines).unwrap_or(""),
                 data: joined.unwrap_or_else(|| self.data.get(lines).unwrap_or("")),
                 id: self.id.get(lines),
-                last_event_id: &self.last_event_id,
+                last_event_id: match &self.last_id_range {
+                    Some(range) => lines.get(range.clone()).unwrap_or(""),
+                    None => &self.last_event_id,
+                },
             };
             on_frame(Ok(FrameRef::Event(event)));
         }
-        self.data.slot = None;
+        self.data.slot = Slot::None;
         self.data_len = 0;
-        self.event_type.slot = None;
-        self.id.slot = None;
+        self.event_type.slot = Slot::None;
+        self.id.slot = Slot::None;
     }
 
     /// Drops the pending event and skips to the next blank line.
     fn abandon_event(&mut self) {
-        self.data.slot = None;
+        self.data.slot = Slot::None;
         self.data_len = 0;
-        self.event_type.slot = None;
-        self.id.slot = None;
+        self.event_type.slot = Slot::None;
+        self.id.slot = Slot::None;
         self.skipping = true;
     }
 

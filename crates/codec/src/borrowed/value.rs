@@ -1,15 +1,15 @@
 //! The pending values of `RefDecoder`: where each one is (a range of the
 //! lines being read, its own buffer, or the joined data) and the lines'
-//! UTF-8 check, run once and only when a value is borrowed from them.
+//! UTF-8 check, run once for all of them.
 
 use alloc::string::String;
-use core::cell::Cell;
 use core::ops::Range;
 
 /// Where a pending value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Slot {
     /// No such field in this block.
+    #[default]
     None,
     /// A range of the lines being interpreted, which are valid UTF-8.
     Range(usize, usize),
@@ -20,42 +20,36 @@ pub(super) enum Slot {
     Joined,
 }
 
-/// Complete lines being interpreted, and their text once checked: the
-/// check runs only when a value is borrowed from them.
+/// Complete lines being interpreted, and their text if they are valid
+/// UTF-8 (one check for all of them, when they are read).
 pub(super) struct Lines<'a> {
     pub(super) bytes: &'a [u8],
-    text: Cell<Option<Option<&'a str>>>,
+    text: Option<&'a str>,
 }
 
 impl<'a> Lines<'a> {
+    /// Checks `bytes` once. Checking every chunk, not only those a value
+    /// is borrowed from, costs nothing in practice (a chunk without a
+    /// `data`, `event`, `id` or comment line is rare) and spares every
+    /// value a test of whether the check ran.
+    #[inline]
     pub(super) fn new(bytes: &'a [u8]) -> Self {
         Lines {
             bytes,
-            text: Cell::new(None),
+            text: utf8(bytes),
         }
     }
 
-    /// The lines as text, `None` if they are not valid UTF-8 (one check).
+    /// Whether the lines are valid UTF-8.
     #[inline]
-    pub(super) fn text(&self) -> Option<&'a str> {
-        match self.text.get() {
-            Some(text) => text,
-            None => self.check(),
-        }
-    }
-
-    /// The check, once per `Lines`: kept out of the callers' code.
-    #[inline(never)]
-    fn check(&self) -> Option<&'a str> {
-        let text = utf8(self.bytes);
-        self.text.set(Some(text));
-        text
+    pub(super) fn is_text(&self) -> bool {
+        self.text.is_some()
     }
 
     /// `range` as text, if the lines are valid UTF-8.
     #[inline]
     pub(super) fn get(&self, range: Range<usize>) -> Option<&'a str> {
-        self.text().and_then(|text| text.get(range))
+        self.text?.get(range)
     }
 }
 
@@ -75,33 +69,34 @@ pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
 /// A pending value and its buffer.
 #[derive(Debug, Default)]
 pub(super) struct Value {
-    pub(super) slot: Option<Slot>,
+    pub(super) slot: Slot,
     pub(super) buf: String,
 }
 
 impl Value {
-    #[inline]
-    pub(super) fn slot(&self) -> Slot {
-        self.slot.unwrap_or(Slot::None)
-    }
-
     /// Sets the value to `lines[range]`, borrowed when the lines are
     /// valid UTF-8.
+    #[inline]
     pub(super) fn set(&mut self, lines: &Lines<'_>, range: Range<usize>) {
-        match lines.text() {
-            Some(_) => self.slot = Some(Slot::Range(range.start, range.end)),
-            None => {
-                self.buf.clear();
-                self.buf
-                    .push_str(&String::from_utf8_lossy(&lines.bytes[range]));
-                self.slot = Some(Slot::Owned);
-            }
+        if lines.is_text() {
+            self.slot = Slot::Range(range.start, range.end);
+        } else {
+            self.set_lossy(&lines.bytes[range]);
         }
+    }
+
+    /// The value decoded with replacement, into the buffer.
+    #[cold]
+    #[inline(never)]
+    fn set_lossy(&mut self, bytes: &[u8]) {
+        self.buf.clear();
+        self.buf.push_str(&String::from_utf8_lossy(bytes));
+        self.slot = Slot::Owned;
     }
 
     #[inline]
     pub(super) fn get<'a, 'b: 'a>(&'a self, lines: &Lines<'b>) -> Option<&'a str> {
-        match self.slot() {
+        match self.slot {
             Slot::None => None,
             Slot::Range(start, end) => Some(lines.get(start..end).unwrap_or("")),
             Slot::Owned => Some(&self.buf),
@@ -111,11 +106,12 @@ impl Value {
     }
 
     /// Copies a borrowed value into the buffer: the lines are going away.
+    #[inline]
     pub(super) fn own(&mut self, lines: &Lines<'_>) {
-        if let Slot::Range(start, end) = self.slot() {
+        if let Slot::Range(start, end) = self.slot {
             self.buf.clear();
             self.buf.push_str(lines.get(start..end).unwrap_or(""));
-            self.slot = Some(Slot::Owned);
+            self.slot = Slot::Owned;
         }
     }
 }

@@ -42,7 +42,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bourn_benches::check::{RowCheck, SLOW_PASS, Status};
-use bourn_benches::report::{BOURN_BYTES, BOURN_REF, JOIN_FLOOR, MEMCHR2, MEMCPY};
+use bourn_benches::report::{BOURN_BYTES, BOURN_REF, JOIN_FLOOR, MEMCHR2, MEMCPY, SCAN_UTF8};
 use bourn_benches::workload::{self, EventSpec, FULL_SIZE};
 use bourn_benches::{Feed, Tally, criterion_dir, floor, rounds};
 use bytes::{Bytes, BytesMut};
@@ -301,6 +301,7 @@ fn decode_rounds(w: &workload::Workload, feed: Feed) -> rounds::Cell {
         ("sse-core", expected, Box::new(|| sse_core(chunks))),
         ("sse-parse", expected, Box::new(|| sse_parse(chunks))),
         (MEMCHR2, line_ends, Box::new(|| memchr2(chunks))),
+        (SCAN_UTF8, line_ends, Box::new(|| floor::scan_utf8(chunks))),
     ];
     if w.id == "W3" {
         let (mut buf, mut joined) = (BytesMut::new(), Vec::new());
@@ -367,6 +368,8 @@ fn decode_group(c: &mut Criterion<ThreadCpu>, w: &workload::Workload, feed: Feed
         data_bytes: 0,
     };
     g.row(MEMCHR2, &inputs, line_ends, memchr2);
+    // The least any decoder that hands out checked `&str` does.
+    g.row(SCAN_UTF8, &inputs, line_ends, floor::scan_utf8);
     if w.id == "W3" {
         // The least an owned decoder does here under the append harness.
         let (mut buf, mut joined) = (BytesMut::new(), Vec::new());

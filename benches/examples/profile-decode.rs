@@ -118,39 +118,8 @@ fn run(row: &str, chunks: &[Bytes], buf: &mut BytesMut) -> usize {
                 buf.len()
             })
             .sum(),
-        "memchr2+utf8" => chunks
-            .iter()
-            .map(|chunk| {
-                let text = simdutf8::basic::from_utf8(whole_chars(chunk));
-                assert!(text.is_ok(), "the workloads are UTF-8");
-                memchr::memchr2_iter(b'\n', b'\r', chunk).count()
-            })
-            .sum(),
+        "memchr2+utf8" => bourn_benches::floor::scan_utf8(chunks).events as usize,
         _ => panic!("unknown row {row}"),
-    }
-}
-
-/// `chunk` without the pieces of characters cut by the chunking at either
-/// end (at most 3 bytes each), so it can be checked as UTF-8 on its own.
-fn whole_chars(chunk: &[u8]) -> &[u8] {
-    let continuation = |b: &u8| b & 0xC0 == 0x80;
-    let start = chunk.iter().take(3).take_while(|b| continuation(b)).count();
-    let chunk = &chunk[start..];
-    // The last character's lead byte, and how long it says it is.
-    let Some(lead) = chunk.iter().rev().take(4).position(|b| !continuation(b)) else {
-        return chunk;
-    };
-    let at = chunk.len() - 1 - lead;
-    let len = match chunk[at] {
-        b if b < 0x80 => 1,
-        b if b >= 0xF0 => 4,
-        b if b >= 0xE0 => 3,
-        _ => 2,
-    };
-    if at + len > chunk.len() {
-        &chunk[..at]
-    } else {
-        chunk
     }
 }
 

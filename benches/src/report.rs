@@ -37,6 +37,8 @@ pub const REF_BOUND_TARGET: f64 = 0.7;
 pub const MEMCHR2: &str = "memchr2";
 /// W3's floor under the append harness ([`crate::floor::join_floor`]).
 pub const JOIN_FLOOR: &str = "join-floor";
+/// The line scan plus a UTF-8 check ([`crate::floor::scan_utf8`]).
+pub const SCAN_UTF8: &str = "memchr2+utf8";
 /// The copy bound row.
 pub const MEMCPY: &str = "memcpy";
 /// The owned decoder must never be slower than the fastest agreeing peer on
@@ -457,7 +459,16 @@ impl Report {
             .filter(|r| r.group.starts_with("decode-"))
             .map(|r| r.function.clone())
             .filter(|f| {
-                ![BOURN, BOURN_BYTES, BOURN_REF, MEMCHR2, MEMCPY, JOIN_FLOOR].contains(&f.as_str())
+                ![
+                    BOURN,
+                    BOURN_BYTES,
+                    BOURN_REF,
+                    MEMCHR2,
+                    SCAN_UTF8,
+                    MEMCPY,
+                    JOIN_FLOOR,
+                ]
+                .contains(&f.as_str())
             })
             .collect();
         seen.sort_by_key(|f| {
@@ -788,6 +799,7 @@ impl Report {
                  (n={}).",
                 ref_ratios.len()
             )?;
+            self.render_scan_utf8(out, cells)?;
         }
         let wrong: Vec<String> = cells
             .iter()
@@ -805,6 +817,57 @@ impl Report {
             )?;
         }
         Ok(())
+    }
+
+    /// [`SCAN_UTF8`], the least any decoder that hands out checked `&str`
+    /// does, against the memchr2 bound (geometric means over W1–W5, in
+    /// criterion and in the rounds): where it is below [`REF_BOUND_TARGET`],
+    /// so is every such decoder.
+    fn render_scan_utf8(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
+        let w1_to_w5 = || cells.iter().filter(|(w, _)| is_w1_to_w5(w));
+        let measured = |num: &str, den: &str| -> Vec<f64> {
+            w1_to_w5()
+                .filter_map(|(w, f)| {
+                    let group = decode_group(w, f);
+                    Some(self.rate_of(&group, num)? / self.rate_of(&group, den)?)
+                })
+                .collect()
+        };
+        // In the rounds a row's ratio is bourn/row, so num/den = (bourn/den) / (bourn/num).
+        let rounds = |num: &str, den: &str| -> Vec<f64> {
+            self.rounds
+                .iter()
+                .filter(|c| is_w1_to_w5(&c.workload))
+                .filter_map(|c| {
+                    let num = c.row(num)?.reference_ratio;
+                    let den = c.row(den)?.reference_ratio;
+                    (num > 0.0).then(|| den / num)
+                })
+                .collect()
+        };
+        let mean = |ratios: Vec<f64>| {
+            if ratios.is_empty() {
+                "—".to_owned()
+            } else {
+                format!("{:.3} (n={})", geomean(&ratios), ratios.len())
+            }
+        };
+        let (scan, scan_rounds) = (measured(SCAN_UTF8, MEMCHR2), rounds(SCAN_UTF8, MEMCHR2));
+        if scan.is_empty() && scan_rounds.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "  {SCAN_UTF8} (the same scan plus one simdutf8 check of each chunk: the least any \
+             decoder that hands out checked `&str` does, with no line read and nothing copied) \
+             divided by memchr2, geometric mean over W1–W5: criterion {}, rounds {}. Where it \
+             is below {REF_BOUND_TARGET}×, no such decoder reaches the target. {BOURN_REF} \
+             divided by {SCAN_UTF8}: criterion {}, rounds {}.",
+            mean(scan),
+            mean(scan_rounds),
+            mean(measured(BOURN_REF, SCAN_UTF8)),
+            mean(rounds(BOURN_REF, SCAN_UTF8)),
+        )
     }
 
     /// W3's floor under the append harness ([`JOIN_FLOOR`]) against the
@@ -1620,6 +1683,52 @@ mod tests {
             md.contains(
                 "divided by the fastest peer: criterion whole 0.62× sse-stream (bourn 0.80× the \
                  floor); rounds whole 0.89× sse-stream (bourn 0.90× the floor)."
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn scan_utf8_is_set_against_memchr2_and_is_not_a_peer() {
+        let mut report = Report::default();
+        let g = decode_group("W1", "whole");
+        for r in [
+            row(&g, BOURN, 1e9, Status::Agrees),
+            row(&g, BOURN_REF, 2e9, Status::Agrees),
+            row(&g, "sse-core", 5e9, Status::Agrees),
+            row(&g, MEMCHR2, 1e9, Status::Agrees),
+            row(&g, SCAN_UTF8, 1.6e9, Status::Agrees),
+        ] {
+            report.rows.insert((r.group.clone(), r.function.clone()), r);
+        }
+        assert_eq!(report.peers(), ["sse-core"]);
+        report.rounds.push(rounds::Cell {
+            workload: "W1".into(),
+            feed: "whole".into(),
+            rounds: 5,
+            rows: [
+                (BOURN, 1.0),
+                (BOURN_REF, 0.4),
+                (MEMCHR2, 0.2),
+                (SCAN_UTF8, 0.25),
+            ]
+            .into_iter()
+            .map(|(name, ratio)| rounds::RowRate {
+                name: name.into(),
+                bytes_per_second: 1.0 / ratio,
+                reference_ratio: ratio,
+            })
+            .collect(),
+        });
+        let md = report.render();
+        // Criterion (rates are per unit of the rows' time): 1e9 / 1.6e9 and
+        // 1.6e9 / 2e9; rounds: 0.2 / 0.25 and 0.25 / 0.4.
+        assert!(
+            md.contains(
+                "divided by memchr2, geometric mean over W1–W5: criterion 0.625 (n=1), rounds \
+                 0.800 (n=1). Where it is below 0.7×, no such decoder reaches the target. \
+                 bourn-codec-ref divided by memchr2+utf8: criterion 0.800 (n=1), rounds 0.625 \
+                 (n=1)."
             ),
             "{md}"
         );

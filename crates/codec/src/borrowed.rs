@@ -572,7 +572,7 @@ impl RefDecoder {
     }
 
     /// A field: its name, and its value as a range of the lines.
-    #[inline]
+    #[inline(always)]
     fn named_field<F>(
         &mut self,
         lines: &Lines<'_>,

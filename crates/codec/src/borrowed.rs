@@ -412,7 +412,7 @@ impl RefDecoder {
     {
         // One UTF-8 check for all the lines; if they are not valid, each
         // value is decoded with replacement on its own (see `Decoder`).
-        let lines = &Lines::new(bytes);
+        let lines = &Lines::new(bytes, self.data.slot != Slot::Joined);
         let mut pos = 0;
         while pos < bytes.len() {
             let start = pos;

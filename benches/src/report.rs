@@ -1646,6 +1646,23 @@ mod tests {
         assert!(md.contains("0.90× (sse-stream) ⚠"), "{md}");
     }
 
+    /// The rounds of `workload`'s whole feed, with each row's bourn/row ratio.
+    fn whole_cell(workload: &str, rows: &[(&str, f64)]) -> rounds::Cell {
+        rounds::Cell {
+            workload: workload.into(),
+            feed: "whole".into(),
+            rounds: 5,
+            rows: rows
+                .iter()
+                .map(|&(name, ratio)| rounds::RowRate {
+                    name: name.into(),
+                    bytes_per_second: 1.0 / ratio,
+                    reference_ratio: ratio,
+                })
+                .collect(),
+        }
+    }
+
     #[test]
     fn w3_floor_is_set_against_the_fastest_peer_and_is_not_a_peer() {
         let mut report = Report::default();
@@ -1663,19 +1680,10 @@ mod tests {
             report.fastest_peer(&g),
             Some(("sse-stream".to_owned(), 0.5))
         );
-        report.rounds.push(rounds::Cell {
-            workload: "W3".into(),
-            feed: "whole".into(),
-            rounds: 5,
-            rows: [(BOURN, 1.0), ("sse-stream", 0.8), (JOIN_FLOOR, 0.9)]
-                .into_iter()
-                .map(|(name, ratio)| rounds::RowRate {
-                    name: name.into(),
-                    bytes_per_second: 1.0 / ratio,
-                    reference_ratio: ratio,
-                })
-                .collect(),
-        });
+        report.rounds.push(whole_cell(
+            "W3",
+            &[(BOURN, 1.0), ("sse-stream", 0.8), (JOIN_FLOOR, 0.9)],
+        ));
         let md = report.render();
         // Criterion: floor/peer = 1e9 / 1.6e9, bourn/floor = 1.6e9 / 2e9;
         // rounds: floor/peer = 0.8 / 0.9.
@@ -1702,24 +1710,15 @@ mod tests {
             report.rows.insert((r.group.clone(), r.function.clone()), r);
         }
         assert_eq!(report.peers(), ["sse-core"]);
-        report.rounds.push(rounds::Cell {
-            workload: "W1".into(),
-            feed: "whole".into(),
-            rounds: 5,
-            rows: [
+        report.rounds.push(whole_cell(
+            "W1",
+            &[
                 (BOURN, 1.0),
                 (BOURN_REF, 0.4),
                 (MEMCHR2, 0.2),
                 (SCAN_UTF8, 0.25),
-            ]
-            .into_iter()
-            .map(|(name, ratio)| rounds::RowRate {
-                name: name.into(),
-                bytes_per_second: 1.0 / ratio,
-                reference_ratio: ratio,
-            })
-            .collect(),
-        });
+            ],
+        ));
         let md = report.render();
         // Criterion (rates are per unit of the rows' time): 1e9 / 1.6e9 and
         // 1.6e9 / 2e9; rounds: 0.2 / 0.25 and 0.25 / 0.4.

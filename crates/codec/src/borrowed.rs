@@ -410,8 +410,9 @@ impl RefDecoder {
     where
         F: FnMut(Result<FrameRef<'_>, DecodeError>),
     {
-        // One UTF-8 check for all the lines; if they are not valid, each
-        // value is decoded with replacement on its own (see `Decoder`).
+        // One UTF-8 check for all the lines (none while multi-line data is
+        // pending: see `Lines::new`); if they are not valid, each value is
+        // decoded with replacement on its own (see `Decoder`).
         let lines = &Lines::new(bytes, self.data.slot != Slot::Joined);
         let mut pos = 0;
         while pos < bytes.len() {

@@ -1,6 +1,7 @@
 //! The pending values of `RefDecoder`: where each one is (a range of the
 //! lines being read, its own buffer, or the joined data) and the lines'
-//! UTF-8 check, run once for all of them.
+//! UTF-8 check, run once for all of them (unless multi-line data is
+//! pending).
 
 use alloc::string::String;
 use core::ops::Range;
@@ -30,7 +31,7 @@ pub(super) struct Lines<'a> {
 impl<'a> Lines<'a> {
     /// Checks `bytes` once, if `check`. Checking up front rather than when
     /// a value is first borrowed spares every value a test of whether the
-    /// check ran (W1, W2, W5: 10-25 % of the instructions). Lines read
+    /// check ran, and lets `Value::set` be a store. Lines read
     /// while multi-line data is pending are not checked (`check` false):
     /// those `data` lines are checked in the joined data at dispatch, and
     /// a value borrowed from them is copied, decoded as if invalid (the

@@ -777,14 +777,7 @@ impl Report {
             )?;
         }
         // 3. the borrowing decoder: geomean bourn-codec-ref/memchr2 over W1–W5.
-        let ref_ratios: Vec<f64> = cells
-            .iter()
-            .filter(|(w, _)| is_w1_to_w5(w))
-            .filter_map(|(w, f)| {
-                let group = decode_group(w, f);
-                Some(self.rate_of(&group, BOURN_REF)? / self.rate_of(&group, MEMCHR2)?)
-            })
-            .collect();
+        let ref_ratios = self.w1_to_w5_rate_ratios(cells, BOURN_REF, MEMCHR2);
         if !ref_ratios.is_empty() {
             let mean = geomean(&ref_ratios);
             let verdict = if mean >= REF_BOUND_TARGET {
@@ -819,20 +812,25 @@ impl Report {
         Ok(())
     }
 
+    /// `num`'s criterion rate divided by `den`'s, in each W1–W5 cell of
+    /// `cells` where both agree with the spec.
+    fn w1_to_w5_rate_ratios(&self, cells: &[(String, String)], num: &str, den: &str) -> Vec<f64> {
+        cells
+            .iter()
+            .filter(|(w, _)| is_w1_to_w5(w))
+            .filter_map(|(w, f)| {
+                let group = decode_group(w, f);
+                Some(self.rate_of(&group, num)? / self.rate_of(&group, den)?)
+            })
+            .collect()
+    }
+
     /// [`SCAN_UTF8`], the least any decoder that hands out checked `&str`
     /// does, against the memchr2 bound (geometric means over W1–W5, in
     /// criterion and in the rounds): where it is below [`REF_BOUND_TARGET`],
     /// so is every such decoder.
     fn render_scan_utf8(&self, out: &mut String, cells: &[(String, String)]) -> std::fmt::Result {
-        let w1_to_w5 = || cells.iter().filter(|(w, _)| is_w1_to_w5(w));
-        let measured = |num: &str, den: &str| -> Vec<f64> {
-            w1_to_w5()
-                .filter_map(|(w, f)| {
-                    let group = decode_group(w, f);
-                    Some(self.rate_of(&group, num)? / self.rate_of(&group, den)?)
-                })
-                .collect()
-        };
+        let measured = |num: &str, den: &str| self.w1_to_w5_rate_ratios(cells, num, den);
         // In the rounds a row's ratio is bourn/row, so num/den = (bourn/den) / (bourn/num).
         let rounds = |num: &str, den: &str| -> Vec<f64> {
             self.rounds

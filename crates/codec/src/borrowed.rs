@@ -652,6 +652,12 @@ impl RefDecoder {
             };
             on_frame(Ok(FrameRef::Event(event)));
         }
+        self.clear_event();
+    }
+
+    /// Empties the pending event's buffers.
+    #[inline]
+    fn clear_event(&mut self) {
         self.data.slot = Slot::None;
         self.data_len = 0;
         self.event_type.slot = Slot::None;
@@ -660,10 +666,7 @@ impl RefDecoder {
 
     /// Drops the pending event and skips to the next blank line.
     fn abandon_event(&mut self) {
-        self.data.slot = Slot::None;
-        self.data_len = 0;
-        self.event_type.slot = Slot::None;
-        self.id.slot = Slot::None;
+        self.clear_event();
         self.skipping = true;
     }
 
